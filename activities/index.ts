@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import type { Config } from '../lib/config.js';
+import { eventActivities } from './events.js';
+
+export interface ActivityDeps {
+  config: Config;
+  db: Knex;
+  redis: Redis;
+}
+
+/** All activities, bound to this worker's connections. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...eventActivities(deps.redis),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import cors from '@koa/cors';
+import type { AppState } from './context.js';
+import type { ApiDeps } from './deps.js';
+import { accessLog } from './middleware/accessLog.js';
+import { authenticate } from './middleware/authenticate.js';
+import { errors } from './middleware/errors.js';
+import { httpMetrics } from './middleware/metrics.js';
+import { rateLimit } from './middleware/rateLimit.js';
+import { requestId } from './middleware/requestId.js';
+import { securityHeaders } from './middleware/securityHeaders.js';
+import { staticFiles } from './middleware/staticFiles.js';
+import { Api } from './route.js';
+import { authRoutes } from './routes/auth.js';
+import { eventRoutes } from './routes/events.js';
+import { merchantRoutes } from './routes/merchants.js';
+import { systemRoutes } from './routes/system.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const swaggerUiDir = path.join(root, 'node_modules', 'swagger-ui-dist');
+const consoleDir = path.join(root, 'ui', 'dist');
+
+/** Declares every route; used by the app and by the OpenAPI generator alike. */
+export function buildApi(deps: ApiDeps): Api {
+  const api = new Api();
+  let spec: unknown;
+  systemRoutes(api, deps, () => (spec ??= api.document()));
+  authRoutes(api, deps);
+  merchantRoutes(api, deps);
+  eventRoutes(api, deps);
+  return api;
+}
+
+export function createApp(deps: ApiDeps): Koa<AppState> {
+  const app = new Koa<AppState>({ proxy: process.env.TRUST_PROXY === '1' });
+  const api = buildApi(deps);
+  app.use(requestId(deps.log));
+  app.use(accessLog);
+  app.use(httpMetrics(deps.metrics));
+  app.use(errors);
+  app.use(securityHeaders);
+  app.use(cors({ origin: (ctx) => (deps.config.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''), credentials: true }));
+  app.use(staticFiles('/docs/assets/', swaggerUiDir, false));
+  app.use(staticFiles('/', consoleDir, true));
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: deps.config.bodyLimit }));
+  app.use(authenticate(deps.config.jwtSecret));
+  app.use(rateLimit(deps.redis, deps.config.rateLimit));
+  app.use(api.router.routes());
+  app.use(api.router.allowedMethods({ throw: false }));
+  return app;
+}

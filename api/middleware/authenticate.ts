@@ -1,0 +1,48 @@
+import type { Next } from 'koa';
+import { jwtVerify } from 'jose';
+import { ApiKey } from '../../db/models/ApiKey.js';
+import { sha256 } from '../../lib/crypto.js';
+import type { Role } from '../../db/models/User.js';
+import { unauthorized } from '../errors.js';
+import type { AppContext } from '../context.js';
+
+export type Principal =
+  | { kind: 'user'; userId: string; role: Role }
+  | { kind: 'merchant'; merchantId: string; apiKeyId: string };
+
+export const API_KEY_PREFIX = 'mk_';
+
+/**
+ * Resolves `Authorization: Bearer …` to a principal: merchant API keys start with `mk_`, anything
+ * else must be an operator access token (JWT). A bad credential is a 401 even on public routes.
+ */
+export function authenticate(jwtSecret: Uint8Array) {
+  return async (ctx: AppContext, next: Next) => {
+    const header = ctx.get('authorization');
+    if (header) {
+      const [scheme, token] = header.split(' ');
+      if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('Expected "Authorization: Bearer <token>"');
+      ctx.state.principal = token.startsWith(API_KEY_PREFIX) ? await merchantFromKey(token) : await userFromJwt(token, jwtSecret);
+    }
+    await next();
+  };
+}
+
+async function merchantFromKey(key: string): Promise<Principal> {
+  const found = await ApiKey.query().findOne({ key_hash: sha256(key) }).whereNull('revoked_at');
+  if (!found) throw unauthorized('Unknown or revoked API key');
+  // Recognition aid only; a lost update here is harmless, so it does not delay the request.
+  void ApiKey.query().patch({ last_used_at: new Date() }).findById(found.id).catch(() => {});
+  return { kind: 'merchant', merchantId: found.merchant_id, apiKeyId: found.id };
+}
+
+async function userFromJwt(token: string, secret: Uint8Array): Promise<Principal> {
+  try {
+    const { payload } = await jwtVerify(token, secret, { issuer: 'meridian', audience: 'meridian-console' });
+    const role = payload.role;
+    if (typeof payload.sub !== 'string' || (role !== 'admin' && role !== 'operator')) throw new Error('bad claims');
+    return { kind: 'user', userId: payload.sub, role };
+  } catch {
+    throw unauthorized('Invalid or expired access token');
+  }
+}

@@ -1,0 +1,48 @@
+import type { Next } from 'koa';
+import { ZodError } from 'zod';
+import { ApiError } from '../errors.js';
+import type { AppContext } from '../context.js';
+
+/** Errors that mean a backing service is unreachable rather than that our code is wrong. */
+function isDependencyDown(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; name?: string };
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', '57P01', '57P03'].includes(e.code ?? '') ||
+    e.name === 'KnexTimeoutError' ||
+    /Connection is closed|Command timed out|Stream isn't writeable|connection terminated/i.test(e.message ?? '')
+  );
+}
+
+/** Body-parser errors carry an http status (400 malformed JSON, 413 too large, 415 wrong type). */
+function httpError(error: unknown): ApiError | undefined {
+  const e = error as { status?: number; expose?: boolean; type?: string; message?: string };
+  if (!e.status || e.status < 400 || e.status >= 500) return undefined;
+  const code =
+    e.status === 413 ? 'payload_too_large' : e.status === 415 ? 'unsupported_media_type' : e.type === 'entity.parse.failed' ? 'malformed_json' : 'bad_request';
+  return new ApiError(e.status, code, e.expose && e.message ? e.message : 'Bad request');
+}
+
+function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    const details = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
+    return new ApiError(400, 'validation_error', 'The request is invalid', details);
+  }
+  if (isDependencyDown(error)) return new ApiError(503, 'dependency_unavailable', 'A backing service is unavailable; retry later');
+  return httpError(error);
+}
+
+export async function errors(ctx: AppContext, next: Next) {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) throw new ApiError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
+  } catch (error) {
+    const known = toApiError(error);
+    if (!known) ctx.state.log.error({ err: error }, 'unhandled error');
+    else if (known.status >= 500) ctx.state.log.warn({ err: error }, known.message);
+    const e = known ?? new ApiError(500, 'internal_error', 'Something went wrong on our side');
+    ctx.status = e.status;
+    ctx.set(e.headers);
+    ctx.body = { error: { code: e.code, message: e.message, details: e.details ?? null } };
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Every route is declared once, here-shaped: method, path, who may call it, zod schemas and handler.
+ * The same declaration registers the Koa route, validates input and feeds the OpenAPI document,
+ * so the spec cannot drift from the router.
+ */
+import Router from '@koa/router';
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z, type ZodType } from 'zod';
+import type { AppContext, AppState } from './context.js';
+import { ApiError, forbidden, unauthorized } from './errors.js';
+import type { Principal } from './middleware/authenticate.js';
+
+/** `public`: anyone; `operator`: any console user; `admin`: console admins; `merchant`: API keys. */
+export type Access = 'public' | 'operator' | 'admin' | 'merchant';
+type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      details: z.unknown(),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+interface ResponseSpec {
+  description: string;
+  schema?: ZodType;
+  /** Defaults to application/json. */
+  contentType?: string;
+}
+
+export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
+  method: Method;
+  /** Koa syntax: `/api/v1/merchants/:id`. */
+  path: string;
+  summary: string;
+  tag: string;
+  access: Access[];
+  params?: P;
+  query?: Q;
+  body?: B;
+  responses: Record<number, ResponseSpec>;
+  handler: (ctx: AppContext, input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }) => Promise<void> | void;
+}
+
+export function allows(access: Access[], principal: Principal | undefined): boolean {
+  if (access.includes('public')) return true;
+  if (!principal) return false;
+  if (principal.kind === 'merchant') return access.includes('merchant');
+  return access.includes('operator') || (principal.role === 'admin' && access.includes('admin'));
+}
+
+const openApiPath = (koaPath: string) => koaPath.replace(/:(\w+)/g, '{$1}');
+
+const standardErrors: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Missing or invalid credentials',
+  403: 'Not allowed for this caller',
+  429: 'Rate limited; see Retry-After',
+};
+
+export class Api {
+  readonly router = new Router<AppState>();
+  readonly registry = new OpenAPIRegistry();
+
+  constructor() {
+    this.registry.registerComponent('securitySchemes', 'bearer', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A merchant API key (`mk_…`) or an operator access token from /api/v1/auth/login',
+    });
+  }
+
+  route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(spec: RouteSpec<P, Q, B>): void {
+    const isPublic = spec.access.includes('public');
+    const errorCodes = Object.keys(standardErrors)
+      .map(Number)
+      .filter((code) => !(isPublic && (code === 401 || code === 403)));
+    this.registry.registerPath({
+      method: spec.method,
+      path: openApiPath(spec.path),
+      summary: spec.summary,
+      tags: [spec.tag],
+      security: isPublic ? [] : [{ bearer: [] }],
+      'x-access': spec.access,
+      request: {
+        params: spec.params as never,
+        query: spec.query as never,
+        body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
+      },
+      responses: Object.fromEntries([
+        ...errorCodes.map((code) => [code, { description: standardErrors[code], content: { 'application/json': { schema: ErrorSchema } } }]),
+        ...Object.entries(spec.responses).map(([code, r]) => [
+          code,
+          { description: r.description, content: r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : undefined },
+        ]),
+      ]),
+    });
+    this.router[spec.method](spec.path, async (ctx: AppContext) => {
+      if (!allows(spec.access, ctx.state.principal)) throw ctx.state.principal ? forbidden() : unauthorized();
+      if (spec.body && !ctx.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
+      const input = {
+        params: (spec.params ? spec.params.parse(ctx.params) : {}) as z.output<P>,
+        query: (spec.query ? spec.query.parse(ctx.query) : {}) as z.output<Q>,
+        body: (spec.body ? spec.body.parse(ctx.request.body ?? {}) : undefined) as z.output<B>,
+      };
+      await spec.handler(ctx, input);
+    });
+  }
+
+  document() {
+    return new OpenApiGeneratorV31(this.registry.definitions).generateDocument({
+      openapi: '3.1.0',
+      info: {
+        title: 'Meridian API',
+        version: '1.0.0',
+        description: 'Payments, price monitors, COT data, diagnosis sessions and bookings, run as Temporal workflows.',
+      },
+    });
+  }
+}
+
+export { ApiError };

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { ApiKey } from '../../db/models/ApiKey.js';
+import { Merchant } from '../../db/models/Merchant.js';
+import { createMerchant, issueApiKey } from '../../db/merchants.js';
+import type { AppContext } from '../context.js';
+import type { ApiDeps } from '../deps.js';
+import { notFound } from '../errors.js';
+import type { Api } from '../route.js';
+
+const MerchantOut = z
+  .object({ id: z.uuid(), name: z.string(), webhook_url: z.string().nullable(), created_at: z.string() })
+  .meta({ id: 'Merchant' });
+const ApiKeyOut = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    prefix: z.string(),
+    created_at: z.string(),
+    revoked_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+const MerchantParams = z.object({ id: z.uuid() });
+
+const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
+const merchantOut = (m: Merchant) => ({ id: m.id, name: m.name, webhook_url: m.webhook_url, created_at: iso(m.created_at)! });
+const apiKeyOut = (k: ApiKey) => ({
+  id: k.id,
+  name: k.name,
+  prefix: k.prefix,
+  created_at: iso(k.created_at)!,
+  revoked_at: iso(k.revoked_at),
+  last_used_at: iso(k.last_used_at),
+});
+
+/** A merchant may only look at itself; to it, every other merchant does not exist. */
+async function visibleMerchant(ctx: AppContext, id: string): Promise<Merchant> {
+  const p = ctx.state.principal!;
+  const merchant = p.kind === 'merchant' && p.merchantId !== id ? undefined : await Merchant.query().findById(id);
+  if (!merchant) throw notFound('Merchant');
+  return merchant;
+}
+
+export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
+  api.route({
+    method: 'post',
+    path: '/api/v1/merchants',
+    summary: 'Create a merchant and its first API key (both secrets are shown only in this response)',
+    tag: 'merchants',
+    access: ['admin'],
+    body: z.object({
+      name: z.string().trim().min(1).max(200),
+      webhook_url: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+    }),
+    responses: {
+      201: {
+        description: 'Created',
+        schema: z.object({ merchant: MerchantOut, api_key: ApiKeyOut, key: z.string(), webhook_secret: z.string() }),
+      },
+    },
+    handler: async (ctx, { body }) => {
+      const created = await db.transaction(async (trx) => {
+        const { merchant, webhookSecret } = await createMerchant(body, config.secretsKey, trx);
+        const { apiKey, key } = await issueApiKey(merchant.id, 'default', undefined, trx);
+        return { merchant, webhookSecret, apiKey, key };
+      });
+      ctx.status = 201;
+      ctx.body = {
+        merchant: merchantOut(created.merchant),
+        api_key: apiKeyOut(created.apiKey),
+        key: created.key,
+        webhook_secret: created.webhookSecret,
+      };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/merchants',
+    summary: 'List merchants',
+    tag: 'merchants',
+    access: ['operator'],
+    responses: { 200: { description: 'Merchants, newest first', schema: z.object({ data: z.array(MerchantOut) }) } },
+    handler: async (ctx) => {
+      const merchants = await Merchant.query().orderBy('created_at', 'desc').limit(500);
+      ctx.body = { data: merchants.map(merchantOut) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/merchants/:id',
+    summary: 'One merchant (a merchant key sees only its own)',
+    tag: 'merchants',
+    access: ['operator', 'merchant'],
+    params: MerchantParams,
+    responses: { 200: { description: 'The merchant', schema: MerchantOut }, 404: { description: 'No such merchant' } },
+    handler: async (ctx, { params }) => {
+      ctx.body = merchantOut(await visibleMerchant(ctx, params.id));
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/merchants/:id/api-keys',
+    summary: "A merchant's API keys (prefixes only)",
+    tag: 'merchants',
+    access: ['operator', 'merchant'],
+    params: MerchantParams,
+    responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(ApiKeyOut) }) }, 404: { description: 'No such merchant' } },
+    handler: async (ctx, { params }) => {
+      const merchant = await visibleMerchant(ctx, params.id);
+      const keys = await ApiKey.query().where({ merchant_id: merchant.id }).orderBy('created_at', 'desc');
+      ctx.body = { data: keys.map(apiKeyOut) };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/merchants/:id/api-keys',
+    summary: 'Issue another API key (shown only in this response)',
+    tag: 'merchants',
+    access: ['admin'],
+    params: MerchantParams,
+    body: z.object({ name: z.string().trim().min(1).max(100) }),
+    responses: {
+      201: { description: 'Issued', schema: z.object({ api_key: ApiKeyOut, key: z.string() }) },
+      404: { description: 'No such merchant' },
+    },
+    handler: async (ctx, { params, body }) => {
+      const merchant = await visibleMerchant(ctx, params.id);
+      const { apiKey, key } = await issueApiKey(merchant.id, body.name);
+      ctx.status = 201;
+      ctx.body = { api_key: apiKeyOut(apiKey), key };
+    },
+  });
+
+  api.route({
+    method: 'delete',
+    path: '/api/v1/merchants/:id/api-keys/:keyId',
+    summary: 'Revoke an API key',
+    tag: 'merchants',
+    access: ['admin'],
+    params: z.object({ id: z.uuid(), keyId: z.uuid() }),
+    responses: { 200: { description: 'Revoked', schema: ApiKeyOut }, 404: { description: 'No such key' } },
+    handler: async (ctx, { params }) => {
+      const revoked = await ApiKey.query()
+        .patchAndFetchById(params.keyId, { revoked_at: new Date() })
+        .where({ merchant_id: params.id })
+        .whereNull('revoked_at');
+      if (!revoked) throw notFound('Active API key');
+      ctx.body = apiKeyOut(revoked);
+    },
+  });
+}

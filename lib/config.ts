@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const DEFAULT_WORKER_METRICS_PORT = 9464;
+
+/** Every environment variable Meridian reads, in one place (the README lists them). */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().default('.data'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url().optional(),
+  CORS_ORIGINS: z.string().default('http://localhost:5173'),
+  DATABASE_URL: z.string().min(1),
+  REDIS_URL: z.string().min(1),
+  TEMPORAL_ADDRESS: z.string().min(1),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('meridian'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_WORKER_METRICS_PORT),
+  JWT_SECRET: z.string().min(32).optional(),
+  SECRETS_KEY: z.string().optional(),
+  ACCESS_TOKEN_TTL_S: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_S: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(600),
+  RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(1200),
+  RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
+  BODY_LIMIT: z.string().default('1mb'),
+});
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/**
+ * Outside production, missing secrets are generated once and kept in DATA_DIR so that the API and
+ * the worker (separate processes) agree and restarts keep sessions and encrypted data readable.
+ */
+function devSecrets(dataDir: string): { JWT_SECRET: string; SECRETS_KEY: string } {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const secrets = { JWT_SECRET: randomBytes(32).toString('base64url'), SECRETS_KEY: randomBytes(32).toString('base64') };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const c = parsed.data;
+  let { JWT_SECRET, SECRETS_KEY } = c;
+  if (!JWT_SECRET || !SECRETS_KEY) {
+    if (c.NODE_ENV === 'production') throw new Error('JWT_SECRET and SECRETS_KEY must be set in production');
+    const dev = devSecrets(c.DATA_DIR);
+    JWT_SECRET ??= dev.JWT_SECRET;
+    SECRETS_KEY ??= dev.SECRETS_KEY;
+  }
+  const secretsKey = Buffer.from(SECRETS_KEY, 'base64');
+  if (secretsKey.length !== 32) throw new Error('SECRETS_KEY must be 32 bytes, base64-encoded');
+  const publicUrl = c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
+  return {
+    env: c.NODE_ENV,
+    logLevel: c.LOG_LEVEL,
+    dataDir: c.DATA_DIR,
+    port: c.PORT,
+    publicUrl,
+    corsOrigins: [publicUrl, ...c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)],
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    temporal: {
+      address: c.TEMPORAL_ADDRESS,
+      namespace: c.TEMPORAL_NAMESPACE,
+      taskQueue: c.TEMPORAL_TASK_QUEUE,
+      uiUrl: c.TEMPORAL_UI_URL,
+    },
+    workerMetricsPort: c.WORKER_METRICS_PORT,
+    jwtSecret: new TextEncoder().encode(JWT_SECRET),
+    secretsKey,
+    accessTokenTtlS: c.ACCESS_TOKEN_TTL_S,
+    refreshTokenTtlS: c.REFRESH_TOKEN_TTL_S,
+    rateLimit: { perIp: c.RATE_LIMIT_PER_IP, perKey: c.RATE_LIMIT_PER_KEY, windowS: c.RATE_LIMIT_WINDOW_S },
+    bodyLimit: c.BODY_LIMIT,
+  };
+}

@@ -1,0 +1,56 @@
+/** `npm run worker`: runs every workflow and activity on the Meridian task queue. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { createDb } from '../db/knex.js';
+import { loadConfig, type Config } from '../lib/config.js';
+import { createLogger } from '../lib/logger.js';
+import { createRedis } from '../lib/redis.js';
+
+export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
+
+/** Must run before any Temporal connection exists in this process; SDK metrics go to their own port. */
+export function installWorkerRuntime(metricsPort: number): void {
+  Runtime.install({
+    // Shutdown is ours to order (API, then worker, then services), so the runtime traps no signals.
+    shutdownSignals: [],
+    telemetryOptions: {
+      metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } },
+    },
+  });
+}
+
+export async function startWorker(config: Config, bundle?: WorkerOptions['workflowBundle']) {
+  const log = createLogger(config.logLevel, 'worker');
+  const db = createDb(config.databaseUrl);
+  const redis = await createRedis(config.redisUrl);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities({ config, db, redis }),
+    ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
+  });
+  const running = worker.run();
+  log.info({ taskQueue: config.temporal.taskQueue, metricsPort: config.workerMetricsPort }, 'worker running');
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      redis.disconnect();
+      await db.destroy();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadConfig();
+  installWorkerRuntime(config.workerMetricsPort);
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const worker = await startWorker(config, bundlePath ? { codePath: bundlePath } : undefined);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void worker.stop().then(() => process.exit(0)));
+}
