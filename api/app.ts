@@ -23,7 +23,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const swaggerUiDir = path.join(root, 'node_modules', 'swagger-ui-dist');
 const consoleDir = path.join(root, 'ui', 'dist');
 
-/** Declares every route; used by the app and by the OpenAPI generator alike. */
+/**
+ * Declares every route; used by the app and by the OpenAPI generator alike. Declaring a route
+ * touches no dependency (handlers use them per request), so the generator can pass none.
+ */
 export function buildApi(deps: ApiDeps): Api {
   const api = new Api();
   let spec: unknown;
@@ -35,7 +38,7 @@ export function buildApi(deps: ApiDeps): Api {
 }
 
 export function createApp(deps: ApiDeps): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: process.env.TRUST_PROXY === '1' });
+  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
   const api = buildApi(deps);
   app.use(requestId(deps.log));
   app.use(accessLog);
@@ -50,5 +53,9 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.use(rateLimit(deps.redis, deps.config.rateLimit));
   app.use(api.router.routes());
   app.use(api.router.allowedMethods({ throw: false }));
+  // Errors after the response started (a stream cut short); an SSE client leaving is routine.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') deps.log.warn({ err: error }, 'response stream failed');
+  });
   return app;
 }

@@ -58,6 +58,8 @@ const standardErrors: Record<number, string> = {
   400: 'Invalid request',
   401: 'Missing or invalid credentials',
   403: 'Not allowed for this caller',
+  413: 'Body larger than the limit',
+  415: 'Body is not application/json',
   429: 'Rate limited; see Retry-After',
 };
 
@@ -75,9 +77,15 @@ export class Api {
 
   route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(spec: RouteSpec<P, Q, B>): void {
     const isPublic = spec.access.includes('public');
+    const applies: Record<number, boolean> = {
+      403: !isPublic,
+      413: spec.body !== undefined,
+      415: spec.body !== undefined,
+      429: spec.path.startsWith('/api/'),
+    };
     const errorCodes = Object.keys(standardErrors)
       .map(Number)
-      .filter((code) => !(isPublic && (code === 401 || code === 403)));
+      .filter((code) => applies[code] ?? true);
     this.registry.registerPath({
       method: spec.method,
       path: openApiPath(spec.path),

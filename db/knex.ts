@@ -1,9 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import { Model } from 'objection';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const migrationsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+import { migrationSource } from './migrations/index.js';
 
 /** One pool per process; Objection models are bound to it. */
 export function createDb(databaseUrl: string, poolMax = 10): Knex {
@@ -18,7 +15,7 @@ export function createDb(databaseUrl: string, poolMax = 10): Knex {
 }
 
 export async function migrate(db: Knex): Promise<string[]> {
-  const [, applied] = await db.migrate.latest({ directory: migrationsDir, loadExtensions: ['.ts', '.js'] });
+  const [, applied] = await db.migrate.latest({ migrationSource });
   return applied as string[];
 }
 export type { Knex };

@@ -28,6 +28,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(1200),
   RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
   BODY_LIMIT: z.string().default('1mb'),
+  TRUST_PROXY: z.enum(['0', '1']).default('0'),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -84,5 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     refreshTokenTtlS: c.REFRESH_TOKEN_TTL_S,
     rateLimit: { perIp: c.RATE_LIMIT_PER_IP, perKey: c.RATE_LIMIT_PER_KEY, windowS: c.RATE_LIMIT_WINDOW_S },
     bodyLimit: c.BODY_LIMIT,
+    /** Behind a reverse proxy, take the client IP from X-Forwarded-For (for rate limits and logs). */
+    trustProxy: c.TRUST_PROXY === '1',
   };
 }

@@ -9,6 +9,9 @@ export async function createRedis(url: string): Promise<Redis> {
     const { default: RedisMock } = await import('ioredis-mock');
     return new RedisMock() as unknown as Redis;
   }
-  return new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
+  const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
+  // Connection errors surface on the commands that fail (and in /readyz); no need to log each reconnect.
+  client.on('error', () => {});
+  return client;
 }
 export type { Redis };

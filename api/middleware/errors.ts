@@ -9,16 +9,17 @@ function isDependencyDown(error: unknown): boolean {
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', '57P01', '57P03'].includes(e.code ?? '') ||
     e.name === 'KnexTimeoutError' ||
+    e.name === 'MaxRetriesPerRequestError' ||
     /Connection is closed|Command timed out|Stream isn't writeable|connection terminated/i.test(e.message ?? '')
   );
 }
 
 /** Body-parser errors carry an http status (400 malformed JSON, 413 too large, 415 wrong type). */
 function httpError(error: unknown): ApiError | undefined {
-  const e = error as { status?: number; expose?: boolean; type?: string; message?: string };
+  const e = error as { status?: number; expose?: boolean; name?: string; message?: string };
   if (!e.status || e.status < 400 || e.status >= 500) return undefined;
-  const code =
-    e.status === 413 ? 'payload_too_large' : e.status === 415 ? 'unsupported_media_type' : e.type === 'entity.parse.failed' ? 'malformed_json' : 'bad_request';
+  if (e.name === 'SyntaxError') return new ApiError(400, 'malformed_json', `The body is not valid JSON: ${e.message}`);
+  const code = e.status === 413 ? 'payload_too_large' : e.status === 415 ? 'unsupported_media_type' : 'bad_request';
   return new ApiError(e.status, code, e.expose && e.message ? e.message : 'Bad request');
 }
 

@@ -1,0 +1,16 @@
+import type { Knex } from 'knex';
+import * as platform from './20261123000001_platform.js';
+
+/**
+ * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
+ * and a compiled build. Append new ones here in order.
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '20261123000001_platform': platform,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+};

@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createMerchant, signIn, startApi } from './helpers.js';
+
+let api: Awaited<ReturnType<typeof startApi>>;
+let admin: Awaited<ReturnType<typeof signIn>>;
+let operator: Awaited<ReturnType<typeof signIn>>;
+
+beforeAll(async () => {
+  api = await startApi();
+  admin = await signIn(api.url, 'admin');
+  operator = await signIn(api.url, 'operator');
+});
+afterAll(() => api?.close());
+
+const expectError = (res: { status: number; json: any }, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.json).toMatchObject({ error: { code, message: expect.any(String) } });
+  expect(res.json.error).toHaveProperty('details');
+};
+
+describe('error format', () => {
+  it('unknown routes are a JSON 404', async () => {
+    expectError(await call(api.url, 'GET', '/api/v1/does-not-exist'), 404, 'route_not_found');
+  });
+
+  it('invalid bodies are a 400 naming each field', async () => {
+    const res = await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: { name: '', webhook_url: 'ftp://x' } });
+    expectError(res, 400, 'validation_error');
+    expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['name', 'webhook_url']);
+  });
+
+  it('malformed JSON is a 400, not a 500', async () => {
+    expectError(await call(api.url, 'POST', '/api/v1/auth/login', { body: '{"email":' }), 400, 'malformed_json');
+  });
+
+  it('bodies over 1 MB are a 413', async () => {
+    const huge = JSON.stringify({ name: 'x'.repeat(1_100_000) });
+    expectError(await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: huge }), 413, 'payload_too_large');
+  });
+
+  it('non-JSON bodies are a 415', async () => {
+    const res = await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expectError(res, 415, 'unsupported_media_type');
+  });
+
+  it('bad path parameters are a 400', async () => {
+    expectError(await call(api.url, 'GET', '/api/v1/merchants/..%2F..%2Fetc', { token: admin.token }), 400, 'validation_error');
+  });
+
+  it('every response carries a request id, echoing a sane incoming one', async () => {
+    const res = await call(api.url, 'GET', '/healthz', { headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers.get('x-request-id')).toBe('abc-123');
+    const fresh = await call(api.url, 'GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('authentication and roles', () => {
+  it('rejects missing and invalid credentials with 401', async () => {
+    expectError(await call(api.url, 'GET', '/api/v1/merchants'), 401, 'unauthorized');
+    expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: 'not-a-jwt' }), 401, 'unauthorized');
+    expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: 'mk_live_unknown' }), 401, 'unauthorized');
+    expectError(await call(api.url, 'GET', '/api/v1/merchants', { headers: { authorization: 'Basic abc' } }), 401, 'unauthorized');
+  });
+
+  it('rejects a wrong password without saying which part was wrong', async () => {
+    const wrong = await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: admin.email, password: 'nope' } });
+    const unknown = await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: 'nobody@test.local', password: 'nope' } });
+    expectError(wrong, 401, 'unauthorized');
+    expect(unknown.json).toEqual(wrong.json);
+  });
+
+  it('forbids operators from admin routes with 403', async () => {
+    expectError(await call(api.url, 'POST', '/api/v1/merchants', { token: operator.token, body: { name: 'x' } }), 403, 'forbidden');
+    expect((await call(api.url, 'GET', '/api/v1/merchants', { token: operator.token })).status).toBe(200);
+  });
+
+  it('forbids merchant keys from console routes with 403', async () => {
+    const m = await createMerchant(api.url, admin.token);
+    expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: m.key }), 403, 'forbidden');
+  });
+
+  it('rotates the refresh token and treats reuse of an old one as theft', async () => {
+    const user = await signIn(api.url, 'operator');
+    const first = await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } });
+    expect(first.status).toBe(200);
+    const rotated = first.headers.get('set-cookie')!.split(';')[0];
+    expect(rotated).not.toBe(user.cookie);
+    expect(first.headers.get('set-cookie')).toMatch(/httponly/i);
+    // The old cookie again: refused, and the rotated one dies with it.
+    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(401);
+    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: rotated } })).status).toBe(401);
+  });
+
+  it('logout ends the session', async () => {
+    const user = await signIn(api.url, 'operator');
+    expect((await fetch(`${api.url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(204);
+    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(401);
+  });
+
+  it('tells callers who they are', async () => {
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: admin.token })).json).toMatchObject({ kind: 'user', role: 'admin', email: admin.email });
+    const m = await createMerchant(api.url, admin.token);
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).json).toMatchObject({ kind: 'merchant', merchant_id: m.id });
+  });
+});
+
+describe('merchants and API keys', () => {
+  it('stores only a hash of each key and shows its prefix', async () => {
+    const m = await createMerchant(api.url, admin.token);
+    expect(m.key).toMatch(/^mk_live_[A-Za-z0-9]{32}$/);
+    expect(m.webhookSecret).toMatch(/^whsec_/);
+    const rows = await api.deps.db('api_keys').where({ merchant_id: m.id });
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(m.key);
+    expect(rows[0].prefix).toBe(m.key.slice(0, 12));
+    const merchantRow = await api.deps.db('merchants').where({ id: m.id }).first();
+    expect(JSON.stringify(merchantRow)).not.toContain(m.webhookSecret.slice(6));
+  });
+
+  it('a merchant sees itself and never another merchant', async () => {
+    const a = await createMerchant(api.url, admin.token);
+    const b = await createMerchant(api.url, admin.token);
+    expect((await call(api.url, 'GET', `/api/v1/merchants/${a.id}`, { token: a.key })).status).toBe(200);
+    expectError(await call(api.url, 'GET', `/api/v1/merchants/${b.id}`, { token: a.key }), 404, 'not_found');
+    expectError(await call(api.url, 'GET', `/api/v1/merchants/${b.id}/api-keys`, { token: a.key }), 404, 'not_found');
+    const own = await call(api.url, 'GET', `/api/v1/merchants/${a.id}/api-keys`, { token: a.key });
+    expect(own.json.data).toHaveLength(1);
+    expect(JSON.stringify(own.json)).not.toContain(a.key);
+  });
+
+  it('issues and revokes keys; a revoked key stops working', async () => {
+    const m = await createMerchant(api.url, admin.token);
+    const issued = await call(api.url, 'POST', `/api/v1/merchants/${m.id}/api-keys`, { token: admin.token, body: { name: 'ci' } });
+    expect(issued.status).toBe(201);
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: issued.json.key })).status).toBe(200);
+    const revoked = await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, { token: admin.token });
+    expect(revoked.status).toBe(200);
+    expect(revoked.json.revoked_at).not.toBeNull();
+    expectError(await call(api.url, 'GET', '/api/v1/auth/me', { token: issued.json.key }), 401, 'unauthorized');
+    expectError(await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, { token: admin.token }), 404, 'not_found');
+    // The first key still works.
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
+  });
+});
+
+describe('metrics, docs and CORS', () => {
+  it('exposes request durations by route template plus process metrics', async () => {
+    const m = await createMerchant(api.url, admin.token);
+    await call(api.url, 'GET', `/api/v1/merchants/${m.id}`, { token: admin.token });
+    const res = await call(api.url, 'GET', '/metrics');
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(res.text).toMatch(/http_request_duration_seconds_count\{route="\/api\/v1\/merchants\/:id",method="GET",status="200"\} [1-9]/);
+    expect(res.text).not.toContain(m.id);
+    expect(res.text).toContain('process_cpu_seconds_total');
+  });
+
+  it('serves the spec and the docs page from the npm package', async () => {
+    const spec = await call(api.url, 'GET', '/openapi.json');
+    expect(spec.json.openapi).toBe('3.1.0');
+    const docs = await call(api.url, 'GET', '/docs');
+    expect(docs.text).toContain('swagger-ui-bundle.js');
+    expect(docs.headers.get('content-security-policy')).toContain("script-src 'self' 'sha256-");
+    const asset = await fetch(`${api.url}/docs/assets/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+    expect((await asset.text()).length).toBeGreaterThan(100_000);
+  });
+
+  it('allows the console origin and no other', async () => {
+    const allowed = await fetch(`${api.url}/api/v1/meta`, { headers: { origin: 'http://localhost:5173' } });
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(allowed.headers.get('access-control-allow-credentials')).toBe('true');
+    const other = await fetch(`${api.url}/api/v1/meta`, { headers: { origin: 'https://evil.example' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../lib/services.js';
+import { call, startApi } from './helpers.js';
+
+/** A Redis of this test's own, so stopping it hurts no other test. */
+async function ownRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const { Redis } = await import('ioredis');
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const up = await probe.connect().then(() => true, () => false);
+    probe.disconnect();
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGKILL'))) };
+}
+
+describe('readiness', () => {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const c of cleanups) await c();
+  });
+
+  it('is 200 when PostgreSQL, Redis and Temporal answer, and 503 naming Redis once it stops', async () => {
+    const redis = await ownRedis();
+    const api = await startApi({ REDIS_URL: redis.url });
+    cleanups.push(api.close);
+
+    const ready = await call(api.url, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json.checks).toEqual({ postgres: { status: 'ok' }, redis: { status: 'ok' }, temporal: { status: 'ok' } });
+
+    await redis.stop();
+    const started = Date.now();
+    const down = await call(api.url, 'GET', '/readyz');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(down.status).toBe(503);
+    expect(down.json.error.code).toBe('not_ready');
+    expect(down.json.error.message).toContain('redis');
+    expect(down.json.error.details.checks.redis.status).toBe('down');
+    expect(down.json.error.details.checks.postgres.status).toBe('ok');
+    expect(down.json.error.details.checks.temporal.status).toBe('ok');
+
+    // Liveness does not depend on Redis; API routes answer 503 instead of hanging or failing with 500.
+    expect((await call(api.url, 'GET', '/healthz')).status).toBe(200);
+    const meta = await call(api.url, 'GET', '/api/v1/meta');
+    expect(meta.status).toBe(503);
+    expect(meta.json.error.code).toBe('dependency_unavailable');
+  });
+});

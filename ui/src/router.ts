@@ -1,0 +1,30 @@
+import { createRouter, createWebHistory } from 'vue-router';
+import { session } from './session';
+import LoginView from './views/LoginView.vue';
+import OverviewView from './views/OverviewView.vue';
+import MerchantsView from './views/MerchantsView.vue';
+import PendingAreaView from './views/PendingAreaView.vue';
+
+/** The five business areas; each gets its own view when its feature lands. */
+export const areas = [
+  { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.' },
+  { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.' },
+  { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.' },
+  { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.' },
+  { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.' },
+];
+
+export const router = createRouter({
+  history: createWebHistory(),
+  routes: [
+    { path: '/login', component: LoginView, meta: { public: true } },
+    { path: '/', component: OverviewView },
+    { path: '/merchants', component: MerchantsView },
+    ...areas.map((area) => ({ path: area.path, component: PendingAreaView, props: area })),
+    { path: '/:rest(.*)', redirect: '/' },
+  ],
+});
+
+router.beforeEach((to) => {
+  if (!to.meta.public && !session.token) return { path: '/login', query: { next: to.fullPath } };
+});
