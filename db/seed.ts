@@ -8,12 +8,36 @@ import { createMerchant, issueApiKey } from './merchants.js';
 import { ApiKey } from './models/ApiKey.js';
 import { Merchant } from './models/Merchant.js';
 import { User, type Role } from './models/User.js';
+import { Mechanic, Workshop, WorkingHours } from './models/Workshop.js';
 
 export const DEMO_MERCHANT_NAME = 'Demo Shop';
+export const DEMO_WORKSHOP_NAME = 'Meridian Motors';
 
 export interface SeedResult {
   logins: Array<{ email: string; password: string; role: Role }>;
   merchant: { id: string; apiKey: string; webhookSecret: string };
+  workshop: { id: string; mechanics: string[] };
+}
+
+async function seedWorkshop(trx: Knex.Transaction): Promise<SeedResult['workshop']> {
+  let workshop = await Workshop.query(trx).findOne({ name: DEMO_WORKSHOP_NAME });
+  if (!workshop) {
+    workshop = await Workshop.query(trx).insertAndFetch({
+      name: DEMO_WORKSHOP_NAME,
+      address: '12 Khreshchatyk St, Kyiv',
+      time_zone: 'Europe/Kyiv',
+      phone: '+380 44 000 0000',
+      email: 'service@meridian-motors.example',
+    });
+    await Mechanic.query(trx).insert([
+      { workshop_id: workshop.id, name: 'Olena Kovalenko' },
+      { workshop_id: workshop.id, name: 'Taras Shevchuk' },
+    ]);
+    const weekdays = [1, 2, 3, 4, 5].map((weekday) => ({ workshop_id: workshop!.id, weekday, opens: '09:00', closes: '18:00', break_start: '13:00', break_end: '14:00' }));
+    await WorkingHours.query(trx).insert([...weekdays, { workshop_id: workshop.id, weekday: 6, opens: '10:00', closes: '14:00' }]);
+  }
+  const mechanics = await Mechanic.query(trx).where({ workshop_id: workshop.id }).orderBy('name');
+  return { id: workshop.id, mechanics: mechanics.map((m) => m.name) };
 }
 
 export async function seed(db: Knex, config: Config): Promise<SeedResult> {
@@ -33,6 +57,7 @@ export async function seed(db: Knex, config: Config): Promise<SeedResult> {
     if (!(await ApiKey.query(trx).findOne({ key_hash: sha256(demoKey) }))) await issueApiKey(merchant.id, 'demo', demoKey, trx);
     return {
       logins,
+      workshop: await seedWorkshop(trx),
       merchant: { id: merchant.id, apiKey: demoKey, webhookSecret: decryptSecret(merchant.webhook_secret_enc, config.secretsKey) },
     };
   });

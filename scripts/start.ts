@@ -47,6 +47,7 @@ ${demo.logins.map((l) => `    ${l.role.padEnd(8)} ${l.email} / ${l.password}`).j
   Demo merchant ${demo.merchant.id}
     API key         ${demo.merchant.apiKey}
     Webhook secret  ${demo.merchant.webhookSecret}
+  Demo workshop ${demo.workshop.id} (mechanics: ${demo.workshop.mechanics.join(', ')})
 `);
 
 let stopping = false;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as platform from './20261123000001_platform.js';
+import * as workshops from './20261123000002_workshops.js';
 
 /**
  * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
@@ -7,6 +8,7 @@ import * as platform from './20261123000001_platform.js';
  */
 const migrations: Record<string, Knex.Migration> = {
   '20261123000001_platform': platform,
+  '20261123000002_workshops': workshops,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
