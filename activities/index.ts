@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
 import { eventActivities } from './events.js';
+import { paymentActivities } from './payments.js';
+import { webhookActivities } from './webhooks.js';
 
 export interface ActivityDeps {
   config: Config;
@@ -13,6 +15,8 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...eventActivities(deps.redis),
+    ...paymentActivities(deps.db, deps.redis),
+    ...webhookActivities(deps.config, deps.db, deps.redis),
   };
 }
 

@@ -17,6 +17,9 @@ import { Api } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
+import { paymentRoutes } from './routes/payments.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { idempotencyGuard } from './idempotency.js';
 import { systemRoutes } from './routes/system.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,12 +31,14 @@ const consoleDir = path.join(root, 'ui', 'dist');
  * touches no dependency (handlers use them per request), so the generator can pass none.
  */
 export function buildApi(deps: ApiDeps): Api {
-  const api = new Api();
+  const api = new Api(deps.db && idempotencyGuard(deps.db, deps.config.secretsKey));
   let spec: unknown;
   systemRoutes(api, deps, () => (spec ??= api.document()));
   authRoutes(api, deps);
   merchantRoutes(api, deps);
   eventRoutes(api, deps);
+  paymentRoutes(api, deps);
+  webhookRoutes(api, deps);
   return api;
 }
 

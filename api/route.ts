@@ -9,6 +9,7 @@ import { z, type ZodType } from 'zod';
 import type { AppContext, AppState } from './context.js';
 import { ApiError, forbidden, unauthorized } from './errors.js';
 import type { Principal } from './middleware/authenticate.js';
+import { IDEMPOTENCY_HEADER, type IdempotencyGuard } from './idempotency.js';
 
 /** `public`: anyone; `operator`: any console user; `admin`: console admins; `merchant`: API keys. */
 export type Access = 'public' | 'operator' | 'admin' | 'merchant';
@@ -42,6 +43,8 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   query?: Q;
   body?: B;
   responses: Record<number, ResponseSpec>;
+  /** Merchant calls may carry an Idempotency-Key (see api/idempotency.ts). */
+  idempotent?: boolean;
   handler: (ctx: AppContext, input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }) => Promise<void> | void;
 }
 
@@ -58,8 +61,10 @@ const standardErrors: Record<number, string> = {
   400: 'Invalid request',
   401: 'Missing or invalid credentials',
   403: 'Not allowed for this caller',
+  409: 'Idempotency-Key still in use, or the resource is in a state that does not allow this',
   413: 'Body larger than the limit',
   415: 'Body is not application/json',
+  422: 'Idempotency-Key reused with a different request',
   429: 'Rate limited; see Retry-After',
 };
 
@@ -67,7 +72,8 @@ export class Api {
   readonly router = new Router<AppState>();
   readonly registry = new OpenAPIRegistry();
 
-  constructor() {
+  /** `idempotency` guards routes declared `idempotent`; the OpenAPI generator needs none. */
+  constructor(private readonly idempotency?: IdempotencyGuard) {
     this.registry.registerComponent('securitySchemes', 'bearer', {
       type: 'http',
       scheme: 'bearer',
@@ -79,6 +85,8 @@ export class Api {
     const isPublic = spec.access.includes('public');
     const applies: Record<number, boolean> = {
       403: !isPublic,
+      409: spec.idempotent === true,
+      422: spec.idempotent === true,
       413: spec.body !== undefined,
       415: spec.body !== undefined,
       429: spec.path.startsWith('/api/'),
@@ -94,6 +102,7 @@ export class Api {
       security: isPublic ? [] : [{ bearer: [] }],
       'x-access': spec.access,
       request: {
+        headers: spec.idempotent ? z.object({ [IDEMPOTENCY_HEADER]: z.string().max(255).optional() }) : undefined,
         params: spec.params as never,
         query: spec.query as never,
         body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
@@ -114,7 +123,10 @@ export class Api {
         query: (spec.query ? spec.query.parse(ctx.query) : {}) as z.output<Q>,
         body: (spec.body ? spec.body.parse(ctx.request.body ?? {}) : undefined) as z.output<B>,
       };
-      await spec.handler(ctx, input);
+      const run = async () => spec.handler(ctx, input);
+      const principal = ctx.state.principal;
+      if (spec.idempotent && this.idempotency && principal?.kind === 'merchant') await this.idempotency(ctx, principal.merchantId, input, run);
+      else await run();
     });
   }
 

@@ -29,6 +29,15 @@ const envSchema = z.object({
   RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
   BODY_LIMIT: z.string().default('1mb'),
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  OUTBOUND_ALLOWLIST: z.string().default(''),
+  PAYMENT_EXPIRY_S: z.coerce.number().int().positive().default(24 * 3600),
+  WEBHOOK_RETRY_SCHEDULE_S: z
+    .string()
+    .default('0,5,300,1800,7200,18000,36000,36000')
+    .transform((s) => s.split(',').map((n) => Number(n.trim())))
+    .pipe(z.array(z.number().nonnegative()).min(1)),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  WEBHOOK_DISABLE_AFTER_S: z.coerce.number().int().positive().default(5 * 24 * 3600),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -87,5 +96,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     bodyLimit: c.BODY_LIMIT,
     /** Behind a reverse proxy, take the client IP from X-Forwarded-For (for rate limits and logs). */
     trustProxy: c.TRUST_PROXY === '1',
+    /** CIDRs outbound requests may reach although they are not public (tests, local development). */
+    outboundAllowList: c.OUTBOUND_ALLOWLIST,
+    payments: { expiryS: c.PAYMENT_EXPIRY_S },
+    webhooks: {
+      retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      disableAfterS: c.WEBHOOK_DISABLE_AFTER_S,
+    },
   };
 }

@@ -10,6 +10,7 @@ async function ownRedis() {
   for (let i = 0; i < 100; i++) {
     const { Redis } = await import('ioredis');
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {});
     const up = await probe.connect().then(() => true, () => false);
     probe.disconnect();
     if (up) break;

@@ -1,2 +1,3 @@
 /** Every workflow the worker runs; each feature adds its own module here. */
-export {};
+export * from './payments.js';
+export * from './webhooks.js';

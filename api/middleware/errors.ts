@@ -5,7 +5,9 @@ import type { AppContext } from '../context.js';
 
 /** Errors that mean a backing service is unreachable rather than that our code is wrong. */
 function isDependencyDown(error: unknown): boolean {
-  const e = error as { code?: string; message?: string; name?: string };
+  const e = error as { code?: string; message?: string; name?: string; cause?: { code?: number } };
+  // gRPC UNAVAILABLE / DEADLINE_EXCEEDED from the Temporal client.
+  if (e.name === 'ServiceError' && (e.cause?.code === 14 || e.cause?.code === 4)) return true;
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', '57P01', '57P03'].includes(e.code ?? '') ||
     e.name === 'KnexTimeoutError' ||

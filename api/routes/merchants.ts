@@ -2,14 +2,25 @@ import { z } from 'zod';
 import { ApiKey } from '../../db/models/ApiKey.js';
 import { Merchant } from '../../db/models/Merchant.js';
 import { createMerchant, issueApiKey } from '../../db/merchants.js';
+import { encryptSecret, newWebhookSecret } from '../../lib/crypto.js';
+import { assertAllowedUrl, BlockedAddressError, parseAllowList } from '../../lib/outbound.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
-import { notFound } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
 
 const MerchantOut = z
-  .object({ id: z.uuid(), name: z.string(), webhook_url: z.string().nullable(), created_at: z.string() })
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    webhook_url: z.string().nullable(),
+    webhook_disabled_at: z.string().nullable(),
+    webhook_disabled_reason: z.string().nullable(),
+    created_at: z.string(),
+  })
   .meta({ id: 'Merchant' });
+const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 const ApiKeyOut = z
   .object({
     id: z.uuid(),
@@ -23,7 +34,14 @@ const ApiKeyOut = z
 const MerchantParams = z.object({ id: z.uuid() });
 
 const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
-const merchantOut = (m: Merchant) => ({ id: m.id, name: m.name, webhook_url: m.webhook_url, created_at: iso(m.created_at)! });
+const merchantOut = (m: Merchant) => ({
+  id: m.id,
+  name: m.name,
+  webhook_url: m.webhook_url,
+  webhook_disabled_at: iso(m.webhook_disabled_at),
+  webhook_disabled_reason: m.webhook_disabled_reason,
+  created_at: iso(m.created_at)!,
+});
 const apiKeyOut = (k: ApiKey) => ({
   id: k.id,
   name: k.name,
@@ -42,6 +60,17 @@ async function visibleMerchant(ctx: AppContext, id: string): Promise<Merchant> {
 }
 
 export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
+  /** Literal private addresses are refused up front; names are checked again at every connect. */
+  function checkedEndpoint(url: string): string {
+    try {
+      assertAllowedUrl(url, parseAllowList(config.outboundAllowList));
+      return url;
+    } catch (error) {
+      if (!(error instanceof BlockedAddressError)) throw error;
+      throw new ApiError(400, 'validation_error', 'The webhook URL must point to a public address', [{ path: 'webhook_url', message: error.message }]);
+    }
+  }
+
   api.route({
     method: 'post',
     path: '/api/v1/merchants',
@@ -50,7 +79,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     access: ['admin'],
     body: z.object({
       name: z.string().trim().min(1).max(200),
-      webhook_url: z.url({ protocol: /^https?$/ }).max(2048).nullish(),
+      webhook_url: WebhookUrl.nullish(),
     }),
     responses: {
       201: {
@@ -59,6 +88,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       },
     },
     handler: async (ctx, { body }) => {
+      if (body.webhook_url) checkedEndpoint(body.webhook_url);
       const created = await db.transaction(async (trx) => {
         const { merchant, webhookSecret } = await createMerchant(body, config.secretsKey, trx);
         const { apiKey, key } = await issueApiKey(merchant.id, 'default', undefined, trx);
@@ -150,6 +180,52 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
         .whereNull('revoked_at');
       if (!revoked) throw notFound('Active API key');
       ctx.body = apiKeyOut(revoked);
+    },
+  });
+
+  api.route({
+    method: 'patch',
+    path: '/api/v1/merchants/:id',
+    summary: 'Set the webhook endpoint (re-enables a disabled one)',
+    tag: 'merchants',
+    access: ['admin', 'merchant'],
+    params: MerchantParams,
+    body: z.object({ webhook_url: WebhookUrl.nullable() }),
+    responses: { 200: { description: 'Updated', schema: MerchantOut }, 404: { description: 'No such merchant' } },
+    handler: async (ctx, { params, body }) => {
+      const merchant = await visibleMerchant(ctx, params.id);
+      const updated = await Merchant.query().patchAndFetchById(merchant.id, {
+        webhook_url: body.webhook_url === null ? null : checkedEndpoint(body.webhook_url),
+        webhook_disabled_at: null,
+        webhook_disabled_reason: null,
+        webhook_failing_since: null,
+      });
+      ctx.body = merchantOut(updated);
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/merchants/:id/webhook-secret/rotate',
+    summary: 'New webhook signing secret (shown once); the old one keeps signing for 24 h',
+    tag: 'merchants',
+    access: ['admin', 'merchant'],
+    idempotent: true,
+    params: MerchantParams,
+    responses: {
+      200: { description: 'Rotated', schema: z.object({ webhook_secret: z.string(), previous_secret_expires_at: z.string() }) },
+      404: { description: 'No such merchant' },
+    },
+    handler: async (ctx, { params }) => {
+      const merchant = await visibleMerchant(ctx, params.id);
+      const secret = newWebhookSecret();
+      const expires = new Date(Date.now() + ROTATION_OVERLAP_MS);
+      await Merchant.query().patch({
+        webhook_secret_enc: encryptSecret(secret, config.secretsKey),
+        webhook_secret_prev_enc: merchant.webhook_secret_enc,
+        webhook_secret_prev_expires_at: expires,
+      }).findById(merchant.id);
+      ctx.body = { webhook_secret: secret, previous_secret_expires_at: expires.toISOString() };
     },
   });
 }

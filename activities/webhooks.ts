@@ -1,0 +1,118 @@
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import type { Config } from '../lib/config.js';
+import { decryptSecret } from '../lib/crypto.js';
+import { domainEvent, publish } from '../lib/events.js';
+import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/outbound.js';
+import { webhookHeaders } from '../lib/webhookSignature.js';
+import { Merchant } from '../db/models/Merchant.js';
+import { MerchantEvent } from '../db/models/Payment.js';
+import { WebhookAttempt, WebhookDelivery } from '../db/models/Webhook.js';
+
+const SNIPPET_BYTES = 1024;
+
+export type AttemptOutcome =
+  /** 2xx: done. */
+  | { outcome: 'delivered' }
+  /** Nothing to send to (no endpoint, endpoint disabled, delivery already closed). */
+  | { outcome: 'skipped' }
+  /** 410: the receiver asks us to stop for good. */
+  | { outcome: 'gone' }
+  | { outcome: 'retry'; retryAfterMs: number | null; failingForS: number };
+
+/** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+export function webhookActivities(config: Config, db: Knex, redis: Redis) {
+  const allowList = parseAllowList(config.outboundAllowList);
+  const agent = guardedAgent(allowList, { connections: 64 });
+
+  async function signingSecrets(merchant: Merchant): Promise<string[]> {
+    const secrets = [decryptSecret(merchant.webhook_secret_enc, config.secretsKey)];
+    if (merchant.webhook_secret_prev_enc && merchant.webhook_secret_prev_expires_at && new Date(merchant.webhook_secret_prev_expires_at) > new Date()) {
+      secrets.push(decryptSecret(merchant.webhook_secret_prev_enc, config.secretsKey));
+    }
+    return secrets;
+  }
+
+  return {
+    /** One signed POST of one event, logged as an attempt; the workflow owns the retry schedule. */
+    async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptOutcome> {
+      const delivery = await WebhookDelivery.query(db).findById(deliveryId);
+      if (!delivery || delivery.status !== 'pending') return delivery?.status === 'succeeded' ? { outcome: 'delivered' } : { outcome: 'skipped' };
+      const [merchant, event] = await Promise.all([Merchant.query(db).findById(delivery.merchant_id), MerchantEvent.query(db).findById(delivery.event_id)]);
+      if (!merchant?.webhook_url || merchant.webhook_disabled_at || !event) {
+        await WebhookDelivery.query(db).patchAndFetchById(deliveryId, { status: 'canceled', last_error: 'endpoint missing or disabled', updated_at: new Date() });
+        return { outcome: 'skipped' };
+      }
+
+      // The body is rebuilt from the stored event, so every attempt sends the same bytes.
+      const body = JSON.stringify({ id: event.id, type: event.type, created_at: new Date(event.created_at).toISOString(), data: event.payload });
+      const headers = { 'content-type': 'application/json', 'user-agent': 'Meridian-Webhooks/1.0', ...webhookHeaders(await signingSecrets(merchant), event.id, Math.floor(Date.now() / 1000), body) };
+      const started = performance.now();
+      let status: number | null = null;
+      let snippet: string | null = null;
+      let error: string | null = null;
+      let retryAfter: number | null = null;
+      try {
+        const url = assertAllowedUrl(merchant.webhook_url, allowList);
+        const res = await outboundRequest(agent, url, { method: 'POST', headers, body, timeoutMs: config.webhooks.timeoutMs, maxBytes: SNIPPET_BYTES });
+        status = res.status;
+        snippet = res.body;
+        if (status === 429) retryAfter = retryAfterMs(res.headers['retry-after']);
+      } catch (e) {
+        const err = e as Error & { code?: string };
+        error = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' ? `timed out after ${config.webhooks.timeoutMs} ms` : err.message || String(err);
+      }
+      const ok = status !== null && status >= 200 && status < 300;
+      const now = new Date();
+
+      const failingSince = await db.transaction(async (trx) => {
+        await WebhookAttempt.query(trx).insert({
+          delivery_id: deliveryId,
+          url: merchant.webhook_url!,
+          status_code: status,
+          duration_ms: Math.round(performance.now() - started),
+          response_snippet: snippet,
+          error,
+        });
+        await WebhookDelivery.query(trx)
+          .patch({ attempts: delivery.attempts + 1, last_status_code: status, last_error: error, status: ok ? 'succeeded' : 'pending', delivered_at: ok ? now : null, updated_at: now })
+          .findById(deliveryId);
+        const [row] = await trx('merchants')
+          .where({ id: merchant.id })
+          .update({ webhook_failing_since: ok ? null : trx.raw('coalesce(webhook_failing_since, ?)', [now]) })
+          .returning('webhook_failing_since');
+        return row.webhook_failing_since as Date | null;
+      });
+
+      await publish(
+        redis,
+        domainEvent('webhook.attempted', merchant.id, { delivery_id: deliveryId, event_id: event.id, status_code: status, error, delivered: ok }),
+      ).catch(() => {});
+      if (ok) return { outcome: 'delivered' };
+      if (status === 410) return { outcome: 'gone' };
+      return { outcome: 'retry', retryAfterMs: retryAfter, failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : 0 };
+    },
+
+    async closeDelivery({ deliveryId, status, reason }: { deliveryId: string; status: 'failed' | 'canceled'; reason: string }): Promise<void> {
+      await WebhookDelivery.query(db).patch({ status, last_error: reason, next_attempt_at: null, updated_at: new Date() }).findById(deliveryId).where({ status: 'pending' });
+    },
+
+    async scheduleNextAttempt({ deliveryId, at }: { deliveryId: string; at: string }): Promise<void> {
+      await WebhookDelivery.query(db).patch({ next_attempt_at: new Date(at) }).findById(deliveryId);
+    },
+
+    /** Stops all deliveries to an endpoint until the merchant sets it again; operators are told. */
+    async disableEndpoint({ merchantId, reason }: { merchantId: string; reason: string }): Promise<void> {
+      const changed = await Merchant.query(db).patch({ webhook_disabled_at: new Date(), webhook_disabled_reason: reason }).findById(merchantId).whereNull('webhook_disabled_at');
+      if (changed) await publish(redis, domainEvent('webhook_endpoint.disabled', null, { merchant_id: merchantId, reason })).catch(() => {});
+    },
+  };
+}

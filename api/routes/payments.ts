@@ -1,0 +1,293 @@
+import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { MerchantEvent, PaymentIntent, PaymentTransaction, paymentStatuses, type PaymentStatus } from '../../db/models/Payment.js';
+import { Merchant } from '../../db/models/Merchant.js';
+import { WebhookDelivery } from '../../db/models/Webhook.js';
+import { intentView, logTransition, newId } from '../../db/payments.js';
+import { decryptSecret, encryptSecret, sha256 } from '../../lib/crypto.js';
+import { domainEvent, publish } from '../../lib/events.js';
+import { BusinessStatus, MerchantId } from '../../lib/searchAttributes.js';
+import { workflowUrl } from '../../lib/temporal.js';
+import type { Outcome, PaymentIntentInput, paymentIntentWorkflow } from '../../workflows/payments.js';
+import { cancelPayment, paymentWorkflowId, processPayment } from '../../workflows/payments.js';
+import type { AppContext } from '../context.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, notFound, unauthorized } from '../errors.js';
+import { pageOf, PageQuery } from '../pagination.js';
+import type { Api } from '../route.js';
+
+const currencies = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
+const MAX_METADATA_KEYS = 20;
+
+const PaymentIntentOut = z
+  .object({
+    id: z.string(),
+    object: z.literal('payment_intent'),
+    amount: z.number().int(),
+    currency: z.string(),
+    order_id: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    status: z.enum(paymentStatuses),
+    cancellation_reason: z.string().nullable(),
+    expires_at: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    merchant_id: z.string(),
+    payment_token: z.string(),
+    checkout_url: z.string(),
+    workflow_id: z.string(),
+    temporal_url: z.string(),
+  })
+  .meta({ id: 'PaymentIntent' });
+const PaymentDetail = PaymentIntentOut.extend({
+  transactions: z.array(
+    z.object({ id: z.number(), type: z.string(), from_status: z.string().nullable(), to_status: z.string(), data: z.record(z.string(), z.unknown()), created_at: z.string() }),
+  ),
+  events: z.array(
+    z.object({
+      id: z.string(),
+      type: z.string(),
+      created_at: z.string(),
+      delivery: z.object({ id: z.string(), status: z.string(), attempts: z.number() }).nullable(),
+    }),
+  ),
+}).meta({ id: 'PaymentIntentDetail' });
+const PayerView = z
+  .object({
+    amount: z.number().int(),
+    currency: z.string(),
+    order_id: z.string(),
+    merchant_name: z.string(),
+    status: z.enum(paymentStatuses),
+    cancellation_reason: z.string().nullable(),
+    expires_at: z.string(),
+  })
+  .meta({ id: 'PayerPaymentView' });
+
+const CreatePayment = z.object({
+  amount: z.number().int().positive().max(99_999_999),
+  currency: z
+    .string()
+    .regex(/^[a-z]{3}$/, 'lower-case ISO 4217 code')
+    .refine((c) => currencies.has(c), 'unknown ISO 4217 currency'),
+  order_id: z.string().trim().min(1).max(200),
+  metadata: z
+    .record(z.string().min(1).max(40), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
+    .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`)
+    .optional(),
+});
+const IntentRef = z.object({ ref: z.string().regex(/^p[it]_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…) or payment token (pt_…)') });
+const TokenParams = z.object({ token: z.string().regex(/^pt_[A-Za-z0-9_-]{40,64}$/, 'a payment token (pt_…)') });
+const IdParams = z.object({ id: z.string().regex(/^pi_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…)') });
+
+const terminal = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
+
+export function paymentRoutes(api: Api, deps: ApiDeps) {
+  const { config, db, temporal, redis } = deps;
+
+  function merchantView(intent: PaymentIntent) {
+    const token = decryptSecret(intent.payment_token_enc, config.secretsKey);
+    const workflowId = paymentWorkflowId(intent.id);
+    return {
+      ...intentView(intent),
+      merchant_id: intent.merchant_id,
+      payment_token: token,
+      checkout_url: `${config.publicUrl}/pay/${token}`,
+      workflow_id: workflowId,
+      temporal_url: workflowUrl(config, workflowId),
+    };
+  }
+
+  /** Merchants reach their own intents; operators all; anybody else learns nothing. */
+  async function visibleIntent(ctx: AppContext, id: string): Promise<PaymentIntent> {
+    const p = ctx.state.principal;
+    if (!p) throw unauthorized();
+    const query = PaymentIntent.query().findById(id);
+    if (p.kind === 'merchant') query.where({ merchant_id: p.merchantId });
+    const intent = await query;
+    if (!intent) throw notFound('Payment intent');
+    return intent;
+  }
+
+  async function intentByToken(token: string): Promise<PaymentIntent> {
+    const intent = await PaymentIntent.query().findOne({ payment_token_hash: sha256(token) });
+    if (!intent) throw notFound('Payment');
+    return intent;
+  }
+
+  async function payerView(intent: PaymentIntent) {
+    const merchant = await Merchant.query().findById(intent.merchant_id);
+    return {
+      amount: Number(intent.amount),
+      currency: intent.currency,
+      order_id: intent.order_id,
+      merchant_name: merchant?.name ?? '',
+      status: intent.status,
+      cancellation_reason: intent.cancellation_reason,
+      expires_at: new Date(intent.expires_at).toISOString(),
+    };
+  }
+
+  /** Runs an Update on the intent's workflow; a rejected or closed workflow leaves the stored state to answer. */
+  async function update<T>(intent: PaymentIntent, run: (handle: ReturnType<typeof temporal.client.workflow.getHandle>) => Promise<T>): Promise<T | null> {
+    try {
+      return await run(temporal.client.workflow.getHandle(paymentWorkflowId(intent.id)));
+    } catch (error) {
+      const name = (error as Error).name;
+      if (error instanceof WorkflowNotFoundError || name === 'WorkflowUpdateFailedError' || name === 'WorkflowNotFoundError') return null;
+      throw error;
+    }
+  }
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/payments',
+    summary: 'Create a payment intent',
+    tag: 'payments',
+    access: ['merchant'],
+    idempotent: true,
+    body: CreatePayment,
+    responses: { 201: { description: 'Created; send the payer to checkout_url', schema: PaymentIntentOut } },
+    handler: async (ctx, { body }) => {
+      const merchantId = (ctx.state.principal as { merchantId: string }).merchantId;
+      const token = newId('pt', 32);
+      const id = newId('pi');
+      const intent = await db.transaction(async (trx) => {
+        const created = await PaymentIntent.query(trx).insertAndFetch({
+          id,
+          merchant_id: merchantId,
+          amount: body.amount,
+          currency: body.currency,
+          order_id: body.order_id,
+          metadata: body.metadata ?? {},
+          status: 'requires_payment_method',
+          payment_token_hash: sha256(token),
+          payment_token_enc: encryptSecret(token, config.secretsKey),
+          expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
+        });
+        const logged = await logTransition(trx, created, null, { amount: body.amount, currency: body.currency });
+        const input: PaymentIntentInput = {
+          intentId: id,
+          merchantId,
+          expiresInMs: config.payments.expiryS * 1000,
+          createdDeliveryId: logged.deliveryId,
+          webhooks: { scheduleS: config.webhooks.retryScheduleS, disableAfterS: config.webhooks.disableAfterS },
+        };
+        // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
+        // the workflow's first write finds no intent and fails visibly instead of inventing one.
+        await temporal.client.workflow.start<typeof paymentIntentWorkflow>('paymentIntentWorkflow', {
+          taskQueue: config.temporal.taskQueue,
+          workflowId: paymentWorkflowId(id),
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          args: [input],
+          typedSearchAttributes: [
+            { key: MerchantId, value: merchantId },
+            { key: BusinessStatus, value: 'requires_payment_method' },
+          ],
+        });
+        return created;
+      });
+      await publish(redis, domainEvent('payment_intent.created', merchantId, { intent_id: id, status: intent.status, workflow_id: paymentWorkflowId(id) })).catch(() => {});
+      ctx.status = 201;
+      ctx.body = merchantView(intent);
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/payments',
+    summary: 'List payment intents, newest first',
+    tag: 'payments',
+    access: ['merchant', 'operator'],
+    query: PageQuery.extend({
+      status: z.enum(paymentStatuses).optional(),
+      order_id: z.string().max(200).optional(),
+      merchant_id: z.uuid().optional(),
+    }),
+    responses: { 200: { description: 'A page', schema: z.object({ data: z.array(PaymentIntentOut), next_cursor: z.string().nullable() }) } },
+    handler: async (ctx, { query }) => {
+      const p = ctx.state.principal!;
+      const q = PaymentIntent.query();
+      if (p.kind === 'merchant') q.where({ merchant_id: p.merchantId });
+      else if (query.merchant_id) q.where({ merchant_id: query.merchant_id });
+      if (query.status) q.where({ status: query.status });
+      if (query.order_id) q.where({ order_id: query.order_id });
+      const page = await pageOf(q, query);
+      ctx.body = { data: page.rows.map(merchantView), next_cursor: page.nextCursor };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/payments/:ref',
+    summary: 'One payment: by id (pi_…) for its merchant and operators, with its log; by token (pt_…) for the payer page',
+    tag: 'payments',
+    access: ['public', 'merchant', 'operator'],
+    params: IntentRef,
+    responses: {
+      200: { description: 'The intent (detail for merchants and operators, payer view for a token)', schema: z.union([PaymentDetail, PayerView]) },
+      404: { description: 'No such payment' },
+    },
+    handler: async (ctx, { params }) => {
+      if (params.ref.startsWith('pt_')) {
+        ctx.body = await payerView(await intentByToken(params.ref));
+        return;
+      }
+      const intent = await visibleIntent(ctx, params.ref);
+      const [transactions, events] = await Promise.all([
+        PaymentTransaction.query().where({ intent_id: intent.id }).orderBy('id'),
+        MerchantEvent.query().where({ intent_id: intent.id }).orderBy('created_at'),
+      ]);
+      const deliveries = await WebhookDelivery.query().whereIn('event_id', events.map((e) => e.id));
+      ctx.body = {
+        ...merchantView(intent),
+        transactions: transactions.map((t) => ({ ...t, id: Number(t.id), created_at: new Date(t.created_at).toISOString() })),
+        events: events.map((e) => {
+          const d = deliveries.find((x) => x.event_id === e.id);
+          return { id: e.id, type: e.type, created_at: new Date(e.created_at).toISOString(), delivery: d ? { id: d.id, status: d.status, attempts: d.attempts } : null };
+        }),
+      };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/payments/:id/cancel',
+    summary: 'Cancel an intent that has not been paid',
+    tag: 'payments',
+    access: ['merchant', 'operator'],
+    idempotent: true,
+    params: IdParams,
+    body: z.object({ reason: z.enum(['requested_by_customer', 'duplicate', 'fraudulent', 'abandoned']).default('requested_by_customer') }),
+    responses: { 200: { description: 'Canceled', schema: PaymentIntentOut }, 404: { description: 'No such payment' }, 409: { description: 'Already processed' } },
+    handler: async (ctx, { params, body }) => {
+      const intent = await visibleIntent(ctx, params.id);
+      await update(intent, (h) => h.executeUpdate(cancelPayment, { args: [{ reason: body.reason }] }));
+      const current = await PaymentIntent.query().findById(intent.id);
+      if (current!.status !== 'canceled') throw new ApiError(409, 'invalid_state', `A payment that is ${current!.status} cannot be canceled`);
+      ctx.body = merchantView(current!);
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/payments/:token/process',
+    summary: "The payer's outcome (simulated processor); answers with the final state",
+    tag: 'payments',
+    access: ['public'],
+    params: TokenParams,
+    body: z.object({ outcome: z.enum(['succeeded', 'failed']) }),
+    responses: {
+      200: { description: 'Final state; a repeated submit returns the state without processing again', schema: PayerView },
+      404: { description: 'No such payment' },
+      409: { description: 'Canceled or expired' },
+    },
+    handler: async (ctx, { params, body }) => {
+      const intent = await intentByToken(params.token);
+      if (!terminal(intent.status)) await update(intent, (h) => h.executeUpdate(processPayment, { args: [{ outcome: body.outcome as Outcome }] }));
+      const current = (await PaymentIntent.query().findById(intent.id))!;
+      if (current.status === 'canceled') throw new ApiError(409, 'invalid_state', 'This payment was canceled and can no longer be paid', { reason: current.cancellation_reason });
+      ctx.body = await payerView(current);
+    },
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * Outbound HTTP to addresses our users give us (webhook endpoints, shop pages). The resolved address
+ * is checked when the socket connects — so DNS rebinding cannot slip a private address past an
+ * earlier check — against loopback, private, link-local, metadata and other non-public ranges.
+ * OUTBOUND_ALLOWLIST (CIDRs) opens specific ranges for tests and local development.
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { Agent, request, type Dispatcher } from 'undici';
+
+export class BlockedAddressError extends Error {
+  readonly code = 'EBLOCKEDADDRESS';
+}
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+export function parseAllowList(value: string | undefined): Cidr[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => (entry.includes('/') ? ipaddr.parseCIDR(entry) : ([ipaddr.parse(entry), entry.includes(':') ? 128 : 32] as Cidr)));
+}
+
+/** Only globally routable unicast addresses are public; everything else needs the allow-list. */
+export function isAllowedAddress(address: string, allowList: Cidr[]): boolean {
+  let ip = ipaddr.parse(address);
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
+  if (allowList.some(([range, bits]) => range.kind() === ip.kind() && ip.match(range, bits))) return true;
+  return ip.range() === 'unicast';
+}
+
+export function assertAllowedUrl(raw: string, allowList: Cidr[]): URL {
+  const url = new URL(raw);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedAddressError(`only http(s) URLs are allowed, not ${url.protocol}`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !isAllowedAddress(host, allowList)) throw new BlockedAddressError(`${host} is not a public address`);
+  return url;
+}
+
+/** An undici dispatcher whose every connection is checked after DNS resolution. */
+export function guardedAgent(allowList: Cidr[], options: Agent.Options = {}): Agent {
+  return new Agent({
+    ...options,
+    connect: {
+      ...options.connect,
+      lookup(hostname, opts, callback) {
+        dnsLookup(hostname, { ...opts, all: true }, (error, addresses) => {
+          if (error) return callback(error, [] as never);
+          const list = addresses as LookupAddress[];
+          const blocked = list.find((a) => !isAllowedAddress(a.address, allowList));
+          if (blocked) return callback(new BlockedAddressError(`${hostname} resolves to ${blocked.address}, which is not a public address`), [] as never);
+          callback(null, list as never);
+        });
+      },
+    },
+  });
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** At most `maxBytes` of the body. */
+  body: string;
+}
+
+/** One request with a deadline and a body cap; connection-level failures throw. */
+export async function outboundRequest(
+  dispatcher: Dispatcher,
+  url: URL,
+  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number },
+): Promise<OutboundResponse> {
+  const res = await request(url, {
+    dispatcher,
+    method: init.method,
+    headers: init.headers,
+    body: init.body,
+    headersTimeout: init.timeoutMs,
+    bodyTimeout: init.timeoutMs,
+    signal: AbortSignal.timeout(init.timeoutMs),
+  });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const buf = chunk as Buffer;
+    chunks.push(buf);
+    size += buf.length;
+    if (size >= init.maxBytes) {
+      res.body.destroy();
+      break;
+    }
+  }
+  return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8') };
+}

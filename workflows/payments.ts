@@ -1,0 +1,107 @@
+import {
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { PaymentStatus } from '../db/models/Payment.js';
+import { BusinessStatus, MerchantId } from '../lib/searchAttributes.js';
+import { webhookDeliveryWorkflow, type WebhookDeliveryInput } from './webhooks.js';
+
+const { transitionPayment } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+});
+
+export type Outcome = 'succeeded' | 'failed';
+export const processPayment = defineUpdate<PaymentStatus, [{ outcome: Outcome }]>('processPayment');
+export const cancelPayment = defineUpdate<PaymentStatus, [{ reason: string }]>('cancelPayment');
+export const paymentStatus = defineQuery<PaymentStatus>('paymentStatus');
+
+export interface PaymentIntentInput {
+  intentId: string;
+  merchantId: string;
+  expiresInMs: number;
+  /** The delivery of `payment_intent.created`, written with the intent by the API. */
+  createdDeliveryId: string | null;
+  webhooks: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>;
+}
+
+const settled = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
+
+export const paymentWorkflowId = (intentId: string) => `payment-${intentId}`;
+export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
+
+/**
+ * One payment intent, from creation until it succeeds, fails, is canceled or expires.
+ * The payer's outcome arrives as an Update, so the payer page gets the final state in its response.
+ */
+export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<PaymentStatus> {
+  let status: PaymentStatus = 'requires_payment_method';
+
+  const deliver = async (deliveryId: string | null) => {
+    if (!deliveryId) return;
+    await startChild(webhookDeliveryWorkflow, {
+      workflowId: deliveryWorkflowId(deliveryId),
+      args: [{ deliveryId, merchantId: input.merchantId, ...input.webhooks }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: MerchantId, value: input.merchantId },
+        { key: BusinessStatus, value: 'delivering' },
+      ],
+    });
+  };
+
+  const moveTo = async (from: PaymentStatus[], to: PaymentStatus, data: Record<string, unknown> = {}) => {
+    const result = await transitionPayment({ intentId: input.intentId, merchantId: input.merchantId, from, to, data, workflowId: workflowInfo().workflowId });
+    status = result.status;
+    upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
+    if (result.changed) await deliver(result.logged?.deliveryId ?? null);
+  };
+
+  setHandler(paymentStatus, () => status);
+
+  setHandler(
+    processPayment,
+    async ({ outcome }) => {
+      // Handlers interleave only at awaits, so exactly one caller gets past this check.
+      if (status === 'requires_payment_method') {
+        await moveTo(['requires_payment_method'], 'processing', { outcome });
+        await moveTo(['processing'], outcome, { outcome });
+      }
+      await condition(() => status !== 'processing');
+      return status;
+    },
+    {
+      validator: (_request: { outcome: Outcome }) => {
+        if (status === 'canceled') throw new Error('This payment was canceled and can no longer be processed');
+      },
+    },
+  );
+
+  setHandler(
+    cancelPayment,
+    async ({ reason }) => {
+      if (status === 'requires_payment_method') await moveTo(['requires_payment_method'], 'canceled', { reason });
+      return status;
+    },
+    {
+      validator: (_request: { reason: string }) => {
+        if (status !== 'requires_payment_method' && status !== 'canceled') throw new Error(`A payment that is ${status} cannot be canceled`);
+      },
+    },
+  );
+
+  await deliver(input.createdDeliveryId);
+  const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
+  if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
+  await condition(() => settled(status) && allHandlersFinished());
+  return status;
+}

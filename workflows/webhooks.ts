@@ -1,0 +1,58 @@
+import { proxyActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { BusinessStatus } from '../lib/searchAttributes.js';
+
+const { attemptDelivery, closeDelivery, disableEndpoint, scheduleNextAttempt } = proxyActivities<Activities>({
+  // Covers a 15 s attempt plus bookkeeping; infrastructure failures (database down) are retried.
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 },
+});
+
+export interface WebhookDeliveryInput {
+  deliveryId: string;
+  merchantId: string;
+  /** Wait before each attempt, in seconds: the first is usually 0 (immediately). */
+  scheduleS: number[];
+  /** An endpoint failing continuously for this long is disabled. */
+  disableAfterS: number;
+}
+
+/** ±10 % so that retries of many deliveries do not arrive at a receiver in lockstep. */
+function jittered(seconds: number): number {
+  return seconds * 1000 * (0.9 + Math.random() * 0.2);
+}
+
+/** Delivers one event to one endpoint on a durable retry schedule. */
+export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<'delivered' | 'skipped' | 'failed'> {
+  const setStatus = (status: string) => upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
+  let retryAfterMs: number | null = null;
+  for (const [index, delayS] of input.scheduleS.entries()) {
+    const waitMs = Math.max(retryAfterMs ?? 0, delayS > 0 ? jittered(delayS) : 0);
+    if (waitMs > 0) {
+      await scheduleNextAttempt({ deliveryId: input.deliveryId, at: new Date(Date.now() + waitMs).toISOString() });
+      await sleep(waitMs);
+    }
+    const result = await attemptDelivery({ deliveryId: input.deliveryId });
+    if (result.outcome === 'delivered' || result.outcome === 'skipped') {
+      setStatus(result.outcome);
+      return result.outcome;
+    }
+    const disableReason =
+      result.outcome === 'gone'
+        ? 'the endpoint answered 410 Gone'
+        : result.failingForS >= input.disableAfterS
+          ? `the endpoint failed continuously for ${Math.round(result.failingForS)} s`
+          : null;
+    if (disableReason !== null) {
+      await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
+      await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: disableReason });
+      setStatus('failed');
+      return 'failed';
+    }
+    if (result.outcome === 'retry') retryAfterMs = result.retryAfterMs;
+    if (index === input.scheduleS.length - 1) break;
+  }
+  await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: `no success after ${input.scheduleS.length} attempts (${workflowInfo().workflowId})` });
+  setStatus('failed');
+  return 'failed';
+}
