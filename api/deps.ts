@@ -1,7 +1,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../lib/config.js';
-import { createDb, type Knex } from '../db/knex.js';
+import { openDb, releaseDb, type Knex } from '../db/knex.js';
 import { EventHub } from '../lib/events.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { createRedis, type Redis } from '../lib/redis.js';
@@ -20,7 +20,7 @@ export interface ApiDeps {
 
 export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): Promise<void> }> {
   const log = createLogger(config.logLevel, 'api');
-  const db = createDb(config.databaseUrl);
+  const db = openDb(config.databaseUrl);
   const redis = await createRedis(config.redisUrl);
   const events = await EventHub.open(await createRedis(config.redisUrl));
   const temporal = await connectTemporal(config);
@@ -38,7 +38,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
       await events.close();
       await temporal.connection.close();
       redis.disconnect();
-      await db.destroy();
+      await releaseDb(db);
     },
   };
 }

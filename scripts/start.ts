@@ -4,7 +4,7 @@
  */
 import { DEFAULT_WORKER_METRICS_PORT, loadConfig } from '../lib/config.js';
 import { provisionServices } from '../lib/services.js';
-import { createDb, migrate } from '../db/knex.js';
+import { migrate, openDb, releaseDb } from '../db/knex.js';
 import { seed } from '../db/seed.js';
 import { installWorkerRuntime, startWorker } from '../workers/worker.js';
 import { startApi } from '../api/server.js';
@@ -22,11 +22,11 @@ process.env.TEMPORAL_ADDRESS = services.temporalAddress;
 if (services.temporalUiUrl) process.env.TEMPORAL_UI_URL = services.temporalUiUrl;
 const config = loadConfig();
 
-const db = createDb(config.databaseUrl, 2);
+const db = openDb(config.databaseUrl, 2);
 const applied = await migrate(db);
 say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
 const demo = await seed(db, config);
-await db.destroy();
+await releaseDb(db);
 
 const worker = await startWorker(config);
 const api = await startApi(config);

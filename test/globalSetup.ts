@@ -10,7 +10,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { provisionServices } from '../lib/services.js';
-import { createDb, migrate } from '../db/knex.js';
+import { migrate, openDb, releaseDb } from '../db/knex.js';
 import { workflowsPath } from '../workers/worker.js';
 
 export default async function setup() {
@@ -23,9 +23,9 @@ export default async function setup() {
   await admin.raw(`CREATE DATABASE ${dbName}`);
   const url = new URL(services.databaseUrl);
   url.pathname = `/${dbName}`;
-  const db = createDb(url.toString(), 1);
+  const db = openDb(url.toString(), 1);
   await migrate(db);
-  await db.destroy();
+  await releaseDb(db);
 
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never });
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');

@@ -30,10 +30,9 @@ export async function startApi(overrides: Record<string, string> = {}) {
 
 /** A worker on its own task queue, so test files never pick up each other's tasks. */
 export async function startTestWorker(overrides: Record<string, string> = {}) {
-  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const config = testConfig({ TEMPORAL_TASK_QUEUE: taskQueue, ...overrides });
+  const config = testConfig({ TEMPORAL_TASK_QUEUE: unique('test'), ...overrides });
   const worker = await startWorker(config, { codePath: process.env.WORKFLOW_BUNDLE_PATH! });
-  return { ...worker, config, taskQueue };
+  return { ...worker, config, taskQueue: config.temporal.taskQueue };
 }
 
 export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
@@ -82,4 +81,20 @@ export async function call(apiUrl: string, method: string, path: string, opts: {
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** An API and a worker sharing one private task queue and the same settings. */
+export async function startStack(overrides: Record<string, string> = {}) {
+  const settings = { TEMPORAL_TASK_QUEUE: unique('test'), ...overrides };
+  const stack = {
+    api: await startApi(settings),
+    /** Replaceable: a test may stop the worker and put a fresh one here. */
+    worker: await startWorker(testConfig(settings), { codePath: process.env.WORKFLOW_BUNDLE_PATH! }),
+    settings,
+    async close() {
+      await stack.worker.stop();
+      await stack.api.close();
+    },
+  };
+  return stack;
 }

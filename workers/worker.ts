@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { createDb } from '../db/knex.js';
+import { openDb, releaseDb } from '../db/knex.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
@@ -23,7 +23,7 @@ export function installWorkerRuntime(metricsPort: number): void {
 
 export async function startWorker(config: Config, bundle?: WorkerOptions['workflowBundle']) {
   const log = createLogger(config.logLevel, 'worker');
-  const db = createDb(config.databaseUrl);
+  const db = openDb(config.databaseUrl);
   const redis = await createRedis(config.redisUrl);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const worker = await Worker.create({
@@ -42,7 +42,7 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
       await running;
       await connection.close();
       redis.disconnect();
-      await db.destroy();
+      await releaseDb(db);
     },
   };
 }

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createMerchant, signIn, startStack, testConfig, unique } from './helpers.js';
+import { startReceiver, waitFor } from './receiver.js';
+import { startWorker } from '../workers/worker.js';
+
+// Retry schedule in seconds (0 = at once) and a short attempt timeout keep these tests quick;
+// the production schedule is the default of WEBHOOK_RETRY_SCHEDULE_S.
+const settings = { OUTBOUND_ALLOWLIST: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_S: '0,1,1', WEBHOOK_TIMEOUT_MS: '1500' };
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let admin: Awaited<ReturnType<typeof signIn>>;
+
+beforeAll(async () => {
+  stack = await startStack(settings);
+  receiver = await startReceiver();
+  admin = await signIn(stack.api.url, 'admin');
+});
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+const url = () => stack.api.url;
+
+async function merchantWithEndpoint(endpoint: string | null = receiver.url) {
+  const m = await createMerchant(url(), admin.token);
+  if (endpoint) expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: admin.token, body: { webhook_url: endpoint } })).status).toBe(200);
+  return m;
+}
+
+async function createIntent(key: string, body: Record<string, unknown> = {}, idempotencyKey?: string) {
+  return call(url(), 'POST', '/api/v1/payments', {
+    token: key,
+    body: { amount: 1999, currency: 'eur', order_id: unique('order'), ...body },
+    headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+  });
+}
+
+const deliveredTo = (orderId: string, type: string) =>
+  receiver.received.filter((r) => {
+    const body = JSON.parse(r.body);
+    return body.type === type && body.data.order_id === orderId;
+  });
+
+/** Waits until at least `count` requests of this event type arrived for the order. */
+const awaitDeliveries = (orderId: string, type: string, count = 1, timeoutMs = 15_000) =>
+  waitFor(() => {
+    const hits = deliveredTo(orderId, type);
+    return hits.length >= count ? hits : null;
+  }, timeoutMs, `${count} × ${type}`);
+
+describe('payment intents', () => {
+  it('create → pay on the payer side → signed webhooks for every transition', async () => {
+    const m = await merchantWithEndpoint();
+    const created = await createIntent(m.key, { metadata: { cart: 'c1' } });
+    expect(created.status).toBe(201);
+    const intent = created.json;
+    expect(intent).toMatchObject({ status: 'requires_payment_method', amount: 1999, currency: 'eur', metadata: { cart: 'c1' } });
+    expect(intent.payment_token).toMatch(/^pt_[A-Za-z0-9_-]{43}$/);
+    expect(intent.checkout_url).toBe(`${stack.api.deps.config.publicUrl}/pay/${intent.payment_token}`);
+
+    const payer = await call(url(), 'GET', `/api/v1/payments/${intent.payment_token}`);
+    expect(payer.json).toMatchObject({ amount: 1999, currency: 'eur', status: 'requires_payment_method' });
+    expect(JSON.stringify(payer.json)).not.toContain(m.id);
+
+    const paid = await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    expect(paid.status).toBe(200);
+    expect(paid.json.status).toBe('succeeded');
+
+    for (const type of ['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']) {
+      const [hit] = await awaitDeliveries(intent.order_id, type);
+      const verified = new Webhook(m.webhookSecret).verify(hit.body, hit.headers as Record<string, string>) as { id: string; data: { id: string } };
+      expect(verified.data.id).toBe(intent.id);
+      expect(hit.headers['webhook-id']).toBe(verified.id);
+    }
+
+    const detail = await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
+    expect(detail.json.transactions.map((t: { to_status: string }) => t.to_status)).toEqual(['requires_payment_method', 'processing', 'succeeded']);
+    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']);
+    // Every status change has its log row and event.
+    const rows = await stack.api.deps.db('payment_transactions').where({ intent_id: intent.id });
+    expect(rows).toHaveLength(3);
+  });
+
+  it('rejects invalid intents with field details', async () => {
+    const m = await merchantWithEndpoint(null);
+    const res = await createIntent(m.key, { amount: 0, currency: 'EUR', metadata: { k: { nested: true } } });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['amount', 'currency', 'metadata.k']);
+    expect((await createIntent(m.key, { amount: 100_000_000 })).status).toBe(400);
+    expect((await createIntent(m.key, { currency: 'xyz' })).status).toBe(400);
+  });
+
+  it('concurrent submits process once: one outcome, one log row per state', async () => {
+    const m = await merchantWithEndpoint(null);
+    const intent = (await createIntent(m.key)).json;
+    const outcomes = Array.from({ length: 12 }, (_, i) => (i % 2 ? 'failed' : 'succeeded'));
+    const responses = await Promise.all(outcomes.map((outcome) => call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome } })));
+    const finals = new Set(responses.map((r) => r.json.status));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(finals.size).toBe(1);
+    const rows = await stack.api.deps.db('payment_transactions').where({ intent_id: intent.id });
+    expect(rows.map((r) => r.to_status).sort()).toEqual(['processing', 'requires_payment_method', [...finals][0]].sort());
+  });
+
+  it('cancel: only before payment; a canceled intent cannot be paid', async () => {
+    const m = await merchantWithEndpoint(null);
+    const a = (await createIntent(m.key)).json;
+    const canceled = await call(url(), 'POST', `/api/v1/payments/${a.id}/cancel`, { token: m.key, body: { reason: 'abandoned' } });
+    expect(canceled.json).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
+    const pay = await call(url(), 'POST', `/api/v1/payments/${a.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    expect(pay.status).toBe(409);
+    expect(pay.json.error.code).toBe('invalid_state');
+
+    const b = (await createIntent(m.key)).json;
+    await call(url(), 'POST', `/api/v1/payments/${b.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    const late = await call(url(), 'POST', `/api/v1/payments/${b.id}/cancel`, { token: m.key, body: {} });
+    expect(late.status).toBe(409);
+    // A second identical process call answers the state without processing again.
+    const again = await call(url(), 'POST', `/api/v1/payments/${b.payment_token}/process`, { body: { outcome: 'failed' } });
+    expect(again.json.status).toBe('succeeded');
+  });
+
+  it('lists with filters and cursor pagination, confined to the merchant', async () => {
+    const m = await merchantWithEndpoint(null);
+    const other = await merchantWithEndpoint(null);
+    for (let i = 0; i < 5; i++) await createIntent(m.key);
+    await createIntent(other.key);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Awaited<ReturnType<typeof call>> = await call(url(), 'GET', `/api/v1/payments?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: m.key });
+      seen.push(...page.json.data.map((p: { id: string; merchant_id: string }) => (expect(p.merchant_id).toBe(m.id), p.id)));
+      cursor = page.json.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(5);
+    expect(new Set(seen).size).toBe(5);
+    expect((await call(url(), 'GET', '/api/v1/payments?cursor=garbage', { token: m.key })).status).toBe(400);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('replays the same request, refuses a different one, and 409s while the first runs', async () => {
+    const m = await merchantWithEndpoint(null);
+    const key = randomUUID();
+    const body = { order_id: unique('idem'), amount: 500, currency: 'usd' };
+    const first = await createIntent(m.key, body, key);
+    const replay = await createIntent(m.key, body, key);
+    expect(first.status).toBe(201);
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.json).toEqual(first.json);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+
+    const mismatch = await createIntent(m.key, { ...body, amount: 501 }, key);
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.json.error.code).toBe('idempotency_error');
+
+    // Another merchant may use the same key independently.
+    const other = await merchantWithEndpoint(null);
+    expect((await createIntent(other.key, body, key)).headers.get('idempotent-replayed')).toBeNull();
+
+    // The same request while the first is still running (its row put back to that state).
+    await stack.api.deps.db('idempotency_keys').where({ merchant_id: m.id, key }).update({ state: 'running' });
+    const busy = await createIntent(m.key, body, key);
+    expect([busy.status, busy.json.error.code]).toEqual([409, 'idempotency_in_progress']);
+    expect(busy.headers.get('retry-after')).toBe('1');
+  });
+
+  it('50 concurrent identical creates make one intent', async () => {
+    const m = await merchantWithEndpoint(null);
+    const key = randomUUID();
+    const body = { order_id: unique('burst'), amount: 700, currency: 'eur' };
+    const responses = await Promise.all(Array.from({ length: 50 }, () => createIntent(m.key, body, key)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
+    expect(responses.filter((r) => r.status === 409).every((r) => r.json.error.code === 'idempotency_in_progress')).toBe(true);
+    const rows = await stack.api.deps.db('payment_intents').where({ order_id: body.order_id });
+    expect(rows).toHaveLength(1);
+    const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.json.id));
+    expect([...ids]).toEqual([rows[0].id]);
+  });
+});
+
+describe('webhook delivery', () => {
+  it('retries a 500 and delivers once with the same webhook-id and a fresh timestamp', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push(500);
+    const intent = (await createIntent(m.key)).json;
+    const hits = await awaitDeliveries(intent.order_id, 'payment_intent.created', 2);
+    expect(hits[0].headers['webhook-id']).toBe(hits[1].headers['webhook-id']);
+    expect(Number(hits[1].headers['webhook-timestamp'])).toBeGreaterThanOrEqual(Number(hits[0].headers['webhook-timestamp']));
+    const history = await waitFor(async () => {
+      const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key });
+      return res.json.data[0]?.status === 'succeeded' && res.json;
+    });
+    const delivery = await call(url(), 'GET', `/api/v1/webhooks/${history.data[0].id}`, { token: m.key });
+    expect(delivery.json.attempts_log.map((a: { status_code: number }) => a.status_code)).toEqual([500, 200]);
+    expect(delivery.json.attempts_log[0].response_snippet).toBe('answered 500');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(deliveredTo(intent.order_id, 'payment_intent.created')).toHaveLength(2);
+  });
+
+  it('410 disables the endpoint and stops delivering', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push(410);
+    const intent = (await createIntent(m.key)).json;
+    await waitFor(async () => (await call(url(), 'GET', `/api/v1/merchants/${m.id}`, { token: m.key })).json.webhook_disabled_at);
+    const merchant = (await call(url(), 'GET', `/api/v1/merchants/${m.id}`, { token: m.key })).json;
+    expect(merchant.webhook_disabled_reason).toContain('410');
+    await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'failed' } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(deliveredTo(intent.order_id, 'payment_intent.payment_failed')).toHaveLength(0);
+    const history = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key });
+    expect(history.json.data.map((d: { status: string }) => d.status)).toEqual(['failed']);
+  });
+
+  it('gives up after the schedule, then a manual retry delivers', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push(503, 503, 503);
+    const intent = (await createIntent(m.key)).json;
+    const failed = await waitFor(async () => {
+      const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}&status=failed`, { token: m.key });
+      return res.json.data[0];
+    });
+    expect(failed.attempts).toBe(3);
+    const retried = await call(url(), 'POST', `/api/v1/webhooks/${failed.id}/retry`, { token: m.key });
+    expect(retried.status).toBe(202);
+    await waitFor(async () => (await call(url(), 'GET', `/api/v1/webhooks/${failed.id}`, { token: m.key })).json.status === 'succeeded');
+    const bulk = await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since: new Date(Date.now() - 60_000).toISOString() } });
+    expect(bulk.json.redelivered).toBe(0);
+  });
+
+  it('signs with both secrets for a day after a rotation', async () => {
+    const m = await merchantWithEndpoint();
+    const rotated = await call(url(), 'POST', `/api/v1/merchants/${m.id}/webhook-secret/rotate`, { token: m.key });
+    expect(rotated.json.webhook_secret).toMatch(/^whsec_/);
+    const intent = (await createIntent(m.key)).json;
+    const [hit] = await awaitDeliveries(intent.order_id, 'payment_intent.created');
+    expect((hit.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
+    for (const secret of [m.webhookSecret, rotated.json.webhook_secret]) expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('a restarted worker finishes a delivery that was mid-schedule', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push(500);
+    const intent = (await createIntent(m.key)).json;
+    await awaitDeliveries(intent.order_id, 'payment_intent.created');
+    await stack.worker.stop();
+    const restarted = await startWorker(testConfig(stack.settings), { codePath: process.env.WORKFLOW_BUNDLE_PATH! });
+    stack.worker = restarted;
+    const hits = await awaitDeliveries(intent.order_id, 'payment_intent.created', 2, 20_000);
+    expect(new Set(hits.map((h) => h.headers['webhook-id'])).size).toBe(1);
+  });
+});
+
+describe('outbound safety and tenants', () => {
+  it('refuses endpoints on private, loopback and metadata addresses', async () => {
+    const m = await createMerchant(url(), admin.token);
+    for (const target of ['http://169.254.169.254/latest', 'http://10.0.0.5/hook', 'http://[::1]/hook', 'ftp://example.com/x']) {
+      const res = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: target } });
+      expect(res.status, target).toBe(400);
+    }
+  });
+
+  it('a name resolving to loopback is refused when connecting', async () => {
+    const strict = await startStack({ ...settings, OUTBOUND_ALLOWLIST: '' });
+    try {
+      const adminStrict = await signIn(strict.api.url, 'admin');
+      const m = await createMerchant(strict.api.url, adminStrict.token);
+      const port = new URL(receiver.url).port;
+      expect((await call(strict.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: `http://localhost:${port}/hooks` } })).status).toBe(200);
+      const intent = (await call(strict.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 1, currency: 'eur', order_id: unique('ssrf') } })).json;
+      const delivery = await waitFor(async () => (await call(strict.api.url, 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key })).json.data[0]?.last_error);
+      expect(delivery).toMatch(/not a public address/);
+      expect(deliveredTo(intent.order_id, 'payment_intent.created')).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('a merchant never sees or touches another merchant’s intents and deliveries', async () => {
+    const a = await merchantWithEndpoint();
+    const b = await merchantWithEndpoint();
+    const intent = (await createIntent(a.key)).json;
+    const delivery = await waitFor(async () => (await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: a.key })).json.data[0]);
+    expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: b.key })).status).toBe(404);
+    expect((await call(url(), 'POST', `/api/v1/payments/${intent.id}/cancel`, { token: b.key, body: {} })).status).toBe(404);
+    expect((await call(url(), 'GET', `/api/v1/webhooks/${delivery.id}`, { token: b.key })).status).toBe(404);
+    expect((await call(url(), 'POST', `/api/v1/webhooks/${delivery.id}/retry`, { token: b.key })).status).toBe(404);
+    expect((await call(url(), 'GET', '/api/v1/payments', { token: b.key })).json.data.some((p: { id: string }) => p.id === intent.id)).toBe(false);
+    expect((await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: b.key })).json.data).toEqual([]);
+    expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`)).status).toBe(401);
+    // Operators see everything.
+    expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: admin.token })).status).toBe(200);
+  });
+});
+
+describe('expiry', () => {
+  it('an unpaid intent is canceled as expired by a durable timer', async () => {
+    const short = await startStack({ ...settings, PAYMENT_EXPIRY_S: '2' });
+    try {
+      const adminShort = await signIn(short.api.url, 'admin');
+      const m = await createMerchant(short.api.url, adminShort.token);
+      const intent = (await call(short.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 10, currency: 'eur', order_id: unique('exp') } })).json;
+      const expired = await waitFor(async () => {
+        const res = await call(short.api.url, 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
+        return res.json.status === 'canceled' && res.json;
+      }, 15_000);
+      expect(expired.cancellation_reason).toBe('expired');
+      expect(expired.transactions.at(-1)).toMatchObject({ to_status: 'canceled', data: { reason: 'expired' } });
+    } finally {
+      await short.close();
+    }
+  });
+});
