@@ -258,6 +258,67 @@ describe('webhook delivery', () => {
   });
 });
 
+describe('webhook delivery edge cases', () => {
+  it('honours Retry-After on 429 over the schedule', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push({ status: 429, headers: { 'retry-after': '3' } });
+    const intent = (await createIntent(m.key)).json;
+    const hits = await awaitDeliveries(intent.order_id, 'payment_intent.created', 2, 20_000);
+    // The schedule alone would wait about 1 s.
+    expect(hits[1].at - hits[0].at).toBeGreaterThanOrEqual(2_900);
+  });
+
+  it('retries a receiver slower than the attempt timeout, logging the timeout', async () => {
+    const m = await merchantWithEndpoint();
+    receiver.script.push({ status: 200, delayMs: 2_500 });
+    const intent = (await createIntent(m.key)).json;
+    const done = await waitFor(async () => {
+      const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key });
+      return res.json.data[0]?.status === 'succeeded' && res.json.data[0];
+    });
+    const attempts = (await call(url(), 'GET', `/api/v1/webhooks/${done.id}`, { token: m.key })).json.attempts_log;
+    expect(attempts[0].error).toMatch(/timed out/);
+    expect(attempts.at(-1).status_code).toBe(200);
+  });
+
+  it('disables an endpoint failing for longer than allowed and tells operators', async () => {
+    const quick = await startStack({ ...settings, WEBHOOK_DISABLE_AFTER_S: '1', WEBHOOK_RETRY_SCHEDULE_S: '0,1.5,1.5,1.5' });
+    const failing = await startReceiver();
+    failing.setFallback(500);
+    try {
+      const adminQuick = await signIn(quick.api.url, 'admin');
+      const m = await createMerchant(quick.api.url, adminQuick.token);
+      await call(quick.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: failing.url } });
+      const events: string[] = [];
+      const stop = quick.api.deps.events.listen((e) => void (e.type === 'webhook_endpoint.disabled' && e.data.merchant_id === m.id && events.push(e.type)));
+      await call(quick.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 5, currency: 'eur', order_id: unique('dis') } });
+      const merchant = await waitFor(async () => {
+        const res = await call(quick.api.url, 'GET', `/api/v1/merchants/${m.id}`, { token: m.key });
+        return res.json.webhook_disabled_at && res.json;
+      }, 20_000);
+      expect(merchant.webhook_disabled_reason).toMatch(/failed continuously/);
+      await waitFor(() => events.length > 0);
+      stop();
+      expect(failing.received.length).toBeLessThan(4);
+    } finally {
+      await failing.close();
+      await quick.close();
+    }
+  });
+
+  it('tags workflows with search attributes for the Temporal Web UI', async () => {
+    const m = await merchantWithEndpoint();
+    const intent = (await createIntent(m.key)).json;
+    await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    const found = await waitFor(async () => {
+      const ids: string[] = [];
+      for await (const wf of stack.api.deps.temporal.client.workflow.list({ query: `MerchantId = '${m.id}' AND BusinessStatus = 'succeeded'` })) ids.push(wf.workflowId);
+      return ids.length > 0 && ids;
+    }, 20_000);
+    expect(found).toEqual([intent.workflow_id]);
+  });
+});
+
 describe('outbound safety and tenants', () => {
   it('refuses endpoints on private, loopback and metadata addresses', async () => {
     const m = await createMerchant(url(), admin.token);
