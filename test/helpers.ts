@@ -1,11 +1,11 @@
 /** Shared test plumbing: a real API on a loopback port, a real worker, real users and merchants. */
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import bcrypt from 'bcryptjs';
 import { createApp } from '../api/app.js';
 import { openApiDeps } from '../api/deps.js';
 import { User, type Role } from '../db/models/User.js';
 import { loadConfig } from '../lib/config.js';
+import { freePort } from '../lib/services.js';
 import { startWorker } from '../workers/worker.js';
 
 export function testConfig(overrides: Record<string, string> = {}) {
@@ -13,10 +13,12 @@ export function testConfig(overrides: Record<string, string> = {}) {
 }
 
 export async function startApi(overrides: Record<string, string> = {}) {
-  const deps = await openApiDeps(testConfig(overrides));
-  const server = createApp(deps).listen(0, '127.0.0.1');
+  // The port is chosen first so that PUBLIC_URL (checkout links, CORS) names the real one.
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const deps = await openApiDeps(testConfig({ PORT: String(port), PUBLIC_URL: url, ...overrides }));
+  const server = createApp(deps).listen(port, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     deps,

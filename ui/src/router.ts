@@ -4,10 +4,13 @@ import LoginView from './views/LoginView.vue';
 import OverviewView from './views/OverviewView.vue';
 import MerchantsView from './views/MerchantsView.vue';
 import PendingAreaView from './views/PendingAreaView.vue';
+import PaymentsView from './views/PaymentsView.vue';
+import PaymentDetailView from './views/PaymentDetailView.vue';
+import PayerView from './views/PayerView.vue';
 
-/** The five business areas; each gets its own view when its feature lands. */
+/** The business areas; `component` once the feature has landed, an empty state until then. */
 export const areas = [
-  { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.' },
+  { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.', component: PaymentsView },
   { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.' },
   { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.' },
   { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.' },
@@ -18,9 +21,11 @@ export const router = createRouter({
   history: createWebHistory(),
   routes: [
     { path: '/login', component: LoginView, meta: { public: true } },
+    { path: '/pay/:token', component: PayerView, props: true, meta: { public: true } },
+    { path: '/payments/:id', component: PaymentDetailView, props: true },
     { path: '/', component: OverviewView },
     { path: '/merchants', component: MerchantsView },
-    ...areas.map((area) => ({ path: area.path, component: PendingAreaView, props: area })),
+    ...areas.map(({ component, ...area }) => (component ? { path: area.path, component } : { path: area.path, component: PendingAreaView, props: area })),
     { path: '/:rest(.*)', redirect: '/' },
   ],
 });

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from './browser.js';
+import { call, createMerchant, signIn, startStack, unique } from './helpers.js';
+import { startReceiver } from './receiver.js';
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let browser: Browser;
+
+beforeAll(async () => {
+  stack = await startStack({ OUTBOUND_ALLOWLIST: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_S: '0,1,1' });
+  receiver = await startReceiver();
+  if (hasChromium) browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  await receiver?.close();
+});
+
+describe.skipIf(!hasChromium)('payments in the browser', () => {
+  it('a payer pays on the payer page; the operator sees the timeline and webhook attempts live', async () => {
+    const url = stack.api.url;
+    const admin = await signIn(url, 'admin');
+    const m = await createMerchant(url, admin.token, unique('Browser shop'));
+    await call(url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } });
+    receiver.script.push(500);
+    const intent = (await call(url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 4250, currency: 'eur', order_id: unique('order') } })).json;
+
+    // The operator watches the payment's page while the payer pays.
+    const operator = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await operator.goto(`${url}/login`);
+    await operator.fill('input[name=email]', admin.email);
+    await operator.fill('input[name=password]', admin.password);
+    await operator.click('button[type=submit]');
+    await operator.waitForURL(`${url}/`);
+    await operator.goto(`${url}/payments/${intent.id}`);
+    await expect.poll(() => operator.textContent('[data-testid=intent-status]')).toBe('requires_payment_method');
+
+    const payer = await browser.newPage();
+    await payer.goto(intent.checkout_url);
+    await expect.poll(() => payer.textContent('[data-testid=payer-amount]')).toContain('42.50');
+    await payer.click('text=Pay');
+    await expect.poll(() => payer.textContent('[data-testid=payer-result]')).toContain('Payment succeeded');
+
+    await expect.poll(() => operator.textContent('[data-testid=intent-status]'), { timeout: 15_000 }).toBe('succeeded');
+    await expect.poll(() => operator.locator('[data-testid=transition-row]').count(), { timeout: 15_000 }).toBe(3);
+    // The created event failed once (500), then went through: both attempts are listed.
+    await expect.poll(() => operator.locator('[data-testid=attempt-row]').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+    expect(await operator.textContent('main')).toContain('answered 500');
+
+    mkdirSync('test/artifacts', { recursive: true });
+    await operator.screenshot({ path: 'test/artifacts/payment-detail.png', fullPage: true });
+    await payer.screenshot({ path: 'test/artifacts/payer-page.png' });
+
+    await operator.goto(`${url}/payments`);
+    await expect.poll(() => operator.locator(`[data-testid=payment-row]:has-text("${intent.order_id}")`).count()).toBe(1);
+  });
+});
