@@ -1,0 +1,107 @@
+/** What every benchmark scenario needs: real services, a fresh database, an API, workers, statistics. */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import knexFactory from 'knex';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createApp } from '../api/app.js';
+import { openApiDeps } from '../api/deps.js';
+import { migrate, openDb, releaseDb } from '../db/knex.js';
+import { loadConfig } from '../lib/config.js';
+import { freePort, provisionServices } from '../lib/services.js';
+import { startWorker } from '../workers/worker.js';
+import { baselineActivities } from './baseline/activities.js';
+
+export function percentile(values: number[], p: number): number {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs `task` for indexes 0..n-1 with at most `concurrency` in flight; returns elapsed seconds. */
+export async function runPool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+export async function benchEnvironment(overrides: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'meridian-bench-'));
+  const services = await provisionServices({ dataDir, persistent: false, log: (m) => console.error(`[bench] ${m}`) });
+  const dbName = `meridian_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: services.databaseUrl, pool: { min: 0, max: 1 } });
+  await admin.raw(`CREATE DATABASE ${dbName}`);
+  const url = new URL(services.databaseUrl);
+  url.pathname = `/${dbName}`;
+  const db = openDb(url.toString(), 1);
+  await migrate(db);
+  await releaseDb(db);
+
+  const port = await freePort();
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    DATABASE_URL: url.toString(),
+    REDIS_URL: services.redisUrl,
+    TEMPORAL_ADDRESS: services.temporalAddress,
+    TEMPORAL_TASK_QUEUE: `bench-${randomBytes(3).toString('hex')}`,
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    RATE_LIMIT_PER_IP: '100000000',
+    RATE_LIMIT_PER_KEY: '100000000',
+    ...overrides,
+  });
+  const deps = await openApiDeps(config);
+  const server = createApp(deps).listen(port, '127.0.0.1');
+  const worker = await startWorker(config);
+
+  // The baseline runs on the same server, on a task queue of its own.
+  const baselineQueue = `${config.temporal.taskQueue}-baseline`;
+  const baselineConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const baselineWorker = await Worker.create({
+    connection: baselineConnection,
+    taskQueue: baselineQueue,
+    workflowsPath: fileURLToPath(new URL('./baseline/workflows.ts', import.meta.url)),
+    activities: baselineActivities,
+  });
+  const baselineRun = baselineWorker.run();
+
+  return {
+    config,
+    deps,
+    apiUrl: `http://127.0.0.1:${port}`,
+    baselineQueue,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      baselineWorker.shutdown();
+      await baselineRun;
+      await baselineConnection.close();
+      await worker.stop();
+      await deps.close();
+      await admin.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
+      await admin.destroy();
+      await services.stop();
+    },
+  };
+}
+
+export function writeResult(scenario: string, result: Record<string, unknown>): string {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version };
+  writeFileSync(file, `${JSON.stringify({ scenario, date: new Date().toISOString(), machine, ...result }, null, 2)}\n`);
+  return file;
+}

@@ -1,0 +1,21 @@
+/** `npm run bench [scenario …] [-- --n=N --concurrency=C]`: each scenario beside its baseline, as ratios. */
+import { parseArgs } from 'node:util';
+import { paymentsBench } from './payments.js';
+
+const scenarios: Record<string, (opts: { n?: number; concurrency?: number }) => Promise<unknown>> = {
+  payments: paymentsBench,
+};
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { n: { type: 'string' }, concurrency: { type: 'string' } },
+});
+const chosen = positionals.length ? positionals : Object.keys(scenarios);
+const unknown = chosen.filter((s) => !scenarios[s]);
+if (unknown.length) {
+  console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
+const opts = { n: values.n ? Number(values.n) : undefined, concurrency: values.concurrency ? Number(values.concurrency) : undefined };
+for (const name of chosen) await scenarios[name](opts);
+process.exit(0);
