@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { PaymentStatus } from '../db/models/Payment.js';
@@ -18,6 +19,8 @@ export function paymentActivities(db: Knex, redis: Redis) {
     /** One atomic state change (status + log row + event + delivery), then a live event for consoles. */
     async transitionPayment(input: TransitionInput): Promise<TransitionResult> {
       const result = await transitionIntent(db, input.intentId, input.from, input.to, input.data);
+      // The API's transaction rolled back after starting the workflow: there is nothing to move.
+      if (!result) throw ApplicationFailure.nonRetryable(`payment intent ${input.intentId} does not exist`, 'IntentMissing');
       if (result.changed) {
         await publish(
           redis,

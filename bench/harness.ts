@@ -4,11 +4,10 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import knexFactory from 'knex';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createApp } from '../api/app.js';
 import { openApiDeps } from '../api/deps.js';
-import { migrate, openDb, releaseDb } from '../db/knex.js';
+import { createScratchDatabase } from '../db/knex.js';
 import { loadConfig } from '../lib/config.js';
 import { freePort, provisionServices } from '../lib/services.js';
 import { startWorker } from '../workers/worker.js';
@@ -35,14 +34,7 @@ export async function runPool(n: number, concurrency: number, task: (i: number) 
 export async function benchEnvironment(overrides: Record<string, string> = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'meridian-bench-'));
   const services = await provisionServices({ dataDir, persistent: false, log: (m) => console.error(`[bench] ${m}`) });
-  const dbName = `meridian_bench_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = knexFactory({ client: 'pg', connection: services.databaseUrl, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE ${dbName}`);
-  const url = new URL(services.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const db = openDb(url.toString(), 1);
-  await migrate(db);
-  await releaseDb(db);
+  const database = await createScratchDatabase(services.databaseUrl, 'meridian_bench');
 
   const port = await freePort();
   const config = loadConfig({
@@ -50,7 +42,7 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: database.url,
     REDIS_URL: services.redisUrl,
     TEMPORAL_ADDRESS: services.temporalAddress,
     TEMPORAL_TASK_QUEUE: `bench-${randomBytes(3).toString('hex')}`,
@@ -90,8 +82,7 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
       await baselineConnection.close();
       await worker.stop();
       await deps.close();
-      await admin.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-      await admin.destroy();
+      await database.drop();
       await services.stop();
     },
   };

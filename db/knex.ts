@@ -34,3 +34,22 @@ export async function migrate(db: Knex): Promise<string[]> {
   return applied as string[];
 }
 export type { Knex };
+
+/** A new, migrated database on the server of `serverUrl` (tests, benchmarks), and how to drop it. */
+export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now()}_${Math.random().toString(16).slice(2, 8)}`;
+  const server = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } });
+  await server.raw(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = openDb(url.toString(), 1);
+  await migrate(db);
+  await releaseDb(db);
+  return {
+    url: url.toString(),
+    async drop() {
+      await server.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await server.destroy();
+    },
+  };
+}

@@ -67,7 +67,7 @@ export interface TransitionResult {
 
 /**
  * Moves an intent from one of `from` to `to` in one transaction. Safe to retry: when the intent is
- * already in `to` the earlier event is returned and nothing is written twice.
+ * already in `to` the earlier event is returned and nothing is written twice. Null: no such intent.
  */
 export async function transitionIntent(
   db: Knex,
@@ -75,10 +75,10 @@ export async function transitionIntent(
   from: PaymentStatus[],
   to: PaymentStatus,
   data: Record<string, unknown> = {},
-): Promise<TransitionResult> {
+): Promise<TransitionResult | null> {
   return db.transaction(async (trx) => {
     const current = await PaymentIntent.query(trx).findById(intentId).forUpdate();
-    if (!current) throw new Error(`payment intent ${intentId} does not exist`);
+    if (!current) return null;
     if (current.status === to) {
       const event = await MerchantEvent.query(trx).findOne({ intent_id: intentId, type: eventTypeFor[to] });
       const delivery = event && (await WebhookDelivery.query(trx).findOne({ event_id: event.id }));

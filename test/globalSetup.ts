@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import knexFactory from 'knex';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { provisionServices } from '../lib/services.js';
-import { migrate, openDb, releaseDb } from '../db/knex.js';
+import { createScratchDatabase } from '../db/knex.js';
 import { workflowsPath } from '../workers/worker.js';
 
 export default async function setup() {
@@ -18,14 +17,7 @@ export default async function setup() {
   const log = (m: string) => console.log(`[test services] ${m}`);
   const services = await provisionServices({ dataDir, persistent: false, log });
 
-  const dbName = `meridian_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
-  const admin = knexFactory({ client: 'pg', connection: services.databaseUrl, pool: { min: 0, max: 1 } });
-  await admin.raw(`CREATE DATABASE ${dbName}`);
-  const url = new URL(services.databaseUrl);
-  url.pathname = `/${dbName}`;
-  const db = openDb(url.toString(), 1);
-  await migrate(db);
-  await releaseDb(db);
+  const database = await createScratchDatabase(services.databaseUrl, 'meridian_test');
 
   const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never });
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');
@@ -35,7 +27,7 @@ export default async function setup() {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATA_DIR: dataDir,
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: database.url,
     REDIS_URL: services.redisUrl,
     TEMPORAL_ADDRESS: services.temporalAddress,
     WORKFLOW_BUNDLE_PATH: bundlePath,
@@ -47,8 +39,7 @@ export default async function setup() {
   });
 
   return async () => {
-    await admin.raw(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.destroy();
+    await database.drop();
     await services.stop();
     rmSync(dataDir, { recursive: true, force: true });
   };
