@@ -231,8 +231,18 @@ describe('webhook delivery', () => {
     const retried = await call(url(), 'POST', `/api/v1/webhooks/${failed.id}/retry`, { token: m.key });
     expect(retried.status).toBe(202);
     await waitFor(async () => (await call(url(), 'GET', `/api/v1/webhooks/${failed.id}`, { token: m.key })).json.status === 'succeeded');
-    const bulk = await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since: new Date(Date.now() - 60_000).toISOString() } });
-    expect(bulk.json.redelivered).toBe(0);
+    // Nothing failed any more: a bulk redelivery finds nothing.
+    const since = new Date(Date.now() - 60_000).toISOString();
+    expect((await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since } })).json.redelivered).toBe(0);
+
+    // Two more fail for good; one bulk call redelivers both.
+    receiver.script.push(503, 503, 503, 503, 503, 503);
+    const more = [(await createIntent(m.key)).json, (await createIntent(m.key)).json];
+    await waitFor(async () => (await call(url(), 'GET', '/api/v1/webhooks/history?status=failed', { token: m.key })).json.data.length === 2);
+    const bulk = await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since } });
+    expect([bulk.status, bulk.json.redelivered]).toEqual([202, 2]);
+    for (const intent of more) await awaitDeliveries(intent.order_id, 'payment_intent.created', 4);
+    await waitFor(async () => (await call(url(), 'GET', '/api/v1/webhooks/history?status=succeeded', { token: m.key })).json.data.length === 3);
   });
 
   it('signs with both secrets for a day after a rotation', async () => {
