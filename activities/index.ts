@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
+import { bookingActivities } from './booking.js';
 import { eventActivities } from './events.js';
 import { paymentActivities } from './payments.js';
 import { webhookActivities } from './webhooks.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...eventActivities(deps.redis),
     ...paymentActivities(deps.db, deps.redis),
     ...webhookActivities(deps.config, deps.db, deps.redis),
+    ...bookingActivities(deps.db, deps.redis),
   };
 }
 

@@ -15,10 +15,12 @@ import { securityHeaders } from './middleware/securityHeaders.js';
 import { staticFiles } from './middleware/staticFiles.js';
 import { Api } from './route.js';
 import { authRoutes } from './routes/auth.js';
+import { bookingRoutes } from './routes/booking.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
 import { paymentRoutes } from './routes/payments.js';
 import { webhookRoutes } from './routes/webhooks.js';
+import { workshopRoutes } from './routes/workshops.js';
 import { idempotencyGuard } from './idempotency.js';
 import { systemRoutes } from './routes/system.js';
 
@@ -39,6 +41,8 @@ export function buildApi(deps: ApiDeps): Api {
   eventRoutes(api, deps);
   paymentRoutes(api, deps);
   webhookRoutes(api, deps);
+  workshopRoutes(api, deps);
+  bookingRoutes(api, deps);
   return api;
 }
 

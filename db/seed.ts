@@ -8,7 +8,7 @@ import { createMerchant, issueApiKey } from './merchants.js';
 import { ApiKey } from './models/ApiKey.js';
 import { Merchant } from './models/Merchant.js';
 import { User, type Role } from './models/User.js';
-import { Mechanic, Workshop, WorkingHours } from './models/Workshop.js';
+import { Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
 
 export const DEMO_MERCHANT_NAME = 'Demo Shop';
 export const DEMO_WORKSHOP_NAME = 'Meridian Motors';
@@ -35,6 +35,14 @@ async function seedWorkshop(trx: Knex.Transaction): Promise<SeedResult['workshop
     ]);
     const weekdays = [1, 2, 3, 4, 5].map((weekday) => ({ workshop_id: workshop!.id, weekday, opens: '09:00', closes: '18:00', break_start: '13:00', break_end: '14:00' }));
     await WorkingHours.query(trx).insert([...weekdays, { workshop_id: workshop.id, weekday: 6, opens: '10:00', closes: '14:00' }]);
+  }
+  // Added on their own so a database seeded before booking existed gets them too.
+  if (!(await Service.query(trx).findOne({ workshop_id: workshop.id }))) {
+    await Service.query(trx).insert([
+      { workshop_id: workshop.id, name: 'Oil change', duration_min: 30, buffer_after_min: 15, price_min: 1200, price_max: 2500, currency: 'uah' },
+      { workshop_id: workshop.id, name: 'Diagnostics', duration_min: 60, buffer_after_min: 15, price_min: 800, price_max: 1500, currency: 'uah' },
+      { workshop_id: workshop.id, name: 'Brake pads', duration_min: 90, buffer_before_min: 15, buffer_after_min: 15, price_min: 2500, price_max: 6000, currency: 'uah' },
+    ]);
   }
   const mechanics = await Mechanic.query(trx).where({ workshop_id: workshop.id }).orderBy('name');
   return { id: workshop.id, mechanics: mechanics.map((m) => m.name) };

@@ -38,6 +38,15 @@ const envSchema = z.object({
     .pipe(z.array(z.number().nonnegative()).min(1)),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
   WEBHOOK_DISABLE_AFTER_S: z.coerce.number().int().positive().default(5 * 24 * 3600),
+  BOOKING_HOLD_S: z.coerce.number().positive().default(15 * 60),
+  BOOKING_REMINDERS_S: z
+    .string()
+    .default('86400,3600')
+    .transform((s) => s.split(',').filter(Boolean).map((n) => Number(n.trim())))
+    .pipe(z.array(z.number().positive())),
+  BOOKING_MIN_NOTICE_MIN: z.coerce.number().int().nonnegative().default(60),
+  BOOKING_SLOT_STEP_MIN: z.coerce.number().int().positive().optional(),
+  BOOKING_CLOSE_AFTER_S: z.coerce.number().positive().default(24 * 3600),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -99,6 +108,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** CIDRs outbound requests may reach although they are not public (tests, local development). */
     outboundAllowList: c.OUTBOUND_ALLOWLIST,
     payments: { expiryS: c.PAYMENT_EXPIRY_S },
+    booking: {
+      holdS: c.BOOKING_HOLD_S,
+      remindersS: c.BOOKING_REMINDERS_S,
+      minNoticeMin: c.BOOKING_MIN_NOTICE_MIN,
+      /** Undefined: slots step by the service's duration. */
+      slotStepMin: c.BOOKING_SLOT_STEP_MIN,
+      /** A confirmed appointment nobody updated is closed this long after its end. */
+      closeAfterS: c.BOOKING_CLOSE_AFTER_S,
+    },
     webhooks: {
       retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

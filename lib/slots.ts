@@ -66,21 +66,24 @@ export function openIntervals(day: DateTime, weekly: WeeklyHours[], overrides: D
 }
 
 export function freeSlots(q: SlotQuery): Slot[] {
-  const step = q.stepMin ?? q.service.durationMin;
-  const busy = q.busy.map((b) => Interval.fromDateTimes(DateTime.fromJSDate(b.start), DateTime.fromJSDate(b.end)));
-  const notBefore = DateTime.fromJSDate(q.notBefore);
+  const minute = 60_000;
+  const step = (q.stepMin ?? q.service.durationMin) * minute;
+  const duration = q.service.durationMin * minute;
+  // Plain milliseconds inside the loop: this runs for every candidate of every day and mechanic.
+  const busy = q.busy.map((b) => [b.start.getTime(), b.end.getTime()] as const);
+  const notBefore = q.notBefore.getTime();
   const slots: Slot[] = [];
   const last = DateTime.fromISO(q.dateTo, { zone: q.timeZone });
   for (let day = DateTime.fromISO(q.dateFrom, { zone: q.timeZone }); day <= last; day = day.plus({ days: 1 })) {
     for (const open of openIntervals(day, q.weekly, q.overrides)) {
-      // Steps are taken in wall-clock time of the zone, so a DST change does not shift the grid.
-      for (let start = open.start!; ; start = start.plus({ minutes: step })) {
-        const end = start.plus({ minutes: q.service.durationMin });
-        if (end > open.end!) break;
+      // Each day's grid starts at its local opening time, so a daylight-saving change does not shift it.
+      const closes = open.end!.toMillis();
+      for (let start = open.start!.toMillis(); start + duration <= closes; start += step) {
         if (start < notBefore) continue;
-        const blocked = Interval.fromDateTimes(start.minus({ minutes: q.service.bufferBeforeMin }), end.plus({ minutes: q.service.bufferAfterMin }));
-        if (busy.some((b) => b.overlaps(blocked))) continue;
-        slots.push({ start: start.toJSDate(), end: end.toJSDate() });
+        const blockStart = start - q.service.bufferBeforeMin * minute;
+        const blockEnd = start + duration + q.service.bufferAfterMin * minute;
+        if (busy.some(([from, to]) => from < blockEnd && blockStart < to)) continue;
+        slots.push({ start: new Date(start), end: new Date(start + duration) });
       }
     }
   }

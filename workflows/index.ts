@@ -1,3 +1,4 @@
 /** Every workflow the worker runs; each feature adds its own module here. */
 export * from './payments.js';
 export * from './webhooks.js';
+export * from './booking.js';

@@ -32,3 +32,29 @@ export class WorkingHours extends Model {
   break_start!: string | null;
   break_end!: string | null;
 }
+
+export class Service extends Model {
+  static tableName = 'services';
+  id!: string;
+  workshop_id!: string;
+  name!: string;
+  duration_min!: number;
+  buffer_before_min!: number;
+  buffer_after_min!: number;
+  price_min!: number | null;
+  price_max!: number | null;
+  currency!: string | null;
+}
+
+export class DateOverrideRow extends Model {
+  static tableName = 'date_overrides';
+  id!: string;
+  workshop_id!: string;
+  mechanic_id!: string | null;
+  date!: string;
+  closed!: boolean;
+  opens!: string | null;
+  closes!: string | null;
+  break_start!: string | null;
+  break_end!: string | null;
+}

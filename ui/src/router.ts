@@ -7,6 +7,9 @@ import PendingAreaView from './views/PendingAreaView.vue';
 import PaymentsView from './views/PaymentsView.vue';
 import PaymentDetailView from './views/PaymentDetailView.vue';
 import PayerView from './views/PayerView.vue';
+import BookingView from './views/BookingView.vue';
+import AppointmentDetailView from './views/AppointmentDetailView.vue';
+import BookView from './views/BookView.vue';
 
 /** The business areas; `component` once the feature has landed, an empty state until then. */
 export const areas = [
@@ -14,7 +17,7 @@ export const areas = [
   { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.' },
   { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.' },
   { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.' },
-  { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.' },
+  { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.', component: BookingView },
 ];
 
 export const router = createRouter({
@@ -22,7 +25,9 @@ export const router = createRouter({
   routes: [
     { path: '/login', component: LoginView, meta: { public: true } },
     { path: '/pay/:token', component: PayerView, props: true, meta: { public: true } },
+    { path: '/book/:workshopId', component: BookView, props: true, meta: { public: true } },
     { path: '/payments/:id', component: PaymentDetailView, props: true },
+    { path: '/booking/appointments/:id', component: AppointmentDetailView, props: true },
     { path: '/', component: OverviewView },
     { path: '/merchants', component: MerchantsView },
     ...areas.map(({ component, ...area }) => (component ? { path: area.path, component } : { path: area.path, component: PendingAreaView, props: area })),

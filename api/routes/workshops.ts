@@ -1,0 +1,187 @@
+/** Workshops and what availability is computed from: mechanics, weekly hours, date overrides, services. */
+import type { Model, ModelClass } from 'objection';
+import { z, type ZodObject, type ZodRawShape } from 'zod';
+import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from '../../db/models/Workshop.js';
+import type { ApiDeps } from '../deps.js';
+import { ApiError, notFound } from '../errors.js';
+import type { Api } from '../route.js';
+
+const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
+const validZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+const ordered = (h: { opens?: string | null; closes?: string | null; break_start?: string | null; break_end?: string | null }) =>
+  (!h.opens || !h.closes || h.opens < h.closes) &&
+  (!h.break_start === !h.break_end) &&
+  (!h.break_start || (h.opens! <= h.break_start && h.break_start < h.break_end! && h.break_end! <= h.closes!));
+const orderMessage = { message: 'needs opens < closes and a break (both ends or none) inside them' };
+
+const WorkshopIn = z.object({
+  name: z.string().trim().min(1).max(200),
+  address: z.string().trim().min(1).max(500),
+  time_zone: z.string().refine(validZone, 'an IANA time zone such as Europe/Kyiv'),
+  phone: z.string().max(50).nullish(),
+  email: z.email().max(254).nullish(),
+});
+const MechanicIn = z.object({ name: z.string().trim().min(1).max(200), active: z.boolean().default(true) });
+const ServiceIn = z.object({
+  name: z.string().trim().min(1).max(200),
+  duration_min: z.number().int().min(5).max(1440),
+  buffer_before_min: z.number().int().min(0).max(240).default(0),
+  buffer_after_min: z.number().int().min(0).max(240).default(0),
+  price_min: z.number().int().nonnegative().nullish(),
+  price_max: z.number().int().nonnegative().nullish(),
+  currency: z.string().regex(/^[a-z]{3}$/).nullish(),
+});
+const HoursIn = z
+  .object({ weekday: z.number().int().min(1).max(7), mechanic_id: z.uuid().nullish(), opens: time, closes: time, break_start: time.nullish(), break_end: time.nullish() })
+  .refine(ordered, orderMessage);
+const OverrideIn = z
+  .object({ date: z.iso.date(), mechanic_id: z.uuid().nullish(), closed: z.boolean(), opens: time.nullish(), closes: time.nullish(), break_start: time.nullish(), break_end: time.nullish() })
+  .refine((o) => o.closed || (o.opens && o.closes), { message: 'an open override needs opens and closes' })
+  .refine(ordered, orderMessage);
+
+const WorkshopParams = z.object({ id: z.uuid() });
+
+interface Collection<S extends ZodRawShape> {
+  /** Plural noun in paths: `/api/v1/workshops/{id}/<name>` and `/api/v1/<name>/{id}`. */
+  name: string;
+  model: ModelClass<Model & { id: string; workshop_id: string }>;
+  input: ZodObject<S>;
+  order: string;
+  /** Extra checks against the workshop (e.g. a mechanic belongs to it). */
+  check?: (workshopId: string, body: z.output<ZodObject<S>>) => Promise<void>;
+}
+
+export function workshopRoutes(api: Api, _deps: ApiDeps) {
+  const findWorkshop = async (id: string) => (await Workshop.query().findById(id)) ?? Promise.reject(notFound('Workshop'));
+  const mechanicOfWorkshop = async (workshopId: string, body: { mechanic_id?: string | null }) => {
+    if (body.mechanic_id && !(await Mechanic.query().findOne({ id: body.mechanic_id, workshop_id: workshopId }))) {
+      throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [{ path: 'mechanic_id', message: 'unknown mechanic' }]);
+    }
+  };
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/workshops',
+    summary: 'Workshops',
+    tag: 'booking',
+    access: ['public'],
+    responses: { 200: { description: 'All workshops', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) } },
+    handler: async (ctx) => {
+      ctx.body = { data: await Workshop.query().orderBy('name') };
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/api/v1/workshops/:id',
+    summary: 'One workshop',
+    tag: 'booking',
+    access: ['public'],
+    params: WorkshopParams,
+    responses: { 200: { description: 'The workshop', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+    handler: async (ctx, { params }) => {
+      ctx.body = await findWorkshop(params.id);
+    },
+  });
+  api.route({
+    method: 'post',
+    path: '/api/v1/workshops',
+    summary: 'Create a workshop',
+    tag: 'booking',
+    access: ['operator'],
+    body: WorkshopIn,
+    responses: { 201: { description: 'Created', schema: z.record(z.string(), z.unknown()) } },
+    handler: async (ctx, { body }) => {
+      ctx.status = 201;
+      ctx.body = await Workshop.query().insertAndFetch(body);
+    },
+  });
+  api.route({
+    method: 'patch',
+    path: '/api/v1/workshops/:id',
+    summary: 'Change a workshop',
+    tag: 'booking',
+    access: ['operator'],
+    params: WorkshopParams,
+    body: WorkshopIn.partial(),
+    responses: { 200: { description: 'Changed', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+    handler: async (ctx, { params, body }) => {
+      await findWorkshop(params.id);
+      ctx.body = await Workshop.query().patchAndFetchById(params.id, body);
+    },
+  });
+
+  /** list / create under a workshop, replace / delete by id: the same four routes for each collection. */
+  function collection<S extends ZodRawShape>(c: Collection<S>) {
+    const tableParams = z.object({ id: z.uuid() });
+    api.route({
+      method: 'get',
+      path: `/api/v1/workshops/:id/${c.name}`,
+      summary: `A workshop's ${c.name}`,
+      tag: 'booking',
+      access: ['public'],
+      params: tableParams,
+      responses: { 200: { description: 'All of them', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) }, 404: { description: 'No such workshop' } },
+      handler: async (ctx, { params }) => {
+        await findWorkshop(params.id);
+        ctx.body = { data: await c.model.query().where({ workshop_id: params.id }).orderByRaw(c.order) };
+      },
+    });
+    api.route({
+      method: 'post',
+      path: `/api/v1/workshops/:id/${c.name}`,
+      summary: `Add to a workshop's ${c.name}`,
+      tag: 'booking',
+      access: ['operator'],
+      params: tableParams,
+      body: c.input,
+      responses: { 201: { description: 'Created', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+      handler: async (ctx, { params, body }) => {
+        await findWorkshop(params.id);
+        await c.check?.(params.id, body);
+        ctx.status = 201;
+        ctx.body = await c.model.query().insertAndFetch({ ...body, workshop_id: params.id } as never);
+      },
+    });
+    api.route({
+      method: 'put',
+      path: `/api/v1/${c.name}/:id`,
+      summary: `Replace one of a workshop's ${c.name}`,
+      tag: 'booking',
+      access: ['operator'],
+      params: tableParams,
+      body: c.input,
+      responses: { 200: { description: 'Replaced', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'Not found' } },
+      handler: async (ctx, { params, body }) => {
+        const row = await c.model.query().findById(params.id);
+        if (!row) throw notFound(c.name);
+        await c.check?.(row.workshop_id, body);
+        ctx.body = await c.model.query().patchAndFetchById(params.id, body as never);
+      },
+    });
+    api.route({
+      method: 'delete',
+      path: `/api/v1/${c.name}/:id`,
+      summary: `Remove one of a workshop's ${c.name}`,
+      tag: 'booking',
+      access: ['operator'],
+      params: tableParams,
+      responses: { 204: { description: 'Removed' }, 404: { description: 'Not found' } },
+      handler: async (ctx, { params }) => {
+        if (!(await c.model.query().deleteById(params.id))) throw notFound(c.name);
+        ctx.status = 204;
+      },
+    });
+  }
+
+  collection({ name: 'mechanics', model: Mechanic, input: MechanicIn, order: 'name' });
+  collection({ name: 'services', model: Service, input: ServiceIn, order: 'name' });
+  collection({ name: 'hours', model: WorkingHours, input: HoursIn as never, order: 'mechanic_id nulls first, weekday, opens', check: mechanicOfWorkshop });
+  collection({ name: 'overrides', model: DateOverrideRow, input: OverrideIn as never, order: 'date, mechanic_id nulls first', check: mechanicOfWorkshop });
+}

@@ -1,0 +1,141 @@
+/** Booking data operations shared by the API (availability, holds) and the activities (state changes). */
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { pgErrorCode } from './errors.js';
+import { freeSlots, type Slot } from '../lib/slots.js';
+import { ACTIVE_APPOINTMENT_STATES } from './migrations/20261123000004_booking.js';
+import { Appointment, AppointmentEvent, type AppointmentStatus } from './models/Appointment.js';
+import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
+
+export { ACTIVE_APPOINTMENT_STATES };
+
+/** PostgreSQL's exclusion_violation: the slot overlaps an active appointment of that mechanic. */
+export const isSlotTaken = (error: unknown) => pgErrorCode(error) === '23P01';
+
+const hhmm = (t: string | null) => (t ? t.slice(0, 5) : null);
+
+export interface AvailableSlot extends Slot {
+  mechanic_ids: string[];
+}
+
+export interface AvailabilityQuery {
+  workshop: Workshop;
+  service: Service;
+  dateFrom: string;
+  dateTo: string;
+  mechanicId?: string;
+  stepMin?: number;
+  notBefore: Date;
+  /** Leave this appointment out of the busy intervals (when rescheduling it). */
+  ignoreAppointmentId?: string;
+}
+
+/** Free slots per mechanic, merged: each slot lists the mechanics free for it. */
+export async function availability(db: Knex, q: AvailabilityQuery): Promise<AvailableSlot[]> {
+  const mechanics = await Mechanic.query(db).where({ workshop_id: q.workshop.id, active: true }).modify((b) => q.mechanicId && b.where({ id: q.mechanicId }));
+  if (!mechanics.length) return [];
+  // Local dates, widened a day each way so busy intervals near midnight in any zone are seen.
+  const from = DateTime.fromISO(q.dateFrom, { zone: q.workshop.time_zone }).minus({ days: 1 }).toJSDate();
+  const to = DateTime.fromISO(q.dateTo, { zone: q.workshop.time_zone }).plus({ days: 2 }).toJSDate();
+  const [hours, overrides, busy] = await Promise.all([
+    WorkingHours.query(db).where({ workshop_id: q.workshop.id }),
+    DateOverrideRow.query(db).where({ workshop_id: q.workshop.id }).whereBetween('date', [q.dateFrom, q.dateTo]),
+    Appointment.query(db)
+      .whereIn('mechanic_id', mechanics.map((m) => m.id))
+      .whereIn('status', ACTIVE_APPOINTMENT_STATES)
+      .where('block_end', '>', from)
+      .where('block_start', '<', to)
+      .modify((b) => q.ignoreAppointmentId && b.whereNot({ id: q.ignoreAppointmentId })),
+  ]);
+  const bySlot = new Map<number, AvailableSlot>();
+  for (const mechanic of mechanics) {
+    // A mechanic's own rows (hours or overrides) replace the workshop's for that day.
+    const own = hours.filter((h) => h.mechanic_id === mechanic.id);
+    const weekly = (own.length ? own : hours.filter((h) => h.mechanic_id === null)).map((h) => ({
+      weekday: h.weekday,
+      opens: hhmm(h.opens)!,
+      closes: hhmm(h.closes)!,
+      breakStart: hhmm(h.break_start),
+      breakEnd: hhmm(h.break_end),
+    }));
+    const dayOverrides = overrides
+      .filter((o) => o.mechanic_id === mechanic.id || (o.mechanic_id === null && !overrides.some((x) => x.mechanic_id === mechanic.id && sameDate(x.date, o.date))))
+      .map((o) => ({ date: isoDate(o.date), closed: o.closed, opens: hhmm(o.opens) ?? undefined, closes: hhmm(o.closes) ?? undefined, breakStart: hhmm(o.break_start), breakEnd: hhmm(o.break_end) }));
+    const slots = freeSlots({
+      timeZone: q.workshop.time_zone,
+      dateFrom: q.dateFrom,
+      dateTo: q.dateTo,
+      weekly,
+      overrides: dayOverrides,
+      busy: busy.filter((b) => b.mechanic_id === mechanic.id).map((b) => ({ start: b.block_start, end: b.block_end })),
+      service: { durationMin: q.service.duration_min, bufferBeforeMin: q.service.buffer_before_min, bufferAfterMin: q.service.buffer_after_min },
+      stepMin: q.stepMin,
+      notBefore: q.notBefore,
+    });
+    for (const slot of slots) {
+      const key = slot.start.getTime();
+      const merged = bySlot.get(key) ?? { ...slot, mechanic_ids: [] };
+      merged.mechanic_ids.push(mechanic.id);
+      bySlot.set(key, merged);
+    }
+  }
+  return [...bySlot.values()].sort((a, b) => a.start.getTime() - b.start.getTime());
+}
+
+const isoDate = (d: string | Date) => (typeof d === 'string' ? d.slice(0, 10) : DateTime.fromJSDate(d).toISODate()!);
+const sameDate = (a: string | Date, b: string | Date) => isoDate(a) === isoDate(b);
+
+/** The interval a booking occupies: the service time widened by its buffers. */
+export function blockFor(service: Service, startsAt: Date) {
+  const endsAt = new Date(startsAt.getTime() + service.duration_min * 60_000);
+  return {
+    starts_at: startsAt,
+    ends_at: endsAt,
+    block_start: new Date(startsAt.getTime() - service.buffer_before_min * 60_000),
+    block_end: new Date(endsAt.getTime() + service.buffer_after_min * 60_000),
+  };
+}
+
+export async function logAppointmentEvent(db: Knex, appointmentId: string, type: string, data: Record<string, unknown> = {}) {
+  await AppointmentEvent.query(db).insert({ appointment_id: appointmentId, type, data });
+}
+
+/** Moves an appointment from one of `from` to `to` with its timeline row; a no-op when already there; null when missing. */
+export async function setAppointmentStatus(
+  db: Knex,
+  appointmentId: string,
+  from: AppointmentStatus[],
+  to: AppointmentStatus,
+  data: Record<string, unknown> = {},
+): Promise<{ status: AppointmentStatus; changed: boolean } | null> {
+  return db.transaction(async (trx) => {
+    const current = await Appointment.query(trx).findById(appointmentId).forUpdate();
+    if (!current) return null;
+    if (current.status === to || !from.includes(current.status)) return { status: current.status, changed: false };
+    const reason = typeof data.reason === 'string' ? data.reason : null;
+    await Appointment.query(trx).patch({ status: to, cancel_reason: to === 'canceled' ? reason : current.cancel_reason, updated_at: new Date() }).findById(appointmentId);
+    await logAppointmentEvent(trx, appointmentId, to, { from: current.status, ...data });
+    return { status: to, changed: true };
+  });
+}
+
+export type RescheduleResult = { ok: true; starts_at: string; mechanic_id: string } | { ok: false; reason: string };
+
+/** One UPDATE: the new interval is taken whole, or — when it overlaps another booking — not at all. */
+export async function rescheduleAppointment(db: Knex, appointmentId: string, startsAt: Date, mechanicId?: string): Promise<RescheduleResult> {
+  try {
+    return await db.transaction(async (trx) => {
+      const current = await Appointment.query(trx).findById(appointmentId).forUpdate();
+      if (!current) return { ok: false, reason: 'not_found' };
+      if (current.status !== 'held' && current.status !== 'confirmed') return { ok: false, reason: `an appointment that is ${current.status} cannot be moved` };
+      const service = await Service.query(trx).findById(current.service_id);
+      const mechanic = mechanicId ?? current.mechanic_id;
+      await Appointment.query(trx).patch({ ...blockFor(service!, startsAt), mechanic_id: mechanic, updated_at: new Date() }).findById(appointmentId);
+      await logAppointmentEvent(trx, appointmentId, 'rescheduled', { from: current.starts_at, to: startsAt.toISOString(), mechanic_id: mechanic });
+      return { ok: true, starts_at: startsAt.toISOString(), mechanic_id: mechanic };
+    });
+  } catch (error) {
+    if (isSlotTaken(error)) return { ok: false, reason: 'slot_taken' };
+    throw error;
+  }
+}
