@@ -4,7 +4,7 @@ import { Appointment } from '../db/models/Appointment.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
 import { appointmentWorkflowId, rescheduleAppointmentUpdate } from '../workflows/booking.js';
 import { startWorker } from '../workers/worker.js';
-import { call, signIn, startStack, testConfig, unique } from './helpers.js';
+import { call, createWorkshop, signIn, startStack, testConfig, type WorkshopOptions } from './helpers.js';
 import { waitFor } from './receiver.js';
 
 // Short, configurable durations instead of a time-skipping server (its binary needs a download):
@@ -31,28 +31,7 @@ const TZ = 'Europe/Kyiv';
 const dayAhead = (days = 3) => DateTime.now().setZone(TZ).plus({ days }).toISODate()!;
 const localTime = (date: string, hhmm: string) => DateTime.fromISO(`${date}T${hhmm}`, { zone: TZ }).toUTC().toISO()!;
 
-/** A workshop open all day every day (unless `hours` says otherwise), with mechanics and one service. */
-async function workshop(opts: { mechanics?: number; duration?: number; bufferAfter?: number; hours?: { opens: string; closes: string } } = {}) {
-  const op = { token: operator.token };
-  const w = await call(url(), 'POST', '/api/v1/workshops', { ...op, body: { name: unique('Garage'), address: '1 Test St', time_zone: TZ } });
-  expect(w.status).toBe(201);
-  const mechanics: string[] = [];
-  for (let i = 0; i < (opts.mechanics ?? 1); i++) {
-    const m = await call(url(), 'POST', `/api/v1/workshops/${w.json.id}/mechanics`, { ...op, body: { name: `Mechanic ${i}` } });
-    expect(m.status).toBe(201);
-    mechanics.push(m.json.id);
-  }
-  const { opens, closes } = opts.hours ?? { opens: '00:00', closes: '23:59' };
-  for (let weekday = 1; weekday <= 7; weekday++) {
-    expect((await call(url(), 'POST', `/api/v1/workshops/${w.json.id}/hours`, { ...op, body: { weekday, opens, closes } })).status).toBe(201);
-  }
-  const s = await call(url(), 'POST', `/api/v1/workshops/${w.json.id}/services`, {
-    ...op,
-    body: { name: 'Inspection', duration_min: opts.duration ?? 60, buffer_after_min: opts.bufferAfter ?? 0 },
-  });
-  expect(s.status).toBe(201);
-  return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
-}
+const workshop = (opts: WorkshopOptions = {}) => createWorkshop(url(), operator.token, opts);
 
 type Shop = Awaited<ReturnType<typeof workshop>>;
 

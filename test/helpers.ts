@@ -100,3 +100,33 @@ export async function startStack(overrides: Record<string, string> = {}) {
   };
   return stack;
 }
+
+export interface WorkshopOptions {
+  mechanics?: number;
+  duration?: number;
+  bufferAfter?: number;
+  hours?: { opens: string; closes: string };
+  timeZone?: string;
+}
+
+/** A workshop open all day every day (unless `hours` says otherwise), with mechanics and one service. */
+export async function createWorkshop(url: string, token: string, opts: WorkshopOptions = {}) {
+  const op = { token };
+  const w = await call(url, 'POST', '/api/v1/workshops', { ...op, body: { name: unique('Garage'), address: '1 Test St', time_zone: opts.timeZone ?? 'Europe/Kyiv' } });
+  if (w.status !== 201) throw new Error(`workshop create failed: ${w.text}`);
+  const mechanics: string[] = [];
+  for (let i = 0; i < (opts.mechanics ?? 1); i++) {
+    const m = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/mechanics`, { ...op, body: { name: `Mechanic ${i}` } });
+    mechanics.push(m.json.id);
+  }
+  const { opens, closes } = opts.hours ?? { opens: '00:00', closes: '23:59' };
+  for (let weekday = 1; weekday <= 7; weekday++) {
+    await call(url, 'POST', `/api/v1/workshops/${w.json.id}/hours`, { ...op, body: { weekday, opens, closes } });
+  }
+  const s = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/services`, {
+    ...op,
+    body: { name: 'Inspection', duration_min: opts.duration ?? 60, buffer_after_min: opts.bufferAfter ?? 0 },
+  });
+  return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
+}
+

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchChromium } from './browser.js';
+import { consolePage, hasChromium, launchChromium } from './browser.js';
 import { call, createMerchant, signIn, startStack, unique } from './helpers.js';
 import { startReceiver } from './receiver.js';
 
@@ -30,12 +30,7 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     const intent = (await call(url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 4250, currency: 'eur', order_id: unique('order') } })).json;
 
     // The operator watches the payment's page while the payer pays.
-    const operator = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await operator.goto(`${url}/login`);
-    await operator.fill('input[name=email]', admin.email);
-    await operator.fill('input[name=password]', admin.password);
-    await operator.click('button[type=submit]');
-    await operator.waitForURL(`${url}/`);
+    const operator = await consolePage(browser, url, admin);
     await operator.goto(`${url}/payments/${intent.id}`);
     await expect.poll(() => operator.textContent('[data-testid=intent-status]')).toBe('requires_payment_method');
 
