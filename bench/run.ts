@@ -1,9 +1,11 @@
 /** `npm run bench [scenario …] [-- --n=N --concurrency=C]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
+import { bookingBench } from './booking.js';
 import { paymentsBench } from './payments.js';
 
 const scenarios: Record<string, (opts: { n?: number; concurrency?: number }) => Promise<unknown>> = {
   payments: paymentsBench,
+  booking: bookingBench,
 };
 
 const { values, positionals } = parseArgs({
@@ -18,4 +20,4 @@ if (unknown.length) {
 }
 const opts = { n: values.n ? Number(values.n) : undefined, concurrency: values.concurrency ? Number(values.concurrency) : undefined };
 for (const name of chosen) await scenarios[name](opts);
-process.exit(0);
+process.exit(process.exitCode ?? 0);

@@ -7,3 +7,6 @@ const { postOnce } = proxyActivities<BaselineActivities>({ startToCloseTimeout: 
 export async function bareHttpPostWorkflow(url: string, body: string): Promise<number> {
   return postOnce(url, body);
 }
+
+/** Nothing at all: what starting a workflow costs by itself. */
+export async function emptyWorkflow(): Promise<void> {}
