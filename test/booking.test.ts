@@ -83,6 +83,9 @@ describe('workshop data', () => {
     const removal = await call(url(), 'DELETE', `/api/v1/mechanics/${shop.mechanics[0]}`, op);
     expect(removal.status).toBe(409);
     expect(removal.json.error.code).toBe('still_referenced');
+    expect((await call(url(), 'DELETE', `/api/v1/workshops/${shop.id}`, op)).status).toBe(409);
+    expect((await call(url(), 'DELETE', `/api/v1/workshops/${other.id}`, op)).status).toBe(204);
+    expect((await call(url(), 'GET', `/api/v1/workshops/${other.id}/mechanics`)).status).toBe(404);
   });
 
   it('answers availability questions with clear errors', async () => {

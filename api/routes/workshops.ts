@@ -117,6 +117,20 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     },
   });
 
+  api.route({
+    method: 'delete',
+    path: '/api/v1/workshops/:id',
+    summary: 'Remove a workshop with its mechanics, hours and services (409 while it has appointments)',
+    tag: 'booking',
+    access: ['operator'],
+    params: WorkshopParams,
+    responses: { 204: { description: 'Removed' }, 404: { description: 'No such workshop' }, 409: { description: 'It still has appointments' } },
+    handler: async (ctx, { params }) => {
+      if (!(await Workshop.query().deleteById(params.id))) throw notFound('Workshop');
+      ctx.status = 204;
+    },
+  });
+
   /** list / create under a workshop, replace / delete by id: the same four routes for each collection. */
   function collection<S extends ZodRawShape>(c: Collection<S>) {
     const tableParams = z.object({ id: z.uuid() });
