@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
 import { bookingActivities } from './booking.js';
 import { eventActivities } from './events.js';
+import { monitorActivities } from './monitors.js';
 import { paymentActivities } from './payments.js';
 import { webhookActivities } from './webhooks.js';
 
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...paymentActivities(deps.db, deps.redis),
     ...webhookActivities(deps.config, deps.db, deps.redis),
     ...bookingActivities(deps.db, deps.redis),
+    ...monitorActivities(deps.config, deps.db, deps.redis),
   };
 }
 

@@ -16,8 +16,8 @@ export type AttemptOutcome =
   | { outcome: 'delivered' }
   /** Nothing to send to (no endpoint, endpoint disabled, delivery already closed). */
   | { outcome: 'skipped' }
-  /** 410: the receiver asks us to stop for good. */
-  | { outcome: 'gone' }
+  /** 410: the receiver asks us to stop for good (the merchant's endpoint, or only this delivery's own URL). */
+  | { outcome: 'gone'; merchantEndpoint: boolean }
   | { outcome: 'retry'; retryAfterMs: number | null; failingForS: number };
 
 /** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
@@ -47,7 +47,10 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
       const delivery = await WebhookDelivery.query(db).findById(deliveryId);
       if (!delivery || delivery.status !== 'pending') return delivery?.status === 'succeeded' ? { outcome: 'delivered' } : { outcome: 'skipped' };
       const [merchant, event] = await Promise.all([Merchant.query(db).findById(delivery.merchant_id), MerchantEvent.query(db).findById(delivery.event_id)]);
-      if (!merchant?.webhook_url || merchant.webhook_disabled_at || !event) {
+      // A delivery with its own URL (a monitor's notify_webhook) does not depend on the merchant's endpoint.
+      const target = delivery.url ?? merchant?.webhook_url;
+      const merchantEndpoint = !delivery.url;
+      if (!merchant || !target || (merchantEndpoint && merchant.webhook_disabled_at) || !event) {
         await WebhookDelivery.query(db).patchAndFetchById(deliveryId, { status: 'canceled', last_error: 'endpoint missing or disabled', updated_at: new Date() });
         return { outcome: 'skipped' };
       }
@@ -61,7 +64,7 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
       let error: string | null = null;
       let retryAfter: number | null = null;
       try {
-        const url = assertAllowedUrl(merchant.webhook_url, allowList);
+        const url = assertAllowedUrl(target, allowList);
         const res = await outboundRequest(agent, url, { method: 'POST', headers, body, timeoutMs: config.webhooks.timeoutMs, maxBytes: SNIPPET_BYTES });
         status = res.status;
         snippet = res.body;
@@ -76,7 +79,7 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
       const failingSince = await db.transaction(async (trx) => {
         await WebhookAttempt.query(trx).insert({
           delivery_id: deliveryId,
-          url: merchant.webhook_url!,
+          url: target,
           status_code: status,
           duration_ms: Math.round(performance.now() - started),
           response_snippet: snippet,
@@ -85,6 +88,7 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
         await WebhookDelivery.query(trx)
           .patch({ attempts: delivery.attempts + 1, last_status_code: status, last_error: error, status: ok ? 'succeeded' : 'pending', delivered_at: ok ? now : null, updated_at: now })
           .findById(deliveryId);
+        if (!merchantEndpoint) return null;
         const [row] = await trx('merchants')
           .where({ id: merchant.id })
           .update({ webhook_failing_since: ok ? null : trx.raw('coalesce(webhook_failing_since, ?)', [now]) })
@@ -97,7 +101,7 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
         domainEvent('webhook.attempted', merchant.id, { delivery_id: deliveryId, event_id: event.id, status_code: status, error, delivered: ok }),
       ).catch(() => {});
       if (ok) return { outcome: 'delivered' };
-      if (status === 410) return { outcome: 'gone' };
+      if (status === 410) return { outcome: 'gone', merchantEndpoint };
       return { outcome: 'retry', retryAfterMs: retryAfter, failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : 0 };
     },
 

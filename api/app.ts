@@ -18,6 +18,7 @@ import { authRoutes } from './routes/auth.js';
 import { bookingRoutes } from './routes/booking.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
+import { monitorRoutes } from './routes/monitors.js';
 import { paymentRoutes } from './routes/payments.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { workshopRoutes } from './routes/workshops.js';
@@ -43,6 +44,7 @@ export function buildApi(deps: ApiDeps): Api {
   webhookRoutes(api, deps);
   workshopRoutes(api, deps);
   bookingRoutes(api, deps);
+  monitorRoutes(api, deps);
   return api;
 }
 

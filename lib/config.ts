@@ -47,6 +47,15 @@ const envSchema = z.object({
   BOOKING_MIN_NOTICE_MIN: z.coerce.number().int().nonnegative().default(60),
   BOOKING_SLOT_STEP_MIN: z.coerce.number().int().positive().optional(),
   BOOKING_CLOSE_AFTER_S: z.coerce.number().positive().default(24 * 3600),
+  MONITOR_MIN_INTERVAL_S: z.coerce.number().int().positive().default(60),
+  MONITOR_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  MONITOR_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  MONITOR_MAX_REDIRECTS: z.coerce.number().int().nonnegative().default(5),
+  MONITOR_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(2000),
+  MONITOR_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
+  BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
+  BREAKER_COOLDOWN_S: z.coerce.number().positive().default(60),
+  BREAKER_WINDOW_S: z.coerce.number().positive().default(120),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -116,6 +125,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       slotStepMin: c.BOOKING_SLOT_STEP_MIN,
       /** A confirmed appointment nobody updated is closed this long after its end. */
       closeAfterS: c.BOOKING_CLOSE_AFTER_S,
+    },
+    monitors: {
+      minIntervalS: c.MONITOR_MIN_INTERVAL_S,
+      fetchTimeoutMs: c.MONITOR_FETCH_TIMEOUT_MS,
+      maxBytes: c.MONITOR_MAX_BYTES,
+      maxRedirects: c.MONITOR_MAX_REDIRECTS,
+      retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
+      breaker: { threshold: c.BREAKER_THRESHOLD, cooldownMs: c.BREAKER_COOLDOWN_S * 1000, windowMs: c.BREAKER_WINDOW_S * 1000 },
     },
     webhooks: {
       retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,

@@ -63,33 +63,52 @@ export interface OutboundResponse {
   headers: Record<string, string | string[] | undefined>;
   /** At most `maxBytes` of the body. */
   body: string;
+  /** Where the body came from, after redirects. */
+  url: URL;
 }
 
-/** One request with a deadline and a body cap; connection-level failures throw. */
+export class TooManyRedirectsError extends Error {
+  readonly code = 'ETOOMANYREDIRECTS';
+}
+
+/**
+ * One request with a deadline and a body cap; connection-level failures throw. With `redirects`, a GET
+ * follows up to `max` of them, each target checked like the first URL.
+ */
 export async function outboundRequest(
   dispatcher: Dispatcher,
   url: URL,
-  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number },
+  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number; redirects?: { max: number; allowList: Cidr[] } },
 ): Promise<OutboundResponse> {
-  const res = await request(url, {
-    dispatcher,
-    method: init.method,
-    headers: init.headers,
-    body: init.body,
-    headersTimeout: init.timeoutMs,
-    bodyTimeout: init.timeoutMs,
-    signal: AbortSignal.timeout(init.timeoutMs),
-  });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body) {
-    const buf = chunk as Buffer;
-    chunks.push(buf);
-    size += buf.length;
-    if (size >= init.maxBytes) {
-      res.body.destroy();
-      break;
+  const signal = AbortSignal.timeout(init.timeoutMs);
+  for (let hop = 0; ; hop++) {
+    const res = await request(url, {
+      dispatcher,
+      method: init.method,
+      headers: init.headers,
+      body: init.body,
+      headersTimeout: init.timeoutMs,
+      bodyTimeout: init.timeoutMs,
+      signal,
+    });
+    const location = res.headers.location;
+    if (init.redirects && res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
+      await res.body.dump();
+      if (hop >= init.redirects.max) throw new TooManyRedirectsError(`more than ${init.redirects.max} redirects`);
+      url = assertAllowedUrl(new URL(location, url).toString(), init.redirects.allowList);
+      continue;
     }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      const buf = chunk as Buffer;
+      chunks.push(buf);
+      size += buf.length;
+      if (size >= init.maxBytes) {
+        res.body.destroy();
+        break;
+      }
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8'), url };
   }
-  return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8') };
 }

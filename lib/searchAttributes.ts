@@ -5,3 +5,6 @@ export const MerchantId = defineSearchAttributeKey('MerchantId', 'KEYWORD');
 export const BusinessStatus = defineSearchAttributeKey('BusinessStatus', 'KEYWORD');
 
 export const searchAttributes = [MerchantId, BusinessStatus];
+
+/** Built in: set by Temporal on every workflow a Schedule starts, the time it was due. */
+export const ScheduledStartTime = defineSearchAttributeKey('TemporalScheduledStartTime', 'DATETIME');

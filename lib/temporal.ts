@@ -10,3 +10,8 @@ export async function connectTemporal(config: Config): Promise<{ connection: Con
 export function workflowUrl(config: Config, workflowId: string): string {
   return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
+
+/** Deep link into the Temporal Web UI for one schedule. */
+export function scheduleUrl(config: Config, scheduleId: string): string {
+  return `${config.temporal.uiUrl}/namespaces/${encodeURIComponent(config.temporal.namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
+}

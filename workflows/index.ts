@@ -2,3 +2,4 @@
 export * from './payments.js';
 export * from './webhooks.js';
 export * from './booking.js';
+export * from './monitors.js';

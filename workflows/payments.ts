@@ -1,19 +1,17 @@
 import {
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   defineQuery,
   defineUpdate,
   proxyLocalActivities,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { PaymentStatus } from '../db/models/Payment.js';
-import { BusinessStatus, MerchantId } from '../lib/searchAttributes.js';
-import { webhookDeliveryWorkflow, type WebhookDeliveryInput } from './webhooks.js';
+import { BusinessStatus } from '../lib/searchAttributes.js';
+import { startDelivery, type WebhookDeliveryInput } from './webhooks.js';
 
 // A transition is one short, idempotent database transaction: run as a local activity, it costs no
 // round trip through the Temporal server (a marker in history instead of a scheduled task).
@@ -39,7 +37,6 @@ export interface PaymentIntentInput {
 const settled = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
 
 export const paymentWorkflowId = (intentId: string) => `payment-${intentId}`;
-export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
 
 /**
  * One payment intent, from creation until it succeeds, fails, is canceled or expires.
@@ -52,16 +49,7 @@ export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<
 
   const deliver = (deliveryId: string | null) => {
     if (!deliveryId) return;
-    const started = startChild(webhookDeliveryWorkflow, {
-      workflowId: deliveryWorkflowId(deliveryId),
-      args: [{ deliveryId, merchantId: input.merchantId, ...input.webhooks }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      typedSearchAttributes: [
-        { key: MerchantId, value: input.merchantId },
-        { key: BusinessStatus, value: 'delivering' },
-      ],
-    });
-    deliveries.push(started);
+    deliveries.push(startDelivery(deliveryId, input.merchantId, input.webhooks));
   };
 
   const moveTo = async (from: PaymentStatus[], to: PaymentStatus, data: Record<string, unknown> = {}) => {

@@ -1,6 +1,6 @@
-import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, proxyLocalActivities, sleep, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { BusinessStatus } from '../lib/searchAttributes.js';
+import { BusinessStatus, MerchantId } from '../lib/searchAttributes.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 };
 // The HTTP attempt may take its full timeout, so it is a regular activity; infrastructure failures
@@ -16,6 +16,21 @@ export interface WebhookDeliveryInput {
   scheduleS: number[];
   /** An endpoint failing continuously for this long is disabled. */
   disableAfterS: number;
+}
+
+export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
+
+/** Starts one delivery as a child that outlives its parent (a closed intent still delivers). */
+export function startDelivery(deliveryId: string, merchantId: string, settings: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>) {
+  return startChild(webhookDeliveryWorkflow, {
+    workflowId: deliveryWorkflowId(deliveryId),
+    args: [{ deliveryId, merchantId, ...settings }],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [
+      { key: MerchantId, value: merchantId },
+      { key: BusinessStatus, value: 'delivering' },
+    ],
+  });
 }
 
 /** ±10 % so that retries of many deliveries do not arrive at a receiver in lockstep. */
@@ -45,7 +60,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
           ? `the endpoint failed continuously for ${Math.round(result.failingForS)} s`
           : null;
     if (disableReason !== null) {
-      await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
+      if (result.outcome !== 'gone' || result.merchantEndpoint) await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
       await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: disableReason });
       setStatus('failed');
       return 'failed';

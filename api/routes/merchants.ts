@@ -3,10 +3,10 @@ import { ApiKey } from '../../db/models/ApiKey.js';
 import { Merchant } from '../../db/models/Merchant.js';
 import { createMerchant, issueApiKey } from '../../db/merchants.js';
 import { encryptSecret, newWebhookSecret } from '../../lib/crypto.js';
-import { assertAllowedUrl, BlockedAddressError, parseAllowList } from '../../lib/outbound.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
+import { HttpUrl, publicUrl } from '../outboundUrl.js';
 import type { Api } from '../route.js';
 
 const MerchantOut = z
@@ -19,7 +19,7 @@ const MerchantOut = z
     created_at: z.string(),
   })
   .meta({ id: 'Merchant' });
-const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const WebhookUrl = HttpUrl;
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 const ApiKeyOut = z
   .object({
@@ -60,16 +60,7 @@ async function visibleMerchant(ctx: AppContext, id: string): Promise<Merchant> {
 }
 
 export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
-  /** Literal private addresses are refused up front; names are checked again at every connect. */
-  function checkedEndpoint(url: string): string {
-    try {
-      assertAllowedUrl(url, parseAllowList(config.outboundAllowList));
-      return url;
-    } catch (error) {
-      if (!(error instanceof BlockedAddressError)) throw error;
-      throw new ApiError(400, 'validation_error', 'The webhook URL must point to a public address', [{ path: 'webhook_url', message: error.message }]);
-    }
-  }
+  const checkedEndpoint = (url: string) => publicUrl(url, 'webhook_url', config.outboundAllowList);
 
   api.route({
     method: 'post',

@@ -2,8 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { z } from 'zod';
 import { WebhookAttempt, WebhookDelivery } from '../../db/models/Webhook.js';
 import { BusinessStatus, MerchantId } from '../../lib/searchAttributes.js';
-import { deliveryWorkflowId } from '../../workflows/payments.js';
-import type { webhookDeliveryWorkflow } from '../../workflows/webhooks.js';
+import { deliveryWorkflowId, type webhookDeliveryWorkflow } from '../../workflows/webhooks.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';

@@ -39,6 +39,7 @@ export class MerchantEvent extends Model {
   merchant_id!: string;
   type!: string;
   intent_id!: string | null;
+  monitor_id!: string | null;
   payload!: Record<string, unknown>;
   created_at!: Date;
 }

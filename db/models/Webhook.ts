@@ -7,6 +7,8 @@ export class WebhookDelivery extends Model {
   id!: string;
   event_id!: string;
   merchant_id!: string;
+  /** Set for deliveries to a URL of their own (a monitor's notify_webhook); else the merchant's endpoint. */
+  url!: string | null;
   status!: DeliveryStatus;
   attempts!: number;
   last_status_code!: number | null;

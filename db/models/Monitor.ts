@@ -1,0 +1,76 @@
+import { Model } from 'objection';
+
+export const checkOutcomes = ['ok', 'ambiguous', 'not_found', 'currency_mismatch', 'http_error', 'network_error', 'blocked', 'circuit_open'] as const;
+export type CheckOutcome = (typeof checkOutcomes)[number];
+
+/** numeric columns arrive from pg as strings; the API speaks numbers. */
+const decimal = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+export class Monitor extends Model {
+  static tableName = 'monitors';
+  id!: string;
+  merchant_id!: string | null;
+  user_id!: string | null;
+  url!: string;
+  target_price!: number;
+  currency!: string;
+  interval_s!: number;
+  selector!: string | null;
+  json_path!: string | null;
+  notify_webhook!: string | null;
+  paused!: boolean;
+  below_target!: boolean;
+  last_outcome!: CheckOutcome | null;
+  last_price!: number | null;
+  last_currency!: string | null;
+  last_availability!: string | null;
+  last_error!: string | null;
+  last_checked_at!: Date | null;
+  deleted_at!: Date | null;
+  created_at!: Date;
+  updated_at!: Date;
+
+  $parseDatabaseJson(json: Record<string, unknown>) {
+    const row = super.$parseDatabaseJson(json);
+    return { ...row, target_price: decimal(row.target_price), last_price: decimal(row.last_price) };
+  }
+}
+
+export class PriceCheck extends Model {
+  static tableName = 'price_checks';
+  id!: number;
+  monitor_id!: string;
+  check_id!: string;
+  outcome!: CheckOutcome;
+  price!: number | null;
+  currency!: string | null;
+  availability!: string | null;
+  source!: string | null;
+  http_status!: number | null;
+  error!: string | null;
+  attempts!: number;
+  scheduled_at!: Date | null;
+  checked_at!: Date;
+
+  $parseDatabaseJson(json: Record<string, unknown>) {
+    const row = super.$parseDatabaseJson(json);
+    return { ...row, id: Number(row.id), price: decimal(row.price) };
+  }
+}
+
+export class MonitorAlert extends Model {
+  static tableName = 'monitor_alerts';
+  id!: number;
+  monitor_id!: string;
+  check_id!: number;
+  price!: number;
+  target_price!: number;
+  currency!: string | null;
+  delivery_id!: string | null;
+  created_at!: Date;
+
+  $parseDatabaseJson(json: Record<string, unknown>) {
+    const row = super.$parseDatabaseJson(json);
+    return { ...row, id: Number(row.id), check_id: Number(row.check_id), price: decimal(row.price), target_price: decimal(row.target_price) };
+  }
+}
