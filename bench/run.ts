@@ -1,16 +1,18 @@
-/** `npm run bench [scenario …] [-- --n=N --concurrency=C]`: each scenario beside its baseline, as ratios. */
+/** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
 import { bookingBench } from './booking.js';
+import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
 
-const scenarios: Record<string, (opts: { n?: number; concurrency?: number }) => Promise<unknown>> = {
+const scenarios: Record<string, (opts: { n?: number; concurrency?: number; seconds?: number }) => Promise<unknown>> = {
   payments: paymentsBench,
   booking: bookingBench,
+  monitors: monitorsBench,
 };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { n: { type: 'string' }, concurrency: { type: 'string' } },
+  options: { n: { type: 'string' }, concurrency: { type: 'string' }, seconds: { type: 'string' } },
 });
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 const unknown = chosen.filter((s) => !scenarios[s]);
@@ -18,6 +20,10 @@ if (unknown.length) {
   console.error(`unknown scenario(s): ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
   process.exit(2);
 }
-const opts = { n: values.n ? Number(values.n) : undefined, concurrency: values.concurrency ? Number(values.concurrency) : undefined };
+const opts = {
+  n: values.n ? Number(values.n) : undefined,
+  concurrency: values.concurrency ? Number(values.concurrency) : undefined,
+  seconds: values.seconds ? Number(values.seconds) : undefined,
+};
 for (const name of chosen) await scenarios[name](opts);
 process.exit(process.exitCode ?? 0);

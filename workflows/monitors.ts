@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { CheckResult } from '../activities/monitors.js';
 import { ScheduledStartTime } from '../lib/searchAttributes.js';
@@ -27,7 +27,9 @@ function failedCheck(error: unknown, attempts: number): CheckResult {
 
 /** One price check: fetch and read the page (retried with backoff), record it, alert on a crossing. */
 export async function priceCheckWorkflow(input: PriceCheckInput): Promise<string> {
-  const { fetchPrice } = proxyActivities<Activities>({
+  // A local activity: a page fetch is bounded by its deadline, and at thousands of monitors per minute
+  // skipping the activity task round trip through the server halves the server's work per check.
+  const { fetchPrice } = proxyLocalActivities<Activities>({
     startToCloseTimeout: '2 minutes',
     retry: { initialInterval: input.retry.initialMs, backoffCoefficient: 2, maximumAttempts: input.retry.attempts },
   });

@@ -324,7 +324,9 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [checkInput(monitor.id)],
       });
-      const finished = await Promise.race([handle.result().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), CHECK_NOW_WAIT_MS).unref())]);
+      // A failed run also has nothing to show beyond its workflow; either way the stored check answers.
+      const settled = () => true;
+      const finished = await Promise.race([handle.result().then(settled, settled), new Promise<false>((r) => setTimeout(() => r(false), CHECK_NOW_WAIT_MS).unref())]);
       const check = finished ? await PriceCheck.query().findOne({ check_id: workflowId }) : undefined;
       if (!check) {
         ctx.status = 202;
