@@ -71,7 +71,7 @@ export function monitorActivities(config: Config, db: Knex, redis: Redis) {
       } catch (error) {
         const e = error as Error & { code?: string };
         if (e instanceof BlockedAddressError) return { outcome: 'blocked', error: e.message, attempts };
-        if (e.code === 'ETOOMANYREDIRECTS') return { outcome: 'http_error', error: e.message, attempts };
+        if (e.code === 'ETOOMANYREDIRECTS' || e.code === 'EBADREDIRECT') return { outcome: 'http_error', error: e.message, attempts };
         await breaker.failure(url.host);
         const timedOut = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
         throw ApplicationFailure.retryable(timedOut ? `timed out after ${settings.fetchTimeoutMs} ms` : e.message || String(e), 'NetworkError', { attempts });
@@ -101,7 +101,8 @@ export function monitorActivities(config: Config, db: Knex, redis: Redis) {
       const { result } = input;
       const recorded = await db.transaction(async (trx) => {
         const monitor = await Monitor.query(trx).findById(input.monitorId).forUpdate();
-        if (!monitor) return null;
+        // Deleted while this check ran: nothing more to record or alert.
+        if (!monitor || monitor.deleted_at) return null;
         const [check] = await trx('price_checks')
           .insert({
             monitor_id: monitor.id,

@@ -51,7 +51,8 @@ export async function availability(db: Knex, q: AvailabilityQuery): Promise<Avai
   for (const mechanic of mechanics) {
     // A mechanic's own rows (hours or overrides) replace the workshop's for that day.
     const own = hours.filter((h) => h.mechanic_id === mechanic.id);
-    const weekly = (own.length ? own : hours.filter((h) => h.mechanic_id === null)).map((h) => ({
+    const ownDays = new Set(own.map((h) => h.weekday));
+    const weekly = [...own, ...hours.filter((h) => h.mechanic_id === null && !ownDays.has(h.weekday))].map((h) => ({
       weekday: h.weekday,
       opens: hhmm(h.opens)!,
       closes: hhmm(h.closes)!,

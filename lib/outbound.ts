@@ -71,6 +71,10 @@ export class TooManyRedirectsError extends Error {
   readonly code = 'ETOOMANYREDIRECTS';
 }
 
+export class BadRedirectError extends Error {
+  readonly code = 'EBADREDIRECT';
+}
+
 /**
  * One request with a deadline and a body cap; connection-level failures throw. With `redirects`, a GET
  * follows up to `max` of them, each target checked like the first URL.
@@ -95,7 +99,13 @@ export async function outboundRequest(
     if (init.redirects && res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
       await res.body.dump();
       if (hop >= init.redirects.max) throw new TooManyRedirectsError(`more than ${init.redirects.max} redirects`);
-      url = assertAllowedUrl(new URL(location, url).toString(), init.redirects.allowList);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new BadRedirectError(`redirected to an invalid URL: ${location.slice(0, 200)}`);
+      }
+      url = assertAllowedUrl(next.toString(), init.redirects.allowList);
       continue;
     }
     const chunks: Buffer[] = [];

@@ -24,7 +24,7 @@ const SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '
 
 /** "1 299,99 ₴", "$1,299.99", "1.299,99 €", "19.99", 19.99 → a number, or null. */
 export function parsePrice(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 && value < MAX_PRICE ? value : null;
   if (typeof value !== 'string') return null;
   const match = value.replace(/\u00a0|\u202f/g, ' ').match(/\d[\d\s.,']*/);
   if (!match) return null;
@@ -41,7 +41,7 @@ export function parsePrice(value: unknown): number | null {
     digits = isDecimal ? `${integer}.${digits.slice(decimalAt + 1)}` : digits.replace(/[.,]/g, '');
   }
   const n = Number(digits);
-  return Number.isFinite(n) ? n : null;
+  return Number.isFinite(n) && n < MAX_PRICE ? n : null;
 }
 
 export function currencyOf(text: string | null | undefined): string | null {
@@ -52,6 +52,11 @@ export function currencyOf(text: string | null | undefined): string | null {
   for (const [symbol, iso] of Object.entries(SYMBOLS)) if (lower.includes(symbol)) return iso;
   return null;
 }
+
+/** Prices a NUMERIC(14,2) column can hold; anything larger is a misread (a SKU, a phone number). */
+const MAX_PRICE = 1e12;
+/** Only an ISO 4217-shaped code is a currency; shops also write "EURO" or "Currency: USD". */
+const isoCurrency = (v: unknown) => (typeof v === 'string' && /^[A-Za-z]{3}$/.test(v.trim()) ? v.trim().toUpperCase() : null);
 
 const shortAvailability = (v: unknown) => (typeof v === 'string' && v ? v.replace(/^https?:\/\/schema\.org\//i, '') : null);
 
@@ -72,7 +77,7 @@ function jsonLdOffers($: cheerio.CheerioAPI): FoundPrice[] {
     const types = ([] as unknown[]).concat(o['@type'] ?? []);
     if (types.includes('Offer') || types.includes('AggregateOffer')) {
       const price = parsePrice(o.price ?? o.lowPrice);
-      if (price !== null) offers.push({ price, currency: typeof o.priceCurrency === 'string' ? o.priceCurrency.toUpperCase() : null, availability: shortAvailability(o.availability) });
+      if (price !== null) offers.push({ price, currency: isoCurrency(o.priceCurrency), availability: shortAvailability(o.availability) });
       return;
     }
     Object.values(o).forEach(visit);
@@ -100,7 +105,7 @@ function microdataOffers($: cheerio.CheerioAPI): FoundPrice[] {
       return [
         {
           price,
-          currency: (currencyNode.attr('content') ?? currencyNode.text()).trim().toUpperCase() || currencyOf(node.text()),
+          currency: isoCurrency(currencyNode.attr('content') ?? currencyNode.text()) ?? currencyOf(node.text()),
           availability: shortAvailability(availabilityNode.attr('href') ?? availabilityNode.attr('content') ?? availabilityNode.text().trim()),
         },
       ];
@@ -111,10 +116,25 @@ function openGraphOffer($: cheerio.CheerioAPI): FoundPrice[] {
   const meta = (p: string) => $(`meta[property="${p}"]`).attr('content') ?? null;
   const price = parsePrice(meta('product:price:amount') ?? meta('og:price:amount'));
   if (price === null) return [];
-  return [{ price, currency: (meta('product:price:currency') ?? meta('og:price:currency'))?.toUpperCase() ?? null, availability: shortAvailability(meta('product:availability') ?? meta('og:availability')) }];
+  return [{ price, currency: isoCurrency(meta('product:price:currency') ?? meta('og:price:currency')), availability: shortAvailability(meta('product:availability') ?? meta('og:availability')) }];
+}
+
+/** Why a CSS selector or JSON path cannot be used, or null when it can. */
+export function invalidLocator(kind: 'selector' | 'json_path', value: string): string | null {
+  try {
+    if (kind === 'selector') cheerio.load('')(value);
+    else JSONPath({ path: value, json: {}, eval: false });
+    return null;
+  } catch (error) {
+    return (error as Error).message || 'invalid';
+  }
 }
 
 export function extractPrice(body: string, opts: { selector?: string | null; jsonPath?: string | null } = {}): Extraction {
+  for (const [kind, value] of [['selector', opts.selector], ['json_path', opts.jsonPath]] as const) {
+    const problem = value ? invalidLocator(kind, value) : null;
+    if (problem) return { outcome: 'not_found', reason: `the ${kind} cannot be used: ${problem}` };
+  }
   if (opts.jsonPath) {
     let json: unknown;
     try {
@@ -122,7 +142,7 @@ export function extractPrice(body: string, opts: { selector?: string | null; jso
     } catch {
       return { outcome: 'not_found', reason: 'the response is not JSON, so the JSON path cannot apply' };
     }
-    const values = JSONPath({ path: opts.jsonPath, json: json as object, wrap: true }) as unknown[];
+    const values = JSONPath({ path: opts.jsonPath, json: json as object, wrap: true, eval: false }) as unknown[];
     const found = values.map(parsePrice).filter((p): p is number => p !== null).map((price) => ({ price, currency: null, availability: null }));
     return decide('json_path', found) ?? { outcome: 'not_found', reason: `nothing at ${opts.jsonPath}` };
   }

@@ -54,15 +54,16 @@ const at = (day: DateTime, hhmm: string) => {
   return day.set({ hour, minute, second: 0, millisecond: 0 });
 };
 
-/** The open intervals of one local day, or none when closed. */
+/** The open intervals of one local day (several rows for a weekday are a split shift), or none when closed. */
 export function openIntervals(day: DateTime, weekly: WeeklyHours[], overrides: DateOverride[]): Interval[] {
   const override = overrides.find((o) => o.date === day.toISODate());
   if (override?.closed) return [];
-  const hours: DayHours | undefined = override?.opens && override.closes ? (override as DayHours) : weekly.find((h) => h.weekday === day.weekday);
-  if (!hours) return [];
-  const open = Interval.fromDateTimes(at(day, hours.opens), at(day, hours.closes));
-  if (!hours.breakStart || !hours.breakEnd) return open.isValid ? [open] : [];
-  return open.difference(Interval.fromDateTimes(at(day, hours.breakStart), at(day, hours.breakEnd))).filter((i) => i.isValid && !i.isEmpty());
+  const rows: DayHours[] = override?.opens && override.closes ? [override as DayHours] : weekly.filter((h) => h.weekday === day.weekday);
+  return rows.flatMap((hours) => {
+    const open = Interval.fromDateTimes(at(day, hours.opens), at(day, hours.closes));
+    if (!hours.breakStart || !hours.breakEnd) return open.isValid ? [open] : [];
+    return open.difference(Interval.fromDateTimes(at(day, hours.breakStart), at(day, hours.breakEnd))).filter((i) => i.isValid && !i.isEmpty());
+  });
 }
 
 export function freeSlots(q: SlotQuery): Slot[] {

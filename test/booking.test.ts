@@ -72,6 +72,14 @@ describe('workshop data', () => {
     expect(foreign.status).toBe(400);
     expect(foreign.json.error.details[0].path).toBe('mechanic_id');
 
+    // PUT replaces the row: the break it leaves out is gone, so hours that exclude it are fine.
+    const hours = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, { ...op, body: { weekday: 1, opens: '09:00', closes: '18:00', break_start: '13:00', break_end: '14:00' } });
+    const replaced = await call(url(), 'PUT', `/api/v1/hours/${hours.json.id}`, { ...op, body: { weekday: 1, opens: '14:30', closes: '18:00' } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.json.break_start).toBeNull();
+    expect((await call(url(), 'PATCH', `/api/v1/workshops/${shop.id}`, { ...op, body: {} })).status).toBe(400);
+    await call(url(), 'DELETE', `/api/v1/hours/${hours.json.id}`, op);
+
     // A closed day removes every slot of that date.
     const closedDay = dayAhead(5);
     expect((await slots(shop, closedDay)).length).toBeGreaterThan(0);

@@ -117,16 +117,19 @@ export async function createWorkshop(url: string, token: string, opts: WorkshopO
   const mechanics: string[] = [];
   for (let i = 0; i < (opts.mechanics ?? 1); i++) {
     const m = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/mechanics`, { ...op, body: { name: `Mechanic ${i}` } });
+    if (m.status !== 201) throw new Error(`mechanic create failed: ${m.text}`);
     mechanics.push(m.json.id);
   }
   const { opens, closes } = opts.hours ?? { opens: '00:00', closes: '23:59' };
   for (let weekday = 1; weekday <= 7; weekday++) {
-    await call(url, 'POST', `/api/v1/workshops/${w.json.id}/hours`, { ...op, body: { weekday, opens, closes } });
+    const h = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/hours`, { ...op, body: { weekday, opens, closes } });
+    if (h.status !== 201) throw new Error(`hours create failed: ${h.text}`);
   }
   const s = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/services`, {
     ...op,
     body: { name: 'Inspection', duration_min: opts.duration ?? 60, buffer_after_min: opts.bufferAfter ?? 0 },
   });
+  if (s.status !== 201) throw new Error(`service create failed: ${s.text}`);
   return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
 }
 

@@ -101,13 +101,23 @@ describe('monitor lifecycle', () => {
     expect((await post({ currency: 'XYZ' })).status).toBe(400);
     expect((await post({ selector: '.p', json_path: '$.p' })).status).toBe(400);
     expect((await post({ notify_webhook: receiver.url }, admin.token)).json.error.details[0].path).toBe('notify_webhook');
+    expect((await post({ selector: 'div[[[' })).json.error.details[0].path).toBe('selector');
+    expect((await post({ json_path: '$..[?(@.x' })).json.error.details[0].path).toBe('json_path');
     expect((await post({})).json.currency).toBe('USD');
+    expect((await post({ target_price: 19.99 })).json.target_price).toBe(19.99);
 
     const mine = await monitor(page);
     const other = await createMerchant(url(), admin.token);
     expect((await call(url(), 'GET', `/api/v1/monitors/${mine.id}`, { token: other.key })).status).toBe(404);
     expect((await call(url(), 'POST', `/api/v1/monitors/${mine.id}/check`, { token: other.key })).status).toBe(404);
     expect((await call(url(), 'GET', '/api/v1/monitors', { token: other.key })).json.data).toEqual([]);
+    for (const [method, path, body] of [
+      ['PATCH', `/api/v1/monitors/${mine.id}`, { paused: true }],
+      ['DELETE', `/api/v1/monitors/${mine.id}`, undefined],
+      ['GET', `/api/v1/monitors/${mine.id}/history`, undefined],
+    ] as const) {
+      expect((await call(url(), method, path, { token: other.key, body })).status).toBe(404);
+    }
     expect((await call(url(), 'GET', `/api/v1/monitors/${mine.id}`, { token: admin.token })).status).toBe(200);
   });
 });

@@ -35,6 +35,7 @@ const allowedVisit: Record<string, AppointmentStatus[]> = { in_progress: ['confi
 /** One booking: held until confirmed (or expired), reminded on durable timers, then visited or not. */
 export async function appointmentWorkflow(input: AppointmentInput): Promise<AppointmentStatus> {
   let status = 'held' as AppointmentStatus;
+  const holdUntil = Date.now() + input.holdMs;
   let startsAt = Date.parse(input.startsAt);
   /** Bumped on every reschedule, so pending reminder timers are recomputed. */
   let version = 0;
@@ -49,6 +50,8 @@ export async function appointmentWorkflow(input: AppointmentInput): Promise<Appo
   setHandler(confirmAppointment, () => move(['held'], 'confirmed'), {
     validator: () => {
       if (status !== 'held' && status !== 'confirmed') throw new Error(`An appointment that is ${status} cannot be confirmed`);
+      // A confirmation that arrives with the expiry (say, after a worker outage) is too late.
+      if (status === 'held' && Date.now() >= holdUntil) throw new Error('The hold has expired');
     },
   });
   setHandler(

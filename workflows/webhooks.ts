@@ -60,7 +60,7 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
           ? `the endpoint failed continuously for ${Math.round(result.failingForS)} s`
           : null;
     if (disableReason !== null) {
-      if (result.outcome !== 'gone' || result.merchantEndpoint) await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
+      if (result.outcome !== 'gone' || result.merchantEndpoint !== false) await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
       await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: disableReason });
       setStatus('failed');
       return 'failed';

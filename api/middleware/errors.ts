@@ -1,6 +1,6 @@
 import type { Next } from 'koa';
 import { ZodError } from 'zod';
-import { pgErrorCode } from '../../db/errors.js';
+import { pgErrorCode, pgErrorDetail } from '../../db/errors.js';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
 
@@ -32,12 +32,14 @@ function toApiError(error: unknown): ApiError | undefined {
     const details = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message, code: i.code }));
     return new ApiError(400, 'validation_error', 'The request is invalid', details);
   }
-  // PostgreSQL foreign_key_violation: a reference to a missing row, or deleting a row still referred to.
+  // PostgreSQL foreign_key_violation: a reference to a missing row, or removing a row still referred to.
   if (pgErrorCode(error) === '23503') {
-    return /^insert/.test((error as Error).message ?? '')
-      ? new ApiError(400, 'invalid_reference', 'The request refers to a record that does not exist')
-      : new ApiError(409, 'still_referenced', 'Other records still refer to this one');
+    return /still referenced/.test(pgErrorDetail(error))
+      ? new ApiError(409, 'still_referenced', 'Other records still refer to this one')
+      : new ApiError(400, 'invalid_reference', 'The request refers to a record that does not exist');
   }
+  // check_violation: the values together break a rule of the table (e.g. a break outside opening hours).
+  if (pgErrorCode(error) === '23514') return new ApiError(400, 'validation_error', 'The values are inconsistent with each other', [{ path: '', message: `breaks ${(error as { constraint?: string; nativeError?: { constraint?: string } }).nativeError?.constraint ?? 'a table rule'}` }]);
   if (isDependencyDown(error)) return new ApiError(503, 'dependency_unavailable', 'A backing service is unavailable; retry later');
   return httpError(error);
 }

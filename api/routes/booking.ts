@@ -306,7 +306,8 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     responses: { 200: { description: 'Confirmed', schema: AppointmentOut }, 409: { description: 'Expired, canceled or finished' } },
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
-      await update(appointment, (h) => h.executeUpdate(confirmAppointment));
+      const status = await update(appointment, (h) => h.executeUpdate(confirmAppointment));
+      if (status !== 'confirmed') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
       await answer(ctx, appointment.id, operator);
     },
   });
@@ -348,7 +349,10 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     responses: { 200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut }, 409: { description: 'Already visited, expired or closed' } },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
-      if (appointment.status !== 'canceled') await update(appointment, (h) => h.executeUpdate(cancelAppointment, { args: [{ reason: body.reason }] }));
+      if (appointment.status !== 'canceled') {
+        const status = await update(appointment, (h) => h.executeUpdate(cancelAppointment, { args: [{ reason: body.reason }] }));
+        if (status !== 'canceled') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
+      }
       await answer(ctx, appointment.id, operator);
     },
   });

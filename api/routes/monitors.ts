@@ -4,6 +4,7 @@ import type { AnyQueryBuilder } from 'objection';
 import { z } from 'zod';
 import { Monitor, MonitorAlert, PriceCheck, checkOutcomes } from '../../db/models/Monitor.js';
 import { CircuitBreaker } from '../../lib/circuitBreaker.js';
+import { invalidLocator } from '../../lib/priceExtract.js';
 import { domainEvent, publish } from '../../lib/events.js';
 import { scheduleUrl, workflowUrl } from '../../lib/temporal.js';
 import { monitorScheduleId, priceCheckWorkflowId, type PriceCheckInput, type priceCheckWorkflow } from '../../workflows/monitors.js';
@@ -62,7 +63,7 @@ const CheckOut = z
   .meta({ id: 'PriceCheck' });
 const AlertOut = z.object({ id: z.number(), price: z.number(), target_price: z.number(), currency: z.string().nullable(), delivery_id: z.string().nullable(), created_at: z.string() }).meta({ id: 'MonitorAlert' });
 
-const price = z.number().positive().max(1e12).refine((n) => Math.round(n * 100) === n * 100, 'at most two decimals');
+const price = z.number().positive().max(1e11).refine((n) => Number(n.toFixed(2)) === n, 'at most two decimals');
 const Interval = z.number().int().max(MAX_INTERVAL_S);
 const MonitorFields = z.object({
   url: HttpUrl,
@@ -153,6 +154,10 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       if (!ownerIsMerchant) throw new ApiError(400, 'validation_error', 'Alert webhooks are signed with a merchant secret: create the monitor with a merchant API key', [{ path: 'notify_webhook', message: 'needs a merchant-owned monitor' }]);
       publicUrl(body.notify_webhook, 'notify_webhook', config.outboundAllowList);
     }
+    for (const kind of ['selector', 'json_path'] as const) {
+      const problem = body[kind] ? invalidLocator(kind, body[kind]!) : null;
+      if (problem) throw new ApiError(400, 'validation_error', `The ${kind} cannot be used`, [{ path: kind, message: problem }]);
+    }
     if (body.interval !== undefined && body.interval < config.monitors.minIntervalS) {
       throw new ApiError(400, 'validation_error', 'The interval is too short', [{ path: 'interval', message: `at least ${config.monitors.minIntervalS} seconds` }]);
     }
@@ -196,6 +201,8 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
             workflowId: priceCheckWorkflowId(created.id),
             taskQueue: config.temporal.taskQueue,
             args: [checkInput(created.id)],
+            // A check that cannot finish must not hold the schedule: with overlap SKIP it would skip every later one.
+            workflowExecutionTimeout: '10 minutes',
           },
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '5 minutes' },
         });
@@ -264,6 +271,8 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       if (selector && jsonPath) throw new ApiError(400, 'validation_error', 'a selector or a JSON path, not both', [{ path: 'json_path', message: 'clear the selector first' }]);
       const handle = schedules().getHandle(monitorScheduleId(monitor.id));
       const updated = await db.transaction(async (trx) => {
+        // Locked, so concurrent changes apply to the row and the schedule in the same order.
+        await Monitor.query(trx).findById(monitor.id).forUpdate();
         const changed = await Monitor.query(trx).patchAndFetchById(monitor.id, {
           ...(body.target_price !== undefined ? { target_price: body.target_price, below_target: false } : {}),
           ...(body.interval !== undefined ? { interval_s: body.interval } : {}),
@@ -274,8 +283,9 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
           updated_at: new Date(),
         });
         if (body.interval !== undefined && body.interval !== monitor.interval_s) await handle.update((prev) => ({ ...prev, spec: spec(body.interval!) }));
-        if (body.paused === true && !monitor.paused) await handle.pause('paused through the API');
-        if (body.paused === false && monitor.paused) await handle.unpause('resumed through the API');
+        // Pausing a paused schedule (or resuming a running one) is harmless: follow the request, not the old row.
+        if (body.paused === true) await handle.pause('paused through the API');
+        if (body.paused === false) await handle.unpause('resumed through the API');
         return changed;
       });
       ctx.body = await view(updated);
@@ -323,6 +333,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         workflowId,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [checkInput(monitor.id)],
+        workflowExecutionTimeout: '10 minutes',
       });
       // A failed run also has nothing to show beyond its workflow; either way the stored check answers.
       const settled = () => true;

@@ -109,7 +109,7 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     tag: 'booking',
     access: ['operator'],
     params: WorkshopParams,
-    body: WorkshopIn.partial(),
+    body: WorkshopIn.partial().refine((b) => Object.keys(b).length > 0, 'nothing to change'),
     responses: { 200: { description: 'Changed', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
     handler: async (ctx, { params, body }) => {
       await findWorkshop(params.id);
@@ -176,7 +176,9 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
         const row = await c.model.query().findById(params.id);
         if (!row) throw notFound(c.name);
         await c.check?.(row.workshop_id, body);
-        ctx.body = await c.model.query().patchAndFetchById(params.id, body as never);
+        // A replacement: a field left out is cleared, not kept from the old row.
+        const replacement = Object.fromEntries(Object.keys(c.input.shape).map((key) => [key, (body as Record<string, unknown>)[key] ?? null]));
+        ctx.body = await c.model.query().patchAndFetchById(params.id, replacement as never);
       },
     });
     api.route({

@@ -67,6 +67,14 @@ describe('extractPrice', () => {
     expect(extractPrice('<html>', { jsonPath: '$.price' })).toMatchObject({ outcome: 'not_found' });
   });
 
+  it('never returns what a database column cannot hold: odd currencies, absurd numbers, broken locators', () => {
+    const ld = (offer: Record<string, unknown>) => `<script type="application/ld+json">${JSON.stringify({ '@type': 'Offer', ...offer })}</script>`;
+    expect(extractPrice(ld({ price: '12.00', priceCurrency: 'EURO' }))).toMatchObject({ outcome: 'ok', currency: null });
+    expect(extractPrice(ld({ price: '380501234567890', priceCurrency: 'USD' }))).toMatchObject({ outcome: 'not_found' });
+    expect(extractPrice('<p class="x">5</p>', { selector: 'div[[[' })).toMatchObject({ outcome: 'not_found', reason: expect.stringMatching(/selector cannot be used/) });
+    expect(extractPrice('{}', { jsonPath: '$..[?(@.x' })).toMatchObject({ outcome: 'not_found' });
+  });
+
   it('survives a broken JSON-LD block and finds the price elsewhere', () => {
     const page = `<html><head><script type="application/ld+json">{ not json</script><meta property="product:price:amount" content="12.50"></head></html>`;
     expect(extractPrice(page)).toMatchObject({ outcome: 'ok', source: 'opengraph', price: 12.5 });

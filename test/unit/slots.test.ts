@@ -22,6 +22,11 @@ describe('free slots', () => {
     expect(slot.end.getTime() - slot.start.getTime()).toBe(3_600_000);
   });
 
+  it('takes several rows for one weekday as a split shift', () => {
+    const split = [{ weekday: 1, opens: '09:00', closes: '10:00' }, { weekday: 1, opens: '15:00', closes: '16:00' }];
+    expect(starts({ weekly: split })).toEqual(['2026-11-23T07:00:00.000Z', '2026-11-23T13:00:00.000Z']);
+  });
+
   it('uses a configured step', () => {
     expect(starts({ stepMin: 30 })).toHaveLength(5);
   });
