@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
 import { bookingActivities } from './booking.js';
+import { diagnosisActivities } from './diagnosis.js';
 import { eventActivities } from './events.js';
 import { monitorActivities } from './monitors.js';
 import { paymentActivities } from './payments.js';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...webhookActivities(deps.config, deps.db, deps.redis),
     ...bookingActivities(deps.db, deps.redis),
     ...monitorActivities(deps.config, deps.db, deps.redis),
+    ...diagnosisActivities(deps.db, deps.redis),
   };
 }
 

@@ -16,6 +16,7 @@ import { staticFiles } from './middleware/staticFiles.js';
 import { Api } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { bookingRoutes } from './routes/booking.js';
+import { diagnosisRoutes } from './routes/diagnosis.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
 import { monitorRoutes } from './routes/monitors.js';
@@ -45,6 +46,7 @@ export function buildApi(deps: ApiDeps): Api {
   workshopRoutes(api, deps);
   bookingRoutes(api, deps);
   monitorRoutes(api, deps);
+  diagnosisRoutes(api, deps);
   return api;
 }
 

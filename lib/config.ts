@@ -56,6 +56,8 @@ const envSchema = z.object({
   BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
   BREAKER_COOLDOWN_S: z.coerce.number().positive().default(60),
   BREAKER_WINDOW_S: z.coerce.number().positive().default(120),
+  DIAGNOSIS_IDLE_S: z.coerce.number().positive().default(30 * 60),
+  DIAGNOSIS_MESSAGES_PER_MIN: z.coerce.number().int().positive().default(20),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -134,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
       breaker: { threshold: c.BREAKER_THRESHOLD, cooldownMs: c.BREAKER_COOLDOWN_S * 1000, windowMs: c.BREAKER_WINDOW_S * 1000 },
     },
+    diagnosis: { idleS: c.DIAGNOSIS_IDLE_S, messagesPerMin: c.DIAGNOSIS_MESSAGES_PER_MIN },
     webhooks: {
       retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

@@ -3,3 +3,4 @@ export * from './payments.js';
 export * from './webhooks.js';
 export * from './booking.js';
 export * from './monitors.js';
+export * from './diagnosis.js';

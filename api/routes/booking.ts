@@ -1,5 +1,5 @@
 /** Appointment booking: availability, holds, confirmation, reschedule, cancel, visit outcome. */
-import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { availability, blockFor, isSlotTaken, logAppointmentEvent, type AvailableSlot } from '../../db/booking.js';
@@ -14,7 +14,8 @@ import type { AppointmentInput, appointmentWorkflow } from '../../workflows/book
 import { appointmentWorkflowId, cancelAppointment, confirmAppointment, recordVisit, rescheduleAppointmentUpdate } from '../../workflows/booking.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound, unauthorized } from '../errors.js';
+import { customerOrOperator, runUpdate } from '../customerAccess.js';
+import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
 
 /** The customer's credential for one appointment, returned once at booking. */
@@ -135,27 +136,13 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
 
   /** Operators see every appointment; a customer sees theirs with its token; anybody else nothing. */
   async function visible(ctx: AppContext, id: string): Promise<{ appointment: Appointment; operator: boolean }> {
-    const appointment = await Appointment.query().findById(id);
-    const operator = ctx.state.principal?.kind === 'user';
-    const token = ctx.get(APPOINTMENT_TOKEN_HEADER);
-    if (!operator && !token) throw unauthorized(`An operator login or the ${APPOINTMENT_TOKEN_HEADER} header is required`);
-    if (!appointment || (!operator && sha256(token) !== appointment.access_token_hash)) throw notFound('Appointment');
-    return { appointment, operator };
+    const { row, operator } = await customerOrOperator<Appointment>(ctx, APPOINTMENT_TOKEN_HEADER, 'Appointment', async () => Appointment.query().findById(id));
+    return { appointment: row, operator };
   }
 
-  /** Runs an Update; one the workflow rejects (or a closed workflow) becomes a 409 with the state. */
-  async function update<T>(appointment: Appointment, run: (h: ReturnType<typeof temporal.client.workflow.getHandle>) => Promise<T>): Promise<T> {
-    try {
-      return await run(temporal.client.workflow.getHandle(appointmentWorkflowId(appointment.id)));
-    } catch (error) {
-      const e = error as Error & { cause?: Error };
-      if (error instanceof WorkflowNotFoundError || e.name === 'WorkflowUpdateFailedError' || e.name === 'WorkflowNotFoundError') {
-        const current = await Appointment.query().findById(appointment.id);
-        throw new ApiError(409, 'invalid_state', e.cause?.message ?? `The appointment is ${current?.status}`, { status: current?.status });
-      }
-      throw error;
-    }
-  }
+  /** An Update on the appointment's workflow; a refusal is a 409 carrying the stored status. */
+  const update = <T>(appointment: Appointment, run: (h: WorkflowHandle) => Promise<T>) =>
+    runUpdate(temporal.client.workflow.getHandle(appointmentWorkflowId(appointment.id)), run, async () => ({ status: (await Appointment.query().findById(appointment.id))?.status }));
 
   async function answer(ctx: AppContext, id: string, operator: boolean) {
     ctx.body = view((await Appointment.query().findById(id))!, operator);

@@ -1,0 +1,98 @@
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { AssistantReply } from '../activities/diagnosis.js';
+
+const { askAssistant } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1 second', maximumAttempts: 5 } });
+const { recordDiagnosisMessage, closeDiagnosisSession } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+});
+
+export interface TranscriptEntry {
+  role: 'user' | 'assistant';
+  content: string;
+  at: string;
+}
+
+export interface DiagnosisSessionInput {
+  sessionId: string;
+  /** Close the session after this long without a message. */
+  idleMs: number;
+  /** Carried over by continue-as-new. */
+  transcript?: TranscriptEntry[];
+  seq?: number;
+}
+
+export const sendMessage = defineUpdate<AssistantReply, [{ text: string }]>('sendMessage');
+export const closeSession = defineUpdate<void, [{ reason: string }]>('closeSession');
+export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
+
+export const diagnosisWorkflowId = (sessionId: string) => `diagnosis-${sessionId}`;
+
+/** Messages kept in the workflow (and its query) before it continues as new; the database keeps all. */
+const KEEP_IN_HISTORY = 100;
+
+/** One car owner's conversation: each message gets a reply; silence closes it. */
+export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Promise<void> {
+  const transcript = input.transcript ?? [];
+  let seq = input.seq ?? 0;
+  let open = true;
+  let busy = false;
+  /** Bumped by every message, so the idle timer starts over. */
+  let activity = 0;
+
+  const close = async (reason: string) => {
+    if (!open) return;
+    open = false;
+    await closeDiagnosisSession({ sessionId: input.sessionId, reason });
+  };
+
+  setHandler(transcriptQuery, () => transcript);
+  setHandler(
+    sendMessage,
+    async ({ text }) => {
+      // One message at a time, in the order they arrived.
+      await condition(() => !busy);
+      busy = true;
+      activity += 1;
+      try {
+        await recordDiagnosisMessage({ sessionId: input.sessionId, seq: ++seq, role: 'user', content: text });
+        transcript.push({ role: 'user', content: text, at: new Date().toISOString() });
+        const reply = await askAssistant({ sessionId: input.sessionId });
+        await recordDiagnosisMessage({
+          sessionId: input.sessionId,
+          seq: ++seq,
+          role: 'assistant',
+          content: reply.text,
+          kind: reply.type,
+          diagnosis: reply.type === 'diagnosis' ? reply.diagnosis : undefined,
+          model: reply.model,
+          latencyMs: reply.latencyMs,
+          confidence: reply.confidence,
+        });
+        transcript.push({ role: 'assistant', content: reply.text, at: new Date().toISOString() });
+        return reply;
+      } finally {
+        busy = false;
+      }
+    },
+    {
+      validator: ({ text }) => {
+        if (!open) throw new Error('The session is closed');
+        if (!text.trim()) throw new Error('The message is empty');
+      },
+    },
+  );
+  setHandler(closeSession, ({ reason }) => close(reason));
+
+  while (open) {
+    const seen = activity;
+    const stirred = await condition(() => !open || activity !== seen, input.idleMs);
+    if (!stirred && !busy) await close('idle');
+    if (open && (transcript.length >= KEEP_IN_HISTORY || workflowInfo().continueAsNewSuggested)) {
+      await condition(() => !busy && allHandlersFinished());
+      await continueAsNew<typeof diagnosisSessionWorkflow>({ ...input, transcript: transcript.slice(-20), seq });
+    }
+  }
+  await condition(allHandlersFinished);
+}
