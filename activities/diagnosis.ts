@@ -2,7 +2,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { DiagnosisMessage, DiagnosisSession } from '../db/models/Diagnosis.js';
+import type { Config } from '../lib/config.js';
 import { builtInReply, type Diagnosis, type Reply } from '../lib/diagnosis/engine.js';
+import { ProviderError, providerReply } from '../lib/diagnosis/provider.js';
 import { domainEvent, publish } from '../lib/events.js';
 
 export interface MessageToRecord {
@@ -19,7 +21,9 @@ export interface MessageToRecord {
 
 export type AssistantReply = Reply & { model: string; latencyMs: number };
 
-export function diagnosisActivities(db: Knex, redis: Redis) {
+export function diagnosisActivities(config: Config, db: Knex, redis: Redis) {
+  const provider = config.diagnosis.provider;
+
   return {
     /** One message (and, for a diagnosis, the session's current diagnosis) in one transaction; keyed by position. */
     async recordDiagnosisMessage(m: MessageToRecord): Promise<void> {
@@ -44,14 +48,27 @@ export function diagnosisActivities(db: Knex, redis: Redis) {
       await publish(redis, domainEvent('diagnosis.message', null, { session_id: m.sessionId, role: m.role, kind: m.kind ?? null })).catch(() => {});
     },
 
-    /** The assistant's next turn, from the built-in engine over the stored conversation. */
-    async askAssistant({ sessionId }: { sessionId: string }): Promise<AssistantReply> {
+    /**
+     * The assistant's next turn over the stored conversation: from the configured provider (failures
+     * classified for Temporal's retries, `retry-after` honoured), or the built-in engine when there is
+     * none, when asked to fall back, or when the provider's answer fails validation twice.
+     */
+    async askAssistant({ sessionId, fallback = false }: { sessionId: string; fallback?: boolean }): Promise<AssistantReply> {
       const started = performance.now();
       const session = await DiagnosisSession.query(db).findById(sessionId);
       if (!session) throw ApplicationFailure.nonRetryable(`diagnosis session ${sessionId} does not exist`, 'SessionMissing');
       const messages = await DiagnosisMessage.query(db).where({ session_id: sessionId }).orderBy('seq');
-      const reply = builtInReply(session.vehicle, messages);
-      return { ...reply, model: 'built-in', latencyMs: Math.round(performance.now() - started) };
+      const builtIn = (model: string) => ({ ...builtInReply(session.vehicle, messages), model, latencyMs: Math.round(performance.now() - started) });
+      if (!provider) return builtIn('built-in');
+      if (fallback) return builtIn('built-in (fallback: provider unavailable)');
+      try {
+        const reply = await providerReply(provider, session.vehicle, messages);
+        return reply ? { ...reply, model: provider.model, latencyMs: Math.round(performance.now() - started) } : builtIn('built-in (fallback: invalid provider answer)');
+      } catch (error) {
+        if (!(error instanceof ProviderError)) throw error;
+        if (!error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'ProviderRefused');
+        throw ApplicationFailure.create({ message: error.message, type: 'ProviderUnavailable', nextRetryDelay: error.retryAfterMs ?? undefined });
+      }
     },
 
     async closeDiagnosisSession({ sessionId, reason }: { sessionId: string; reason: string }): Promise<void> {

@@ -22,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...webhookActivities(deps.config, deps.db, deps.redis),
     ...bookingActivities(deps.db, deps.redis),
     ...monitorActivities(deps.config, deps.db, deps.redis),
-    ...diagnosisActivities(deps.db, deps.redis),
+    ...diagnosisActivities(deps.config, deps.db, deps.redis),
   };
 }
 

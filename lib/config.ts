@@ -56,6 +56,10 @@ const envSchema = z.object({
   BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
   BREAKER_COOLDOWN_S: z.coerce.number().positive().default(60),
   BREAKER_WINDOW_S: z.coerce.number().positive().default(120),
+  AI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AI_API_KEY: z.string().optional(),
+  AI_MODEL: z.string().default('gpt-4o-mini'),
+  AI_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   DIAGNOSIS_IDLE_S: z.coerce.number().positive().default(30 * 60),
   DIAGNOSIS_MESSAGES_PER_MIN: z.coerce.number().int().positive().default(20),
 });
@@ -136,7 +140,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
       breaker: { threshold: c.BREAKER_THRESHOLD, cooldownMs: c.BREAKER_COOLDOWN_S * 1000, windowMs: c.BREAKER_WINDOW_S * 1000 },
     },
-    diagnosis: { idleS: c.DIAGNOSIS_IDLE_S, messagesPerMin: c.DIAGNOSIS_MESSAGES_PER_MIN },
+    diagnosis: {
+      idleS: c.DIAGNOSIS_IDLE_S,
+      messagesPerMin: c.DIAGNOSIS_MESSAGES_PER_MIN,
+      /** An OpenAI-compatible provider when AI_BASE_URL is set; otherwise the built-in engine answers. */
+      provider: c.AI_BASE_URL ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS } : null,
+    },
     webhooks: {
       retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

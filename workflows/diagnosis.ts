@@ -2,7 +2,7 @@ import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdat
 import type { Activities } from '../activities/index.js';
 import type { AssistantReply } from '../activities/diagnosis.js';
 
-const { askAssistant } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1 second', maximumAttempts: 5 } });
+const { askAssistant } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 4 } });
 const { recordDiagnosisMessage, closeDiagnosisSession } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
@@ -58,7 +58,8 @@ export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Pr
       try {
         await recordDiagnosisMessage({ sessionId: input.sessionId, seq: ++seq, role: 'user', content: text });
         transcript.push({ role: 'user', content: text, at: new Date().toISOString() });
-        const reply = await askAssistant({ sessionId: input.sessionId });
+        // The provider may be down or out of quota; the built-in engine still answers.
+        const reply = await askAssistant({ sessionId: input.sessionId }).catch(() => askAssistant({ sessionId: input.sessionId, fallback: true }));
         await recordDiagnosisMessage({
           sessionId: input.sessionId,
           seq: ++seq,

@@ -9,9 +9,10 @@ import obd from './obd-codes.json' with { type: 'json' };
 
 export const severities = ['low', 'medium', 'high', 'critical'] as const;
 
+// Strict objects: the same schema is the JSON Schema an LLM provider must answer in (strict mode).
 export const DiagnosisSchema = z
-  .object({
-    possible_causes: z.array(z.object({ cause: z.string().min(1), probability: z.number().min(0).max(1), explanation: z.string() })).min(1).max(5),
+  .strictObject({
+    possible_causes: z.array(z.strictObject({ cause: z.string().min(1), probability: z.number().min(0).max(1), explanation: z.string() })).min(1).max(5),
     severity: z.enum(severities),
     recommended_actions: z.array(z.string().min(1)).min(1).max(10),
     estimated_cost_min: z.number().nonnegative(),
