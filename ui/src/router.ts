@@ -12,13 +12,16 @@ import AppointmentDetailView from './views/AppointmentDetailView.vue';
 import BookView from './views/BookView.vue';
 import MonitorsView from './views/MonitorsView.vue';
 import MonitorDetailView from './views/MonitorDetailView.vue';
+import DiagnosisView from './views/DiagnosisView.vue';
+import DiagnosisSessionView from './views/DiagnosisSessionView.vue';
+import DiagnoseView from './views/DiagnoseView.vue';
 
 /** The business areas; `component` once the feature has landed, an empty state until then. */
 export const areas = [
   { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.', component: PaymentsView },
   { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.', component: MonitorsView },
   { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.' },
-  { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.' },
+  { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.', component: DiagnosisView },
   { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.', component: BookingView },
 ];
 
@@ -31,6 +34,8 @@ export const router = createRouter({
     { path: '/payments/:id', component: PaymentDetailView, props: true },
     { path: '/booking/appointments/:id', component: AppointmentDetailView, props: true },
     { path: '/monitors/:id', component: MonitorDetailView, props: true },
+    { path: '/diagnosis/:id', component: DiagnosisSessionView, props: true },
+    { path: '/diagnose', component: DiagnoseView, meta: { public: true } },
     { path: '/', component: OverviewView },
     { path: '/merchants', component: MerchantsView },
     ...areas.map(({ component, ...area }) => (component ? { path: area.path, component } : { path: area.path, component: PendingAreaView, props: area })),
