@@ -1,6 +1,7 @@
 /** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
 import { bookingBench } from './booking.js';
+import { diagnosisBench } from './diagnosis.js';
 import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
 
@@ -8,6 +9,7 @@ const scenarios: Record<string, (opts: { n?: number; concurrency?: number; secon
   payments: paymentsBench,
   booking: bookingBench,
   monitors: monitorsBench,
+  diagnosis: diagnosisBench,
 };
 
 const { values, positionals } = parseArgs({
