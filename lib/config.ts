@@ -62,6 +62,7 @@ const envSchema = z.object({
   AI_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   DIAGNOSIS_IDLE_S: z.coerce.number().positive().default(30 * 60),
   DIAGNOSIS_MESSAGES_PER_MIN: z.coerce.number().int().positive().default(20),
+  DIAGNOSIS_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(2).default(100),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -143,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     diagnosis: {
       idleS: c.DIAGNOSIS_IDLE_S,
       messagesPerMin: c.DIAGNOSIS_MESSAGES_PER_MIN,
+      continueAsNewAfter: c.DIAGNOSIS_CONTINUE_AS_NEW_AFTER,
       /** An OpenAI-compatible provider when AI_BASE_URL is set; otherwise the built-in engine answers. */
       provider: c.AI_BASE_URL ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS } : null,
     },

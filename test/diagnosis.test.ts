@@ -4,8 +4,9 @@ import { startWorker } from '../workers/worker.js';
 import { call, signIn, startStack, testConfig } from './helpers.js';
 import { waitFor } from './receiver.js';
 
-// An 8 s idle timeout (instead of 30 minutes) and 8 messages a minute per session keep this quick.
-const settings = { DIAGNOSIS_IDLE_S: '8', DIAGNOSIS_MESSAGES_PER_MIN: '8' };
+// An 8 s idle timeout (instead of 30 minutes), 8 messages a minute per session and a new run every
+// 6 messages (instead of 100) keep this quick.
+const settings = { DIAGNOSIS_IDLE_S: '8', DIAGNOSIS_MESSAGES_PER_MIN: '8', DIAGNOSIS_CONTINUE_AS_NEW_AFTER: '6' };
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let operator: Awaited<ReturnType<typeof signIn>>;
@@ -108,6 +109,19 @@ describe('diagnosis sessions', () => {
     for (let i = 0; i < 9; i++) statuses.push((await say(s, `still nothing ${i}`)).status);
     expect(statuses.slice(0, 8).every((x) => x === 200)).toBe(true);
     expect(statuses[8]).toBe(429);
+  });
+
+  it('continues as new in long sessions without losing the conversation', async () => {
+    const s = await start();
+    const handle = stack.api.deps.temporal.client.workflow.getHandle(`diagnosis-${s.id}`);
+    const firstRun = (await handle.describe()).runId;
+    for (const line of ['a noise', 'not sure', 'maybe', 'a clunk over bumps']) expect((await say(s, line)).status).toBe(200);
+    await waitFor(async () => ((await handle.describe()).runId !== firstRun ? true : null), 10_000, 'a new run');
+    const transcript = await handle.query<Array<{ content: string }>>('transcript');
+    expect(transcript.map((t) => t.content)).toContain('a clunk over bumps');
+    expect((await say(s, 'still there')).status).toBe(200);
+    const session = await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`, s.as);
+    expect(session.json.messages.map((m: { seq: number }) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   });
 
   it('loses nothing when the worker restarts mid-session', async () => {

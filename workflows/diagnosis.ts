@@ -18,6 +18,8 @@ export interface DiagnosisSessionInput {
   sessionId: string;
   /** Close the session after this long without a message. */
   idleMs: number;
+  /** Continue as new once the workflow holds this many messages (the database keeps all of them). */
+  continueAfter: number;
   /** Carried over by continue-as-new. */
   transcript?: TranscriptEntry[];
   seq?: number;
@@ -29,8 +31,8 @@ export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
 
 export const diagnosisWorkflowId = (sessionId: string) => `diagnosis-${sessionId}`;
 
-/** Messages kept in the workflow (and its query) before it continues as new; the database keeps all. */
-const KEEP_IN_HISTORY = 100;
+/** Messages carried into the next run, for the transcript query. */
+const CARRIED = 20;
 
 /** One car owner's conversation: each message gets a reply; silence closes it. */
 export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Promise<void> {
@@ -90,9 +92,9 @@ export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Pr
     const seen = activity;
     const stirred = await condition(() => !open || activity !== seen, input.idleMs);
     if (!stirred && !busy) await close('idle');
-    if (open && (transcript.length >= KEEP_IN_HISTORY || workflowInfo().continueAsNewSuggested)) {
+    if (open && (transcript.length >= input.continueAfter || workflowInfo().continueAsNewSuggested)) {
       await condition(() => !busy && allHandlersFinished());
-      await continueAsNew<typeof diagnosisSessionWorkflow>({ ...input, transcript: transcript.slice(-20), seq });
+      await continueAsNew<typeof diagnosisSessionWorkflow>({ ...input, transcript: transcript.slice(-CARRIED), seq });
     }
   }
   await condition(allHandlersFinished);

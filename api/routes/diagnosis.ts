@@ -110,7 +110,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
           taskQueue: config.temporal.taskQueue,
           workflowId: diagnosisWorkflowId(created.id),
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          args: [{ sessionId: created.id, idleMs: config.diagnosis.idleS * 1000 }],
+          args: [{ sessionId: created.id, idleMs: config.diagnosis.idleS * 1000, continueAfter: config.diagnosis.continueAsNewAfter }],
         });
         return created;
       });
