@@ -1,25 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { DateTime } from 'luxon';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consolePage, hasChromium, launchChromium } from './browser.js';
-import { call, createWorkshop, signIn, startStack } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { browserStack, consolePage, hasChromium } from './browser.js';
+import { call, createWorkshop, signIn } from './helpers.js';
 
-let stack: Awaited<ReturnType<typeof startStack>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  stack = await startStack({ BOOKING_MIN_NOTICE_MIN: '0' });
-  if (hasChromium) browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = browserStack({ BOOKING_MIN_NOTICE_MIN: '0' });
 
 describe.skipIf(!hasChromium)('booking in the browser', () => {
   it('a customer books and confirms a slot; the operator sees it on the calendar and cancels it', async () => {
-    const url = stack.api.url;
+    const url = env.stack.api.url;
     const operator = await signIn(url, 'operator');
     const shop = await createWorkshop(url, operator.token, { mechanics: 2, hours: { opens: '08:00', closes: '18:00' } });
     const tomorrow = DateTime.now().setZone('Europe/Kyiv').plus({ days: 1 }).toISODate()!;
@@ -36,7 +25,7 @@ describe.skipIf(!hasChromium)('booking in the browser', () => {
     });
     expect(other.status).toBe(201);
 
-    const customer = await browser.newPage();
+    const customer = await env.browser.newPage();
     await customer.goto(`${url}/book/${shop.id}`);
     await customer.fill('input[name=date]', tomorrow);
     await expect.poll(() => customer.locator('[data-testid=slot]').count()).toBe(10);
@@ -52,7 +41,7 @@ describe.skipIf(!hasChromium)('booking in the browser', () => {
     mkdirSync('test/artifacts', { recursive: true });
     await customer.screenshot({ path: 'test/artifacts/booking-customer.png', fullPage: true });
 
-    const page = await consolePage(browser, url, operator);
+    const page = await consolePage(env.browser, url, operator);
     await page.goto(`${url}/booking`);
     await page.selectOption('select[name=workshop]', shop.id);
     await page.fill('input[name=date]', tomorrow);

@@ -1,6 +1,8 @@
 /** Debian's Chromium driven by playwright-core, as the browser tests use it. */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { startStack } from './helpers.js';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(chromiumPath);
@@ -22,4 +24,18 @@ export async function consolePage(browser: Browser, url: string, user: { email: 
   await page.click('button[type=submit]');
   await page.waitForURL(`${url}/`);
   return page;
+}
+
+/** A stack (API + worker) and Chromium for one browser test file, started before and stopped after it. */
+export function browserStack(settings: Record<string, string> = {}) {
+  const env = {} as { stack: Awaited<ReturnType<typeof startStack>>; browser: Browser };
+  beforeAll(async () => {
+    env.stack = await startStack(settings);
+    if (hasChromium) env.browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.close();
+  });
+  return env;
 }

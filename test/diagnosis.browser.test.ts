@@ -1,29 +1,18 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Appointment } from '../db/models/Appointment.js';
-import { consolePage, hasChromium, launchChromium } from './browser.js';
-import { createWorkshop, signIn, startStack } from './helpers.js';
+import { browserStack, consolePage, hasChromium } from './browser.js';
+import { createWorkshop, signIn } from './helpers.js';
 
-let stack: Awaited<ReturnType<typeof startStack>>;
-let browser: Browser;
-
-beforeAll(async () => {
-  stack = await startStack({ BOOKING_MIN_NOTICE_MIN: '0' });
-  if (hasChromium) browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
-});
+const env = browserStack({ BOOKING_MIN_NOTICE_MIN: '0' });
 
 describe.skipIf(!hasChromium)('diagnosis in the browser', () => {
   it('an owner chats to a diagnosis and books from it; the operator sees the transcript and the card', async () => {
-    const url = stack.api.url;
+    const url = env.stack.api.url;
     const operator = await signIn(url, 'operator');
     const shop = await createWorkshop(url, operator.token, { hours: { opens: '08:00', closes: '18:00' } });
 
-    const owner = await browser.newPage({ viewport: { width: 900, height: 1000 } });
+    const owner = await env.browser.newPage({ viewport: { width: 900, height: 1000 } });
     await owner.goto(`${url}/diagnose?workshop=${shop.id}`);
     await owner.fill('input[name=make]', 'Skoda');
     await owner.fill('input[name=model]', 'Fabia');
@@ -54,7 +43,7 @@ describe.skipIf(!hasChromium)('diagnosis in the browser', () => {
     await expect.poll(() => owner.textContent('[data-testid=booking-result]')).toContain('held');
     expect((await Appointment.query().where({ diagnosis_session_id: sessionId, workshop_id: shop.id })).length).toBe(1);
 
-    const page = await consolePage(browser, url, operator);
+    const page = await consolePage(env.browser, url, operator);
     await page.click('nav >> text=Diagnosis');
     await page.locator(`[data-testid=session-row] a[href="/diagnosis/${sessionId}"]`).click();
     await expect.poll(() => page.locator('[data-testid=chat-message]').count()).toBe(4);

@@ -1,31 +1,25 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consolePage, hasChromium, launchChromium } from './browser.js';
-import { signIn, startStack } from './helpers.js';
+import { browserStack, consolePage, hasChromium } from './browser.js';
+import { signIn } from './helpers.js';
 import { startShop } from './shop.js';
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+const env = browserStack({ OUTBOUND_ALLOWLIST: '127.0.0.1/32' });
 let shop: Awaited<ReturnType<typeof startShop>>;
-let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startStack({ OUTBOUND_ALLOWLIST: '127.0.0.1/32' });
   shop = await startShop();
-  if (hasChromium) browser = await launchChromium();
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
   await shop?.close();
 });
 
 describe.skipIf(!hasChromium)('price monitors in the browser', () => {
   it('an operator adds a monitor, checks it as the price falls, sees the chart and the alert, pauses it', async () => {
-    const url = stack.api.url;
+    const url = env.stack.api.url;
     const operator = await signIn(url, 'operator');
     const sku = `browser-${Date.now().toString(36)}`;
-    const page = await consolePage(browser, url, operator);
+    const page = await consolePage(env.browser, url, operator);
     await page.click('nav >> text=Price monitors');
     await page.fill('input[name=url]', shop.product(sku, 'jsonld', { price: 120 }));
     await page.fill('input[name=target_price]', '95');

@@ -1,28 +1,22 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consolePage, hasChromium, launchChromium } from './browser.js';
-import { call, createMerchant, signIn, startStack, unique } from './helpers.js';
+import { browserStack, consolePage, hasChromium } from './browser.js';
+import { call, createMerchant, signIn, unique } from './helpers.js';
 import { startReceiver } from './receiver.js';
 
-let stack: Awaited<ReturnType<typeof startStack>>;
+const env = browserStack({ OUTBOUND_ALLOWLIST: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_S: '0,1,1' });
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
-let browser: Browser;
 
 beforeAll(async () => {
-  stack = await startStack({ OUTBOUND_ALLOWLIST: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_S: '0,1,1' });
   receiver = await startReceiver();
-  if (hasChromium) browser = await launchChromium();
 });
 afterAll(async () => {
-  await browser?.close();
-  await stack?.close();
   await receiver?.close();
 });
 
 describe.skipIf(!hasChromium)('payments in the browser', () => {
   it('a payer pays on the payer page; the operator sees the timeline and webhook attempts live', async () => {
-    const url = stack.api.url;
+    const url = env.stack.api.url;
     const admin = await signIn(url, 'admin');
     const m = await createMerchant(url, admin.token, unique('Browser shop'));
     await call(url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } });
@@ -30,11 +24,11 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     const intent = (await call(url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 4250, currency: 'eur', order_id: unique('order') } })).json;
 
     // The operator watches the payment's page while the payer pays.
-    const operator = await consolePage(browser, url, admin);
+    const operator = await consolePage(env.browser, url, admin);
     await operator.goto(`${url}/payments/${intent.id}`);
     await expect.poll(() => operator.textContent('[data-testid=intent-status]')).toBe('requires_payment_method');
 
-    const payer = await browser.newPage();
+    const payer = await env.browser.newPage();
     await payer.goto(intent.checkout_url);
     await expect.poll(() => payer.textContent('[data-testid=payer-amount]')).toContain('42.50');
     await payer.click('text=Pay');
