@@ -149,9 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       provider: c.AI_BASE_URL ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS } : null,
     },
     webhooks: {
-      retryScheduleS: c.WEBHOOK_RETRY_SCHEDULE_S,
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,
-      disableAfterS: c.WEBHOOK_DISABLE_AFTER_S,
+      /** What every delivery workflow is started with: its retry schedule and when to give up on an endpoint. */
+      delivery: { scheduleS: c.WEBHOOK_RETRY_SCHEDULE_S, disableAfterS: c.WEBHOOK_DISABLE_AFTER_S },
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Next } from 'koa';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.js';
 import type { AppContext } from '../context.js';
@@ -8,6 +8,17 @@ interface Limits {
   perIp: number;
   perKey: number;
   windowS: number;
+}
+
+/** Takes one point for `key`, or refuses with 429 and Retry-After when the window is spent. */
+export async function consumeOrRefuse(limiter: RateLimiterAbstract, key: string, message = 'Too many requests'): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    throw new ApiError(429, 'rate_limited', message, { retry_after_s: retryAfter }, { 'Retry-After': String(retryAfter) });
+  }
 }
 
 /**
@@ -22,14 +33,8 @@ export function rateLimit(redis: Redis, limits: Limits) {
     if (!ctx.path.startsWith('/api/')) return next();
     const principal = ctx.state.principal;
     const credential = principal && (principal.kind === 'merchant' ? `k:${principal.apiKeyId}` : `u:${principal.userId}`);
-    try {
-      await byIp.consume(ctx.ip);
-      if (credential) await byKey.consume(credential);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new ApiError(429, 'rate_limited', 'Too many requests', { retry_after_s: retryAfter }, { 'Retry-After': String(retryAfter) });
-    }
+    await consumeOrRefuse(byIp, ctx.ip);
+    if (credential) await consumeOrRefuse(byKey, credential);
     await next();
   };
 }

@@ -17,6 +17,7 @@ import type { ApiDeps } from '../deps.js';
 import { customerOrOperator, runUpdate } from '../customerAccess.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
+import { isoOrNull } from '../dates.js';
 
 /** The customer's credential for one appointment, returned once at booking. */
 export const APPOINTMENT_TOKEN_HEADER = 'x-appointment-token';
@@ -82,7 +83,6 @@ const ListQuery = z.object({
 });
 
 const slotView = (s: AvailableSlot) => ({ start: s.start.toISOString(), end: s.end.toISOString(), mechanic_ids: s.mechanic_ids });
-const isoOrNull = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function bookingRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;

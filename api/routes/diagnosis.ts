@@ -1,6 +1,6 @@
 /** AI diagnosis sessions: a chat per car owner, one long-lived workflow each. */
 import { WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { DiagnosisMessage, DiagnosisSession } from '../../db/models/Diagnosis.js';
 import { Workshop } from '../../db/models/Workshop.js';
@@ -13,9 +13,11 @@ import { closeSession, diagnosisWorkflowId, sendMessage, type diagnosisSessionWo
 import type { AppContext } from '../context.js';
 import { customerOrOperator, runUpdate } from '../customerAccess.js';
 import type { ApiDeps } from '../deps.js';
+import { consumeOrRefuse } from '../middleware/rateLimit.js';
 import { ApiError } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
+import { isoOrNull } from '../dates.js';
 
 /** The customer's credential for one chat, returned once when it starts. */
 export const SESSION_TOKEN_HEADER = 'x-session-token';
@@ -62,7 +64,6 @@ const ReplyOut = z
   .meta({ id: 'DiagnosisReply' });
 const IdParams = z.object({ id: z.uuid() });
 
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 
 export function diagnosisRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -81,8 +82,8 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
       diagnosis: s.diagnosis,
       rating: s.rating,
       feedback_comment: s.feedback_comment,
-      created_at: iso(s.created_at)!,
-      updated_at: iso(s.updated_at)!,
+      created_at: isoOrNull(s.created_at)!,
+      updated_at: isoOrNull(s.updated_at)!,
       ...(operator ? { workflow_id: workflowId, temporal_url: workflowUrl(config, workflowId) } : {}),
     };
   }
@@ -131,13 +132,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     responses: { 200: { description: 'The reply', schema: ReplyOut }, 409: { description: 'The session is closed' }, 429: { description: 'Too many messages' } },
     handler: async (ctx, { params, body }) => {
       const { row } = await visible(ctx, params.id);
-      try {
-        await messageLimiter().consume(row.id);
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        throw new ApiError(429, 'rate_limited', 'Too many messages in this session', { retry_after_s: retryAfter }, { 'Retry-After': String(retryAfter) });
-      }
+      await consumeOrRefuse(messageLimiter(), row.id, 'Too many messages in this session');
       const reply = await update(row, (h) => h.executeUpdate(sendMessage, { args: [{ text: body.text }] }));
       ctx.body = { type: reply.type, text: reply.text, confidence: reply.confidence, diagnosis: reply.type === 'diagnosis' ? reply.diagnosis : undefined, model: reply.model, latency_ms: reply.latencyMs };
     },
@@ -156,7 +151,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
       const messages = await DiagnosisMessage.query().where({ session_id: row.id }).orderBy('seq');
       ctx.body = {
         ...view(row, operator),
-        messages: messages.map((m) => ({ seq: m.seq, role: m.role, content: m.content, kind: m.kind, model: m.model, latency_ms: m.latency_ms, confidence: m.confidence, created_at: iso(m.created_at)! })),
+        messages: messages.map((m) => ({ seq: m.seq, role: m.role, content: m.content, kind: m.kind, model: m.model, latency_ms: m.latency_ms, confidence: m.confidence, created_at: isoOrNull(m.created_at)! })),
       };
     },
   });

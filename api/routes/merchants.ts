@@ -8,6 +8,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { HttpUrl, publicUrl } from '../outboundUrl.js';
 import type { Api } from '../route.js';
+import { isoOrNull } from '../dates.js';
 
 const MerchantOut = z
   .object({
@@ -33,22 +34,21 @@ const ApiKeyOut = z
   .meta({ id: 'ApiKey' });
 const MerchantParams = z.object({ id: z.uuid() });
 
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 const merchantOut = (m: Merchant) => ({
   id: m.id,
   name: m.name,
   webhook_url: m.webhook_url,
-  webhook_disabled_at: iso(m.webhook_disabled_at),
+  webhook_disabled_at: isoOrNull(m.webhook_disabled_at),
   webhook_disabled_reason: m.webhook_disabled_reason,
-  created_at: iso(m.created_at)!,
+  created_at: isoOrNull(m.created_at)!,
 });
 const apiKeyOut = (k: ApiKey) => ({
   id: k.id,
   name: k.name,
   prefix: k.prefix,
-  created_at: iso(k.created_at)!,
-  revoked_at: iso(k.revoked_at),
-  last_used_at: iso(k.last_used_at),
+  created_at: isoOrNull(k.created_at)!,
+  revoked_at: isoOrNull(k.revoked_at),
+  last_used_at: isoOrNull(k.last_used_at),
 });
 
 /** A merchant may only look at itself; to it, every other merchant does not exist. */

@@ -14,6 +14,7 @@ import { ApiError, notFound } from '../errors.js';
 import { HttpUrl, publicUrl } from '../outboundUrl.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
+import { isoOrNull } from '../dates.js';
 
 const MAX_INTERVAL_S = 7 * 24 * 3600;
 const CHECK_NOW_WAIT_MS = 10_000;
@@ -81,7 +82,6 @@ const CreateMonitor = MonitorFields.refine((m) => !(m.selector && m.json_path), 
 const UpdateMonitor = MonitorFields.pick({ target_price: true, interval: true, selector: true, json_path: true, notify_webhook: true }).partial().extend({ paused: z.boolean().optional() });
 const IdParams = z.object({ id: z.uuid() });
 
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 const checkView = (c: PriceCheck) => ({
   id: c.id,
   outcome: c.outcome,
@@ -92,10 +92,10 @@ const checkView = (c: PriceCheck) => ({
   http_status: c.http_status,
   error: c.error,
   attempts: c.attempts,
-  scheduled_at: iso(c.scheduled_at),
-  checked_at: iso(c.checked_at)!,
+  scheduled_at: isoOrNull(c.scheduled_at),
+  checked_at: isoOrNull(c.checked_at)!,
 });
-const alertView = (a: MonitorAlert) => ({ id: a.id, price: a.price, target_price: a.target_price, currency: a.currency, delivery_id: a.delivery_id, created_at: iso(a.created_at)! });
+const alertView = (a: MonitorAlert) => ({ id: a.id, price: a.price, target_price: a.target_price, currency: a.currency, delivery_id: a.delivery_id, created_at: isoOrNull(a.created_at)! });
 
 export function monitorRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -107,7 +107,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   const checkInput = (monitorId: string): PriceCheckInput => ({
     monitorId,
     retry: config.monitors.retry,
-    webhooks: { scheduleS: config.webhooks.retryScheduleS, disableAfterS: config.webhooks.disableAfterS },
+    webhooks: config.webhooks.delivery,
   });
 
   async function view(m: Monitor) {
@@ -128,12 +128,12 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       last_currency: m.last_currency,
       last_availability: m.last_availability,
       last_error: m.last_error,
-      last_checked_at: iso(m.last_checked_at),
+      last_checked_at: isoOrNull(m.last_checked_at),
       below_target: m.below_target,
       breaker: await breaker().state(new URL(m.url).host),
       schedule_id: scheduleId,
       temporal_url: scheduleUrl(config, scheduleId),
-      created_at: iso(m.created_at)!,
+      created_at: isoOrNull(m.created_at)!,
     };
   }
 

@@ -168,7 +168,7 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
           merchantId,
           expiresInMs: config.payments.expiryS * 1000,
           createdDeliveryId: logged.deliveryId,
-          webhooks: { scheduleS: config.webhooks.retryScheduleS, disableAfterS: config.webhooks.disableAfterS },
+          webhooks: config.webhooks.delivery,
         };
         // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
         // the workflow's first write finds no intent and fails visibly instead of inventing one.

@@ -8,6 +8,7 @@ import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
+import { isoOrNull } from '../dates.js';
 
 const deliveryStatuses = ['pending', 'succeeded', 'failed', 'canceled'] as const;
 const DeliveryOut = z
@@ -40,7 +41,6 @@ const AttemptOut = z
   .meta({ id: 'WebhookAttempt' });
 
 type DeliveryRow = WebhookDelivery & { event_type: string; intent_id: string | null };
-const iso = (d: Date | null) => (d ? new Date(d).toISOString() : null);
 const deliveryOut = (d: DeliveryRow) => ({
   id: d.id,
   merchant_id: d.merchant_id,
@@ -51,9 +51,9 @@ const deliveryOut = (d: DeliveryRow) => ({
   attempts: d.attempts,
   last_status_code: d.last_status_code,
   last_error: d.last_error,
-  next_attempt_at: iso(d.next_attempt_at),
-  delivered_at: iso(d.delivered_at),
-  created_at: iso(d.created_at)!,
+  next_attempt_at: isoOrNull(d.next_attempt_at),
+  delivered_at: isoOrNull(d.delivered_at),
+  created_at: isoOrNull(d.created_at)!,
   workflow_id: deliveryWorkflowId(d.id),
 });
 
@@ -83,7 +83,7 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
         taskQueue: config.temporal.taskQueue,
         workflowId: deliveryWorkflowId(delivery.id),
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ deliveryId: delivery.id, merchantId: delivery.merchant_id, scheduleS: config.webhooks.retryScheduleS, disableAfterS: config.webhooks.disableAfterS }],
+        args: [{ deliveryId: delivery.id, merchantId: delivery.merchant_id, ...config.webhooks.delivery }],
         typedSearchAttributes: [
           { key: MerchantId, value: delivery.merchant_id },
           { key: BusinessStatus, value: 'delivering' },
@@ -130,7 +130,7 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
     handler: async (ctx, { params }) => {
       const d = await visibleDelivery(ctx, params.id);
       const attempts = await WebhookAttempt.query().where({ delivery_id: d.id }).orderBy('id');
-      ctx.body = { ...deliveryOut(d), attempts_log: attempts.map((a) => ({ ...a, id: Number(a.id), created_at: iso(a.created_at)! })) };
+      ctx.body = { ...deliveryOut(d), attempts_log: attempts.map((a) => ({ ...a, id: Number(a.id), created_at: isoOrNull(a.created_at)! })) };
     },
   });
 
