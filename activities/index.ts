@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
 import { bookingActivities } from './booking.js';
+import { cotActivities } from './cot.js';
 import { diagnosisActivities } from './diagnosis.js';
 import { eventActivities } from './events.js';
 import { monitorActivities } from './monitors.js';
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...bookingActivities(deps.db, deps.redis),
     ...monitorActivities(deps.config, deps.db, deps.redis),
     ...diagnosisActivities(deps.config, deps.db, deps.redis),
+    ...cotActivities(deps.config, deps.db, deps.redis),
   };
 }
 

@@ -16,6 +16,7 @@ import { staticFiles } from './middleware/staticFiles.js';
 import { Api } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { bookingRoutes } from './routes/booking.js';
+import { cotRoutes } from './routes/cot.js';
 import { diagnosisRoutes } from './routes/diagnosis.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
@@ -47,6 +48,7 @@ export function buildApi(deps: ApiDeps): Api {
   bookingRoutes(api, deps);
   monitorRoutes(api, deps);
   diagnosisRoutes(api, deps);
+  cotRoutes(api, deps);
   return api;
 }
 

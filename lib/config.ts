@@ -5,6 +5,16 @@ import { z } from 'zod';
 
 export const DEFAULT_WORKER_METRICS_PORT = 9464;
 
+/** An IANA zone this runtime knows (Intl.supportedValuesOf omits aliases such as Europe/Kyiv on some ICU builds). */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Every environment variable Meridian reads, in one place (the README lists them). */
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -63,6 +73,17 @@ const envSchema = z.object({
   DIAGNOSIS_IDLE_S: z.coerce.number().positive().default(30 * 60),
   DIAGNOSIS_MESSAGES_PER_MIN: z.coerce.number().int().positive().default(20),
   DIAGNOSIS_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(2).default(100),
+  CFTC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://www.cftc.gov'),
+  COT_YEARS: z.coerce.number().int().min(1).max(30).default(5),
+  COT_SCHEDULE: z.string().trim().default('0 23 * * 5'),
+  COT_TIMEZONE: z
+    .string()
+    .default('Europe/Kyiv')
+    .refine(isTimeZone, 'an IANA time zone'),
+  COT_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  COT_MAX_BYTES: z.coerce.number().int().positive().default(200 * 1024 * 1024),
+  COT_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(2),
+  DATA_STALE_DAYS: z.coerce.number().positive().default(10),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -147,6 +168,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       continueAsNewAfter: c.DIAGNOSIS_CONTINUE_AS_NEW_AFTER,
       /** An OpenAI-compatible provider when AI_BASE_URL is set; otherwise the built-in engine answers. */
       provider: c.AI_BASE_URL ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS } : null,
+    },
+    cot: {
+      baseUrl: c.CFTC_BASE_URL,
+      years: c.COT_YEARS,
+      /** A cron expression in `timezone` for the weekly ingestion; `off` leaves scheduling to someone else. */
+      schedule: c.COT_SCHEDULE === 'off' ? null : { cron: c.COT_SCHEDULE, timezone: c.COT_TIMEZONE },
+      downloadTimeoutMs: c.COT_DOWNLOAD_TIMEOUT_MS,
+      maxBytes: c.COT_MAX_BYTES,
+      /** Report type × subtype pairs ingested at once. */
+      concurrency: c.COT_CONCURRENCY,
+      staleDays: c.DATA_STALE_DAYS,
     },
     webhooks: {
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

@@ -6,7 +6,7 @@ import { DEFAULT_WORKER_METRICS_PORT, loadConfig } from '../lib/config.js';
 import { provisionServices } from '../lib/services.js';
 import { migrate, openDb, releaseDb } from '../db/knex.js';
 import { seed } from '../db/seed.js';
-import { installWorkerRuntime, startWorker } from '../workers/worker.js';
+import { ensureSchedules, installWorkerRuntime, startWorker } from '../workers/worker.js';
 import { startApi } from '../api/server.js';
 
 const dataDir = process.env.DATA_DIR ?? '.data';
@@ -29,6 +29,7 @@ const demo = await seed(db, config);
 await releaseDb(db);
 
 const worker = await startWorker(config);
+await ensureSchedules(config);
 const api = await startApi(config);
 
 say('ready');

@@ -7,6 +7,8 @@ import { openDb, releaseDb } from '../db/knex.js';
 import { loadConfig, type Config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
+import { ensureCotSchedule } from '../lib/cot/schedule.js';
+import { connectTemporal } from '../lib/temporal.js';
 
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -47,10 +49,21 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
   };
 }
 
+/** System-wide schedules follow the deployed worker's configuration (today: the weekly COT ingestion). */
+export async function ensureSchedules(config: Config): Promise<void> {
+  const temporal = await connectTemporal(config);
+  try {
+    await ensureCotSchedule(temporal.client, config);
+  } finally {
+    await temporal.connection.close();
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig();
   installWorkerRuntime(config.workerMetricsPort);
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const worker = await startWorker(config, bundlePath ? { codePath: bundlePath } : undefined);
+  await ensureSchedules(config);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void worker.stop().then(() => process.exit(0)));
 }

@@ -4,3 +4,4 @@ export * from './webhooks.js';
 export * from './booking.js';
 export * from './monitors.js';
 export * from './diagnosis.js';
+export * from './cot.js';

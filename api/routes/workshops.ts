@@ -2,19 +2,12 @@
 import type { Model, ModelClass } from 'objection';
 import { z, type ZodObject, type ZodRawShape } from 'zod';
 import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from '../../db/models/Workshop.js';
+import { isTimeZone } from '../../lib/config.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
 
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
-const validZone = (tz: string) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const ordered = (h: { opens?: string | null; closes?: string | null; break_start?: string | null; break_end?: string | null }) =>
   (!h.opens || !h.closes || h.opens < h.closes) &&
   (!h.break_start === !h.break_end) &&
@@ -24,7 +17,7 @@ const orderMessage = { message: 'needs opens < closes and a break (both ends or 
 const WorkshopIn = z.object({
   name: z.string().trim().min(1).max(200),
   address: z.string().trim().min(1).max(500),
-  time_zone: z.string().refine(validZone, 'an IANA time zone such as Europe/Kyiv'),
+  time_zone: z.string().refine(isTimeZone, 'an IANA time zone such as Europe/Kyiv'),
   phone: z.string().max(50).nullish(),
   email: z.email().max(254).nullish(),
 });

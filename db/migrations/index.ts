@@ -5,6 +5,7 @@ import * as payments from './20261123000003_payments.js';
 import * as booking from './20261123000004_booking.js';
 import * as monitors from './20261123000005_monitors.js';
 import * as diagnosis from './20261123000006_diagnosis.js';
+import * as cot from './20261123000007_cot.js';
 
 /**
  * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000004_booking': booking,
   '20261123000005_monitors': monitors,
   '20261123000006_diagnosis': diagnosis,
+  '20261123000007_cot': cot,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,114 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ParentClosePolicy,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import type { CotRunInput, CotUnitPlan } from '../activities/cot.js';
+
+/** One id for every ingestion: while one runs, starting another finds it instead (Temporal's id uniqueness). */
+export const COT_WORKFLOW_ID = 'cot-ingestion';
+export const COT_SCHEDULE_ID = 'cot-weekly';
+
+export type CotIngestionInput = Omit<CotRunInput, 'runId' | 'workflowId'>;
+
+export interface CotProgress {
+  unitsTotal: number;
+  unitsDone: number;
+  rows: { read: number; inserted: number; updated: number; rejected: number };
+  /** Units being downloaded or loaded now, as `type/subtype/year|week`. */
+  inFlight: string[];
+}
+export const cotProgressQuery = defineQuery<CotProgress>('progress');
+
+const { planCotIngestion, recordCotUnitFailure, computeCotIndicators, finishCotRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+// A unit streams a file into the database: heartbeats show it alive, a lost worker is noticed within a minute.
+const { ingestCotUnit } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 3, maximumInterval: '5 minutes', maximumAttempts: 4 },
+});
+
+const label = (u: CotUnitPlan) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
+const failureMessage = (error: unknown) => {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  return cause instanceof Error ? cause.message : String(cause);
+};
+
+/** Runs `task` for each item with at most `limit` at a time. */
+async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+  }));
+}
+
+/**
+ * The weekly COT ingestion: plan the files, load each report type and subtype's years oldest first
+ * and then its current-week file, rebuild that pair's indicators, and settle the run.
+ */
+export async function cotIngestionWorkflow(input: CotIngestionInput & { concurrency: number }): Promise<string> {
+  const { runId, workflowId } = workflowInfo();
+  const progress: CotProgress = { unitsTotal: 0, unitsDone: 0, rows: { read: 0, inserted: 0, updated: 0, rejected: 0 }, inFlight: [] };
+  setHandler(cotProgressQuery, () => progress);
+  try {
+    const plan = await planCotIngestion({ ...input, runId, workflowId });
+    progress.unitsTotal = plan.total;
+    progress.unitsDone = plan.total - plan.units.length;
+    const pairs = new Map<string, CotUnitPlan[]>();
+    for (const unit of plan.units) pairs.set(`${unit.reportType}/${unit.subtype}`, [...(pairs.get(`${unit.reportType}/${unit.subtype}`) ?? []), unit]);
+
+    await inBatches([...pairs.values()], input.concurrency, async (pairUnits) => {
+      let loaded = false;
+      for (const unit of pairUnits) {
+        progress.inFlight.push(label(unit));
+        try {
+          const result = await ingestCotUnit(runId, unit);
+          progress.rows.read += result.rowsRead;
+          progress.rows.inserted += result.inserted;
+          progress.rows.updated += result.updated;
+          progress.rows.rejected += result.rejected;
+          loaded ||= result.status === 'loaded';
+        } catch (error) {
+          if (!(error instanceof ActivityFailure)) throw error;
+          await recordCotUnitFailure(runId, unit, failureMessage(error));
+        }
+        progress.inFlight = progress.inFlight.filter((l) => l !== label(unit));
+        progress.unitsDone++;
+      }
+      // Rebuilt whenever a file loaded, changed or not: a run that died before this step is mended by the next.
+      if (loaded) await computeCotIndicators(pairUnits[0].reportType, pairUnits[0].subtype);
+    });
+    return await finishCotRun(runId, null);
+  } catch (error) {
+    await finishCotRun(runId, failureMessage(error));
+    throw ApplicationFailure.nonRetryable(`COT ingestion failed: ${failureMessage(error)}`);
+  }
+}
+
+/**
+ * What the weekly Schedule starts. Schedules append a timestamp to workflow ids, so this starts the
+ * ingestion under the one fixed id itself: a run already going (someone started it by hand) wins.
+ */
+export async function cotScheduledIngestionWorkflow(input: CotIngestionInput & { concurrency: number }): Promise<string> {
+  try {
+    const child = await startChild(cotIngestionWorkflow, {
+      workflowId: COT_WORKFLOW_ID,
+      args: [{ ...input, trigger: 'schedule' }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    return `started ${child.firstExecutionRunId}`;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'an ingestion was already running';
+    throw error;
+  }
+}
