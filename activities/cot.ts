@@ -1,4 +1,5 @@
-import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
@@ -91,41 +92,33 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
   const announce = (type: string, data: Record<string, unknown>) => publish(redis, domainEvent(type, null, data)).catch(() => {});
 
   /** COPY into a staging table, then one upsert that only touches rows whose values changed. */
-  async function load(client: PoolClient, unit: CotUnitPlan, stream: NodeJS.ReadableStream, rejections: RejectionSummary) {
+  async function load(client: PoolClient, unit: CotUnitPlan, stream: Readable, rejections: RejectionSummary) {
     await client.query(
       `CREATE TEMP TABLE cot_staging (record integer, ${REPORT_COLUMNS.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
     );
-    const copy = client.query(copyFrom(`COPY cot_staging FROM STDIN`));
-    const copied = once(copy, 'finish');
-    // A failed COPY must not leave the parser waiting on 'drain' forever.
-    const copyFailed = once(copy, 'error').then(([error]) => Promise.reject(error));
-    copyFailed.catch(() => {});
-    let buffer = '';
     let rowsRead = 0;
-    const flush = async () => {
-      if (!copy.write(buffer)) await Promise.race([once(copy, 'drain'), copyFailed]);
-      buffer = '';
-    };
-    const rejected = (record: number, reason: string) => {
-      rejections.by_reason[reason] = (rejections.by_reason[reason] ?? 0) + 1;
-      if (rejections.first.length < MAX_LISTED_REJECTIONS) rejections.first.push({ record, reason });
-    };
-    const parsed = await parseCotFile(
-      stream as never,
-      unit.reportType,
-      async (row) => {
-        buffer += copyLine(row);
-        if (++rowsRead % HEARTBEAT_EVERY === 0) Context.current().heartbeat({ unit: unitLabel(unit), rows: rowsRead });
-        if (buffer.length > 1 << 16) await flush();
-      },
-      (r) => rejected(r.record, r.reason),
-    ).catch((error) => {
-      copy.destroy(error);
-      throw error;
-    });
-    await flush();
-    copy.end();
-    await Promise.race([copied, copyFailed]);
+    // Taken here: the stream machinery below pulls records outside the activity's async context.
+    const activity = Context.current();
+    async function* copyText() {
+      let buffer = '';
+      for await (const item of parseCotFile(stream, unit.reportType)) {
+        rowsRead++;
+        if (rowsRead % HEARTBEAT_EVERY === 0) activity.heartbeat({ unit: unitLabel(unit), rows: rowsRead });
+        if ('reason' in item) {
+          rejections.by_reason[item.reason] = (rejections.by_reason[item.reason] ?? 0) + 1;
+          if (rejections.first.length < MAX_LISTED_REJECTIONS) rejections.first.push(item);
+          continue;
+        }
+        buffer += copyLine(item);
+        if (buffer.length > 1 << 16) {
+          yield buffer;
+          buffer = '';
+        }
+      }
+      if (buffer) yield buffer;
+    }
+    // A parse failure ends the COPY with that error, which is what the unit reports.
+    await pipeline(Readable.from(copyText()), client.query(copyFrom('COPY cot_staging FROM STDIN')));
     const set = REPORT_COLUMNS.filter((c) => c !== 'code' && c !== 'report_date');
     const { rows } = await client.query(
       `WITH latest AS (
@@ -150,7 +143,7 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
     const r = rows[0] as { staged: number; distinct_rows: number; data_from: string | null; data_through: string | null; inserted: number; updated: number };
     const duplicates = r.staged - r.distinct_rows;
     if (duplicates > 0) rejections.by_reason['a later record has the same market and report date'] = duplicates;
-    return { ...r, rowsRead: parsed, duplicates };
+    return { ...r, rowsRead, duplicates };
   }
 
   return {

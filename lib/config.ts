@@ -82,6 +82,8 @@ const envSchema = z.object({
     .refine(isTimeZone, 'an IANA time zone'),
   COT_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   COT_MAX_BYTES: z.coerce.number().int().positive().default(200 * 1024 * 1024),
+  COT_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(5000),
+  COT_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
   COT_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(2),
   DATA_STALE_DAYS: z.coerce.number().positive().default(10),
 });
@@ -176,6 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       schedule: c.COT_SCHEDULE === 'off' ? null : { cron: c.COT_SCHEDULE, timezone: c.COT_TIMEZONE },
       downloadTimeoutMs: c.COT_DOWNLOAD_TIMEOUT_MS,
       maxBytes: c.COT_MAX_BYTES,
+      /** Backoff for a file's download and load: first wait, tripled per attempt, this many attempts in all. */
+      retry: { initialMs: c.COT_RETRY_INITIAL_MS, attempts: c.COT_RETRY_ATTEMPTS },
       /** Report type × subtype pairs ingested at once. */
       concurrency: c.COT_CONCURRENCY,
       staleDays: c.DATA_STALE_DAYS,

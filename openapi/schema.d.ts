@@ -5933,6 +5933,696 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cot/groups/{type}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A report type's trader groups, their roles and CFTC columns */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    type: "legacy" | "disagg" | "tff";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Groups g1..g5 (legacy has three) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            report_type: "legacy" | "disagg" | "tff";
+                            label: string;
+                            groups: components["schemas"]["CotGroup"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/markets/{type}/{subtype}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Markets of one report (cached 10 minutes) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    type: "legacy" | "disagg" | "tff";
+                    subtype: "fo" | "co";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Markets by name; `X-Cache` says whether the cache answered */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CotMarket"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/markets/{type}/{subtype}/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One market: positions and indicators per trader group, newest report first (cached 10 minutes) */
+        get: {
+            parameters: {
+                query?: {
+                    weeks?: number;
+                };
+                header?: never;
+                path: {
+                    type: "legacy" | "disagg" | "tff";
+                    subtype: "fo" | "co";
+                    code: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The market */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CotMarketDetail"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No reports for this code */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/screener/{type}/{subtype}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every market in the latest report with its indicators and crowded signals (cached 5 minutes) */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number | null;
+                    sort?: string;
+                };
+                header?: never;
+                path: {
+                    type: "legacy" | "disagg" | "tff";
+                    subtype: "fo" | "co";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of markets */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            report_date: string | null;
+                            total: number;
+                            data: components["schemas"]["CotScreenerRow"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Freshness of each report, the last ingestion and the next scheduled one */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Status */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description true when no report is newer than DATA_STALE_DAYS */
+                            stale: boolean;
+                            stale_after_days: number;
+                            reports: {
+                                /** @enum {string} */
+                                report_type: "legacy" | "disagg" | "tff";
+                                /** @enum {string} */
+                                subtype: "fo" | "co";
+                                latest_report: string;
+                                age_days: number;
+                                stale: boolean;
+                            }[];
+                            last_run: components["schemas"]["CotIngestion"];
+                            next_run_at: string | null;
+                            schedule_url: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/ingestions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Ingestion runs, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number | null;
+                    status?: "running" | "succeeded" | "partial" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of runs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            total: number;
+                            data: components["schemas"]["CotIngestion"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Start an ingestion now; while one runs, answers with that one instead */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @default [
+                         *       "legacy",
+                         *       "disagg",
+                         *       "tff"
+                         *     ]
+                         */
+                        report_types?: ("legacy" | "disagg" | "tff")[];
+                        /**
+                         * @default [
+                         *       "fo",
+                         *       "co"
+                         *     ]
+                         */
+                        subtypes?: ("fo" | "co")[];
+                        /** @description default: the last COT_YEARS years */
+                        years?: number[];
+                        /**
+                         * @description reload years that are already complete
+                         * @default false
+                         */
+                        force?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description One was already running: that one */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            started: false;
+                            ingestion: components["schemas"]["CotIngestionDetail"];
+                        };
+                    };
+                };
+                /** @description Started */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {boolean} */
+                            started: true;
+                            ingestion: components["schemas"]["CotIngestionDetail"];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cot/ingestions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run with every unit (file) it loaded, skipped or failed, and live progress while it runs */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The run */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CotIngestionDetail"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such run */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -6356,6 +7046,176 @@ export interface components {
             updated_at: string;
             workflow_id?: string;
             temporal_url?: string;
+        };
+        CotGroup: {
+            id: string;
+            key: string;
+            label: string;
+            /** @enum {string} */
+            role: "commercial" | "speculative" | "small";
+            has_spread: boolean;
+        };
+        CotMarket: {
+            code: string;
+            name: string;
+            first_report: string;
+            latest_report: string;
+            reports: number;
+            open_interest: number;
+        };
+        CotMarketDetail: {
+            /** @enum {string} */
+            report_type: "legacy" | "disagg" | "tff";
+            /** @enum {string} */
+            subtype: "fo" | "co";
+            code: string;
+            name: string;
+            /** @description every name the market has had, oldest first */
+            names: {
+                name: string;
+                from: string;
+                through: string;
+            }[];
+            /** @description newest first */
+            weeks: components["schemas"]["CotWeek"][];
+        };
+        CotWeek: {
+            report_date: string;
+            open_interest: number;
+            open_interest_change: number | null;
+            groups: components["schemas"]["CotGroupWeek"][];
+        };
+        CotGroupWeek: {
+            group: string;
+            net: number;
+            net_change: number | null;
+            pct_oi: number | null;
+            index_13: number | null;
+            index_52: number | null;
+            index_156: number | null;
+            /** @description the COT Index of % net of open interest over 26 reports */
+            wci_26: number | null;
+            /**
+             * @description crowded signal from the 52-report index
+             * @enum {string|null}
+             */
+            signal: "BUY" | "SELL" | null;
+            long: number | null;
+            short: number | null;
+            spread: number | null;
+            long_change: number | null;
+            short_change: number | null;
+            spread_change: number | null;
+        };
+        CotScreenerRow: {
+            code: string;
+            name: string;
+            report_date: string;
+            open_interest: number;
+            signals: number;
+            groups: components["schemas"]["CotIndicators"][];
+        };
+        CotIndicators: {
+            group: string;
+            net: number;
+            net_change: number | null;
+            pct_oi: number | null;
+            index_13: number | null;
+            index_52: number | null;
+            index_156: number | null;
+            /** @description the COT Index of % net of open interest over 26 reports */
+            wci_26: number | null;
+            /**
+             * @description crowded signal from the 52-report index
+             * @enum {string|null}
+             */
+            signal: "BUY" | "SELL" | null;
+        };
+        CotIngestion: {
+            id: string;
+            workflow_id: string;
+            temporal_url: string;
+            /** @enum {string} */
+            trigger: "manual" | "schedule";
+            params: {
+                report_types: ("legacy" | "disagg" | "tff")[];
+                subtypes: ("fo" | "co")[];
+                years: number[] | null;
+                force: boolean;
+            };
+            /** @enum {string} */
+            status: "running" | "succeeded" | "partial" | "failed";
+            units_total: number | null;
+            units_done: number;
+            rows: {
+                read: number;
+                inserted: number;
+                updated: number;
+                unchanged: number;
+                rejected: number;
+            };
+            error: string | null;
+            started_at: string;
+            finished_at: string | null;
+        } | null;
+        CotIngestionDetail: {
+            id: string;
+            workflow_id: string;
+            temporal_url: string;
+            /** @enum {string} */
+            trigger: "manual" | "schedule";
+            params: {
+                report_types: ("legacy" | "disagg" | "tff")[];
+                subtypes: ("fo" | "co")[];
+                years: number[] | null;
+                force: boolean;
+            };
+            /** @enum {string} */
+            status: "running" | "succeeded" | "partial" | "failed";
+            units_total: number | null;
+            units_done: number;
+            rows: {
+                read: number;
+                inserted: number;
+                updated: number;
+                unchanged: number;
+                rejected: number;
+            };
+            error: string | null;
+            started_at: string;
+            finished_at: string | null;
+            units: components["schemas"]["CotUnit"][];
+            /** @description units being loaded now (running ingestions) */
+            in_flight: string[];
+        };
+        CotUnit: {
+            /** @enum {string} */
+            report_type: "legacy" | "disagg" | "tff";
+            /** @enum {string} */
+            subtype: "fo" | "co";
+            /** @description null: the current-week file */
+            year: number | null;
+            url: string;
+            /** @enum {string} */
+            status: "loaded" | "skipped" | "unavailable" | "failed";
+            rows_read: number;
+            rows_inserted: number;
+            rows_updated: number;
+            rows_unchanged: number;
+            rows_rejected: number;
+            rejections: {
+                by_reason: {
+                    [key: string]: number;
+                };
+                first: {
+                    record: number;
+                    reason: string;
+                }[];
+            } | null;
+            data_from: string | null;
+            data_through: string | null;
+            error: string | null;
+            finished_at: string;
         };
     };
     responses: never;

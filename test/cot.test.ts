@@ -3,7 +3,7 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
-import { ensureCotSchedule } from '../lib/cot/schedule.js';
+import { ensureCotSchedule, defaultIngestion } from '../lib/cot/schedule.js';
 import { reports } from '../lib/cot/reports.js';
 import { COT_SCHEDULE_ID } from '../workflows/cot.js';
 import { FIXTURES, fixtures, startCftc, unzipText, zipOf } from './cftc.js';
@@ -21,7 +21,8 @@ const YEARS = [...new Set(fixtures.map((f) => f.year))].sort();
 
 beforeAll(async () => {
   cftc = await startCftc();
-  stack = await startStack({ CFTC_BASE_URL: cftc.url, OUTBOUND_ALLOWLIST: '127.0.0.1/32', COT_SCHEDULE: 'off' });
+  // Quick retries (100 ms, 3 attempts) keep the failing-download test short.
+  stack = await startStack({ CFTC_BASE_URL: cftc.url, OUTBOUND_ALLOWLIST: '127.0.0.1/32', COT_SCHEDULE: 'off', COT_RETRY_INITIAL_MS: '100', COT_RETRY_ATTEMPTS: '3' });
   admin = await signIn(url(), 'admin');
   operator = await signIn(url(), 'operator');
   db = openDb(process.env.DATABASE_URL!);
@@ -60,7 +61,8 @@ async function fixtureRows(file: string): Promise<Record<string, string>[]> {
 }
 
 describe('COT ingestion', () => {
-  it('loads every fixture file: yearly zips, then the headerless current-week file; a second request finds the running one', async () => {
+  it('loads every fixture file; a second request finds the running one; unpublished files are noted, not failed', async () => {
+    cftc.setWeekly(false);
     const id = await ingest({ years: YEARS });
     const again = await call(url(), 'POST', '/api/v1/cot/ingestions', { token: admin.token, body: { years: [2020] } });
     expect(again.status, again.text).toBe(200);
@@ -75,10 +77,41 @@ describe('COT ingestion', () => {
       expect(unit.rows_read, f.file).toBe(cftc.records(reports[f.type].yearlyZip[f.subtype](f.year)));
       expect(unit.rows_rejected, f.file).toBe(0);
     }
-    const tffWeek = unitOf(run, 'tff', 'fo', null);
-    expect(tffWeek).toMatchObject({ status: 'loaded', data_from: '2026-08-04', data_through: '2026-08-04' });
-    expect(tffWeek.rows_read).toBe(cftc.records('/dea/newcot/FinFutWk.txt'));
     expect(unitOf(run, 'legacy', 'fo', 2017)).toMatchObject({ status: 'unavailable' });
+    expect(unitOf(run, 'tff', 'fo', null)).toMatchObject({ status: 'unavailable' });
+  });
+
+  it('serves a screener, market list, groups and status from a cache; a run with a new week lets go of it', async () => {
+    const screener = async (query = '') => call(url(), 'GET', `/api/v1/cot/screener/tff/fo${query}`, { token: operator.token });
+    const first = await screener('?sort=-leveraged_funds.index_52&limit=10');
+    expect(first.status, first.text).toBe(200);
+    expect(first.headers.get('x-cache')).toBe('MISS');
+    expect(first.json.report_date).toBe('2026-07-28');
+    const indexes = first.json.data.map((r: any) => r.groups.find((g: any) => g.group === 'leveraged_funds').index_52).filter((v: number | null) => v !== null);
+    expect(indexes.length).toBeGreaterThan(0);
+    expect(indexes).toEqual([...indexes].sort((a, b) => b - a));
+    const again = await screener('?sort=name&limit=500');
+    expect(again.headers.get('x-cache')).toBe('HIT');
+    expect(again.json.total).toBe(again.json.data.length);
+    for (const row of again.json.data) expect(row.groups.filter((g: any) => g.signal).length).toBe(row.signals);
+    expect((await screener('?sort=managed_money.index_52')).status).toBe(400);
+
+    const markets = await call(url(), 'GET', '/api/v1/cot/markets/tff/fo', { token: operator.token });
+    expect(markets.json.data.find((m: any) => m.code === '099741')).toMatchObject({ first_report: '2017-01-03', latest_report: '2026-07-28' });
+    expect((await call(url(), 'GET', '/api/v1/cot/markets/tff/fo', { token: operator.token })).headers.get('x-cache')).toBe('HIT');
+    const groups = await call(url(), 'GET', '/api/v1/cot/groups/legacy', { token: operator.token });
+    expect(groups.json.groups.map((g: any) => [g.id, g.role])).toEqual([['noncommercial', 'speculative'], ['commercial', 'commercial'], ['nonreportable', 'small']]);
+
+    // CFTC publishes the current week: the headerless weekly files bring the held-back newest report date.
+    cftc.setWeekly(true);
+    const run = await finished(await ingest({ years: [2026] }));
+    expect(run.status).toBe('succeeded');
+    const week = unitOf(run, 'tff', 'fo', null);
+    expect(week).toMatchObject({ status: 'loaded', data_from: '2026-08-04', data_through: '2026-08-04', rows_rejected: 0 });
+    expect(week.rows_read).toBe(cftc.records('/dea/newcot/FinFutWk.txt'));
+    const fresh = await screener('?sort=name&limit=500');
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect(fresh.json.report_date).toBe('2026-08-04');
 
     const stored = await db('cot_reports').where({ report_type: 'tff', subtype: 'fo' }).count<{ count: string }[]>('* as count');
     const expected = new Set<string>();
@@ -86,6 +119,10 @@ describe('COT ingestion', () => {
       for (const row of await fixtureRows(f.file)) expected.add(`${row.CFTC_Contract_Market_Code.trim()}|${row['Report_Date_as_YYYY-MM-DD'].trim()}`);
     }
     expect(Number(stored[0].count)).toBe(expected.size);
+
+    const status = (await call(url(), 'GET', '/api/v1/cot/status', { token: operator.token })).json;
+    expect(status.reports.find((r: any) => r.report_type === 'tff' && r.subtype === 'fo')).toMatchObject({ latest_report: '2026-08-04', stale: true });
+    expect(status.last_run).toMatchObject({ id: run.id, status: 'succeeded' });
   });
 
   it('stores `.` as NULL, keeps codes as text, and keys markets on the code through renames', async () => {
@@ -160,5 +197,103 @@ describe('COT ingestion', () => {
       });
       if (c.type === 'tff') expect(windows156).toBeGreaterThan(100);
     });
+  });
+
+  it('a rerun stores nothing twice; complete years are skipped unless forced', async () => {
+    const count = async () => Number((await db('cot_reports').count<{ count: string }[]>('* as count'))[0].count);
+    const indicators = async () => Number((await db('cot_indicators').count<{ count: string }[]>('* as count'))[0].count);
+    const before = [await count(), await indicators()];
+
+    const plain = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020] }));
+    expect(plain.units.filter((u: any) => u.status === 'skipped').map((u: any) => u.year)).toEqual([2017, 2018, 2019]);
+    expect(unitOf(plain, 'tff', 'fo', 2020)).toMatchObject({ status: 'loaded', rows_inserted: 0, rows_updated: 0 });
+
+    const forced = await finished(await ingest({ years: YEARS, force: true }));
+    expect(forced.status).toBe('succeeded');
+    const loaded = forced.units.filter((u: any) => u.status === 'loaded');
+    expect(loaded.length).toBeGreaterThan(fixtures.length);
+    for (const unit of loaded) expect([unit.rows_inserted, unit.rows_updated, unit.rows_unchanged], `${unit.report_type} ${unit.year}`).toEqual([0, 0, unit.rows_read]);
+    expect([await count(), await indicators()]).toEqual(before);
+  });
+
+  it('a corrupt zip or a truncated file fails its unit clearly and loses nothing already stored', async () => {
+    const rowsOf = async (year: number) =>
+      Number((await db('cot_reports').where({ report_type: 'tff', subtype: 'fo' }).whereRaw('extract(year from report_date) = ?', [year]).count<{ count: string }[]>('* as count'))[0].count);
+    const before = [await rowsOf(2019), await rowsOf(2023)];
+
+    const text = readFileSync(path.join(FIXTURES, 'tff_fo_2019_storrealba09-fx_fundamentals.csv'));
+    cftc.override('/files/dea/history/fut_fin_txt_2019.zip', await zipOf('FinFutYY.txt', text.subarray(0, Math.floor(text.length * 0.6))));
+    const original = readFileSync(path.join(FIXTURES, 'tff_fo_2023_cloorem2-fx-trader.fut_fin_txt_2023.zip'));
+    const corrupt = Buffer.from(original);
+    for (let i = 20_000; i < 20_064; i++) corrupt[i] ^= 0xff;
+    cftc.override('/files/dea/history/fut_fin_txt_2023.zip', corrupt);
+    cftc.override('/files/dea/history/fut_fin_txt_2021.zip', original.subarray(0, original.length - 100));
+    try {
+      const run = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2019, 2021, 2023], force: true }));
+      expect(run.status).toBe('partial');
+      expect(unitOf(run, 'tff', 'fo', 2019)).toMatchObject({ status: 'failed', error: expect.stringMatching(/truncated/) });
+      expect(unitOf(run, 'tff', 'fo', 2023)).toMatchObject({ status: 'failed', error: expect.stringMatching(/corrupt|invalid|zip/i) });
+      expect(unitOf(run, 'tff', 'fo', 2021)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not a readable zip/) });
+      expect(unitOf(run, 'tff', 'fo', null).status).toBe('loaded');
+      expect([await rowsOf(2019), await rowsOf(2023)]).toEqual(before);
+    } finally {
+      cftc.restore();
+    }
+  });
+
+  it('a failing download is retried, then recorded against its unit', async () => {
+    cftc.override('/dea/newcot/FinComWk.txt', 503);
+    try {
+      const run = await finished(await ingest({ report_types: ['tff'], subtypes: ['co'], years: [2023] }));
+      expect(run.status).toBe('partial');
+      expect(unitOf(run, 'tff', 'co', null)).toMatchObject({ status: 'failed', error: expect.stringMatching(/503/) });
+    } finally {
+      cftc.restore();
+    }
+  }, 120_000);
+
+  it('keeps ingestion to admins and the data to signed-in callers', async () => {
+    expect((await call(url(), 'POST', '/api/v1/cot/ingestions', { token: operator.token, body: {} })).status).toBe(403);
+    expect((await call(url(), 'GET', '/api/v1/cot/screener/tff/fo')).status).toBe(401);
+    const bad = await call(url(), 'POST', '/api/v1/cot/ingestions', { token: admin.token, body: { report_types: ['weekly'], years: [1900] } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.code).toBe('validation_error');
+    expect((await call(url(), 'GET', '/api/v1/cot/markets/tff/xx', { token: operator.token })).status).toBe(400);
+    expect([400, 404]).toContain((await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/..%2F..%2Fetc', { token: operator.token })).status);
+  });
+});
+
+describe('weekly schedule', () => {
+  it('is created Friday 23:00 Europe/Kyiv by default, follows the configuration, and goes when turned off', async () => {
+    const client = stack.api.deps.temporal.client;
+    const config = testConfig({ ...stack.settings, COT_SCHEDULE: '0 23 * * 5' });
+    await ensureCotSchedule(client, config);
+    const handle = client.schedule.getHandle(COT_SCHEDULE_ID);
+    try {
+      const described = await handle.describe();
+      expect(described.spec.timezone).toBe('Europe/Kyiv');
+      const next = described.info.nextActionTimes[0];
+      const kyiv = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Kyiv', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next);
+      expect(kyiv).toBe('Fri 23:00');
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cotScheduledIngestionWorkflow', taskQueue: config.temporal.taskQueue });
+
+      await ensureCotSchedule(client, testConfig({ ...stack.settings, COT_SCHEDULE: '30 6 * * 1', COT_TIMEZONE: 'UTC' }));
+      expect((await handle.describe()).info.nextActionTimes[0].toISOString()).toMatch(/T06:30:00/);
+    } finally {
+      await ensureCotSchedule(client, testConfig({ ...stack.settings, COT_SCHEDULE: 'off' }));
+    }
+    await expect(handle.describe()).rejects.toThrow();
+  });
+
+  it('a scheduled start finds a running ingestion instead of starting a second one', async () => {
+    const client = stack.api.deps.temporal.client;
+    const id = await ingest({ years: YEARS, force: true });
+    const result = await client.workflow.execute('cotScheduledIngestionWorkflow', {
+      taskQueue: stack.settings.TEMPORAL_TASK_QUEUE,
+      workflowId: `cot-scheduled-test-${Date.now()}`,
+      args: [{ ...defaultIngestion(testConfig(stack.settings)), reportTypes: ['tff'] }],
+    });
+    expect(result).toBe('an ingestion was already running');
+    expect((await finished(id)).status).toBe('succeeded');
   });
 });

@@ -16,7 +16,12 @@ import type { CotRunInput, CotUnitPlan } from '../activities/cot.js';
 export const COT_WORKFLOW_ID = 'cot-ingestion';
 export const COT_SCHEDULE_ID = 'cot-weekly';
 
-export type CotIngestionInput = Omit<CotRunInput, 'runId' | 'workflowId'>;
+export type CotIngestionInput = Omit<CotRunInput, 'runId' | 'workflowId'> & {
+  /** Pairs (report type × subtype) loaded at once. */
+  concurrency: number;
+  /** Backoff for each file: first wait, tripled per attempt, this many attempts in all. */
+  retry: { initialMs: number; attempts: number };
+};
 
 export interface CotProgress {
   unitsTotal: number;
@@ -30,12 +35,6 @@ export const cotProgressQuery = defineQuery<CotProgress>('progress');
 const { planCotIngestion, recordCotUnitFailure, computeCotIndicators, finishCotRun } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-// A unit streams a file into the database: heartbeats show it alive, a lost worker is noticed within a minute.
-const { ingestCotUnit } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 3, maximumInterval: '5 minutes', maximumAttempts: 4 },
 });
 
 const label = (u: CotUnitPlan) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
@@ -56,8 +55,14 @@ async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promis
  * The weekly COT ingestion: plan the files, load each report type and subtype's years oldest first
  * and then its current-week file, rebuild that pair's indicators, and settle the run.
  */
-export async function cotIngestionWorkflow(input: CotIngestionInput & { concurrency: number }): Promise<string> {
+export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<string> {
   const { runId, workflowId } = workflowInfo();
+  // A unit streams a file into the database: heartbeats show it alive, a lost worker is noticed within a minute.
+  const { ingestCotUnit } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: input.retry.initialMs, backoffCoefficient: 3, maximumInterval: '5 minutes', maximumAttempts: input.retry.attempts },
+  });
   const progress: CotProgress = { unitsTotal: 0, unitsDone: 0, rows: { read: 0, inserted: 0, updated: 0, rejected: 0 }, inFlight: [] };
   setHandler(cotProgressQuery, () => progress);
   try {
@@ -99,7 +104,7 @@ export async function cotIngestionWorkflow(input: CotIngestionInput & { concurre
  * What the weekly Schedule starts. Schedules append a timestamp to workflow ids, so this starts the
  * ingestion under the one fixed id itself: a run already going (someone started it by hand) wins.
  */
-export async function cotScheduledIngestionWorkflow(input: CotIngestionInput & { concurrency: number }): Promise<string> {
+export async function cotScheduledIngestionWorkflow(input: CotIngestionInput): Promise<string> {
   try {
     const child = await startChild(cotIngestionWorkflow, {
       workflowId: COT_WORKFLOW_ID,

@@ -3,6 +3,7 @@ import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError } from '@te
 import { z } from 'zod';
 import { CotRun, CotUnit, runStatuses, unitStatuses } from '../../db/models/Cot.js';
 import { cachedCot } from '../../lib/cot/cache.js';
+import { defaultIngestion } from '../../lib/cot/schedule.js';
 import type { Signal } from '../../lib/cot/indicators.js';
 import { reports, reportTypes, subtypes, type ReportType, type Subtype } from '../../lib/cot/reports.js';
 import { scheduleUrl, workflowUrl } from '../../lib/temporal.js';
@@ -358,7 +359,8 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
 
   async function screenerRows(type: ReportType, subtype: Subtype): Promise<{ report_date: string | null; rows: ScreenerRow[] }> {
     const { rows } = (await db.raw(
-      `SELECT r.code, r.market_name, r.report_date::text AS report_date, r.open_interest::float8 AS open_interest, i.*
+      `SELECT r.code, r.market_name, r.report_date::text AS report_date, r.open_interest::float8 AS open_interest,
+              i.grp, i.net, i.net_change, i.pct_oi, i.index_13, i.index_52, i.index_156, i.wci_26, i.signal
        FROM cot_reports r
        LEFT JOIN cot_indicators i USING (report_type, subtype, code, report_date)
        WHERE r.report_type = ? AND r.subtype = ?
@@ -464,14 +466,14 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     },
     handler: async (ctx, { body }) => {
       const p = ctx.state.principal!;
-      const input: CotIngestionInput & { concurrency: number } = {
+      const input: CotIngestionInput = {
+        ...defaultIngestion(config),
         trigger: 'manual',
         requestedBy: p.kind === 'user' ? p.userId : null,
         reportTypes: unique(body.report_types),
         subtypes: unique(body.subtypes),
         years: body.years ? unique(body.years).sort() : undefined,
         force: body.force,
-        concurrency: config.cot.concurrency,
       };
       let runId: string;
       let started = true;

@@ -88,23 +88,14 @@ function readers(type: ReportType, header: string[] | null) {
   };
 }
 
-/**
- * Calls `onRow` for each good record and `onReject` for each bad one, in file order, waiting for
- * `onRow` (back-pressure into the database). Returns the number of data records read.
- */
-export async function parseCotFile(
-  input: Readable,
-  type: ReportType,
-  onRow: (row: CotRow) => void | Promise<void>,
-  onReject: (rejection: Rejection) => void,
-): Promise<number> {
+/** Every data record of the file in order: a normalised row, or why it was rejected. */
+export async function* parseCotFile(input: Readable, type: ReportType): AsyncGenerator<CotRow | Rejection> {
   const def = reports[type];
   const records = input.pipe(Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: 'greedy' }));
   input.once('error', (error) => records.destroy(error));
   let read: ReturnType<typeof readers> | undefined;
   let width = 0;
   let position = 0;
-  let rows = 0;
   for await (const record of records as AsyncIterable<string[]>) {
     position++;
     if (!read) {
@@ -116,7 +107,6 @@ export async function parseCotFile(
     if (record.length !== width) {
       throw new CotFormatError(`record ${position} has ${record.length} fields, expected ${width}: the file is truncated or not a ${def.label} file`);
     }
-    rows++;
     try {
       const code = read.code(record)?.trim() ?? '';
       if (!code) throw new RejectedValue('no contract market code');
@@ -124,7 +114,7 @@ export async function parseCotFile(
       if (!date) throw new RejectedValue(`invalid report date "${read.reportDate(record)?.trim().slice(0, 40)}"`);
       const openInterest = integer(read.openInterest(record), 'open interest');
       if (openInterest === null || openInterest < 0) throw new RejectedValue('open interest is missing or negative');
-      await onRow({
+      yield {
         record: position,
         code,
         reportDate: date,
@@ -133,12 +123,11 @@ export async function parseCotFile(
         openInterest,
         openInterestChange: integer(read.openInterestChange(record), 'change in open interest'),
         groups: read.groups.map((column) => integer(column.read(record), column.name)),
-      });
+      };
     } catch (error) {
       if (!(error instanceof RejectedValue)) throw error;
-      onReject({ record: position, reason: error.message });
+      yield { record: position, reason: error.message };
     }
   }
   if (!read) throw new CotFormatError('the file is empty');
-  return rows;
 }

@@ -1,16 +1,17 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { COT_SCHEDULE_ID, type cotScheduledIngestionWorkflow } from '../../workflows/cot.js';
+import { COT_SCHEDULE_ID, type CotIngestionInput, type cotScheduledIngestionWorkflow } from '../../workflows/cot.js';
 import { reportTypes, subtypes } from './reports.js';
 
-/** What a scheduled ingestion loads: every report, the configured window, complete years skipped. */
-export const scheduledIngestion = (config: Config) => ({
-  trigger: 'schedule' as const,
+/** What an ingestion loads unless asked otherwise: every report, the configured window, complete years skipped. */
+export const defaultIngestion = (config: Config): CotIngestionInput => ({
+  trigger: 'schedule',
   requestedBy: null,
   reportTypes: [...reportTypes],
   subtypes: [...subtypes],
   force: false,
   concurrency: config.cot.concurrency,
+  retry: config.cot.retry,
 });
 
 /**
@@ -27,7 +28,7 @@ export async function ensureCotSchedule(client: Client, config: Config): Promise
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
     workflowType: 'cotScheduledIngestionWorkflow',
-    args: [scheduledIngestion(config)] satisfies Parameters<typeof cotScheduledIngestionWorkflow>,
+    args: [defaultIngestion(config)] satisfies Parameters<typeof cotScheduledIngestionWorkflow>,
     taskQueue: config.temporal.taskQueue,
     workflowExecutionTimeout: '5 minutes',
   };

@@ -46,22 +46,8 @@ function capped(maxBytes: number, what: string): Transform {
   });
 }
 
-/** yauzl checks sizes but not checksums: a flipped byte in the deflated data must not load silently. */
-function crcChecked(expected: number, name: string): Transform {
-  let crc = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      crc = crc32(chunk, crc);
-      done(null, chunk);
-    },
-    flush(done) {
-      done(crc >>> 0 === expected >>> 0 ? null : new CotFormatError(`zip member ${name} fails its CRC check: the archive is corrupt`));
-    },
-  });
-}
-
 const openZip = (file: string) =>
-  new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true, strictFileNames: false }, (error, zip) => (error ? reject(error) : resolve(zip!))));
+  new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false }, (error, zip) => (error ? reject(error) : resolve(zip!))));
 
 /** The archive's one text member (CFTC names it annual.txt, f_year.txt, FinFutYY.txt, …). */
 async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readable> {
@@ -73,10 +59,17 @@ async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readabl
   });
   if (!entry) throw new CotFormatError('the zip holds no .txt or .csv file');
   if (entry.uncompressedSize > maxBytes) throw new CotFormatError(`zip member ${entry.fileName} is larger than ${maxBytes} bytes`);
-  const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s!))));
-  const out = new PassThrough();
-  pipeline(stream, crcChecked(entry.crc32, entry.fileName), out).catch((error) => out.destroy(error instanceof CotFormatError ? error : new CotFormatError(`zip member ${entry.fileName} cannot be read: ${error.message}`)));
-  return out;
+  const open = () => new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s!))));
+  // yauzl checks sizes, not checksums. Inflating twice costs little next to parsing, and a damaged
+  // archive is then reported as such before a single record is read.
+  let crc = 0;
+  try {
+    for await (const chunk of await open()) crc = crc32(chunk as Buffer, crc);
+  } catch (error) {
+    throw new CotFormatError(`zip member ${entry.fileName} cannot be inflated (${(error as Error).message}): the archive is corrupt`);
+  }
+  if (crc >>> 0 !== entry.crc32 >>> 0) throw new CotFormatError(`zip member ${entry.fileName} fails its CRC check: the archive is corrupt`);
+  return open();
 }
 
 export interface CotSource {
