@@ -6293,7 +6293,7 @@ export interface paths {
                                 age_days: number;
                                 stale: boolean;
                             }[];
-                            last_run: components["schemas"]["CotIngestion"];
+                            last_run: components["schemas"]["CotIngestion"] | null;
                             next_run_at: string | null;
                             schedule_url: string | null;
                         };
@@ -7157,7 +7157,7 @@ export interface components {
             error: string | null;
             started_at: string;
             finished_at: string | null;
-        } | null;
+        };
         CotIngestionDetail: {
             id: string;
             workflow_id: string;

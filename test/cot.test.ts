@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { openDb, releaseDb, type Knex } from '../db/knex.js';
 import { ensureCotSchedule, defaultIngestion } from '../lib/cot/schedule.js';
 import { reports } from '../lib/cot/reports.js';
 import { COT_SCHEDULE_ID } from '../workflows/cot.js';
+import { consolePage, hasChromium, launchChromium } from './browser.js';
 import { FIXTURES, fixtures, startCftc, unzipText, zipOf } from './cftc.js';
 import { call, signIn, startStack, testConfig } from './helpers.js';
 
@@ -296,4 +297,41 @@ describe('weekly schedule', () => {
     expect(result).toBe('an ingestion was already running');
     expect((await finished(id)).status).toBe('succeeded');
   });
+});
+
+describe.skipIf(!hasChromium)('COT in the console', () => {
+  it('an admin runs an ingestion and watches it finish, reads the screener with its crowded signals and opens a market', async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await consolePage(browser, url(), admin);
+      await page.click('nav >> text=COT data');
+      await expect.poll(() => page.locator('[data-testid=screener-row]').count()).toBeGreaterThan(50);
+      // Sorting by a group's index puts the most crowded first.
+      await page.click('th >> text=Leveraged funds');
+      await page.click('th >> text=Leveraged funds');
+      const top = page.locator('[data-testid=screener-row]').first();
+      await expect.poll(() => top.locator('[data-testid=signal]').count()).toBeGreaterThan(0);
+      expect(await top.getAttribute('class')).toContain('crowded');
+
+      const runs = await page.locator('[data-testid=ingestion-run]').count();
+      await page.click('text=Run ingestion now');
+      await expect.poll(() => page.locator('[data-testid=ingestion-run]').count()).toBe(Math.min(runs + 1, 5));
+      const newest = page.locator('[data-testid=ingestion-run]').first();
+      await expect.poll(() => newest.locator('[data-testid=run-status]').textContent(), { timeout: 120_000 }).toBe('succeeded');
+      const progress = newest.locator('[data-testid=run-progress]');
+      expect(await progress.getAttribute('value')).toBe(await progress.getAttribute('max'));
+
+      await page.click('[data-testid=screener-row] >> text=EURO FX - CHICAGO MERCANTILE EXCHANGE');
+      await expect.poll(() => page.textContent('main h1')).toContain('099741');
+      for (const chart of ['net-chart', 'index-chart']) {
+        const box = await page.locator(`[data-testid=${chart}] canvas`).boundingBox();
+        expect(box!.height).toBeGreaterThan(200);
+      }
+      expect(await page.locator('[data-testid=latest-groups] tbody tr').count()).toBe(5);
+      mkdirSync('test/artifacts', { recursive: true });
+      await page.screenshot({ path: 'test/artifacts/cot-market.png', fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
 });

@@ -391,7 +391,7 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
           stale: z.boolean().describe(`true when no report is newer than DATA_STALE_DAYS`),
           stale_after_days: z.number(),
           reports: z.array(z.object({ report_type: z.enum(reportTypes), subtype: z.enum(subtypes), latest_report: z.string(), age_days: z.number(), stale: z.boolean() })),
-          last_run: RunOut.nullable(),
+          last_run: z.union([RunOut, z.null()]),
           next_run_at: z.string().nullable(),
           schedule_url: z.string().nullable(),
         }),

@@ -3,7 +3,6 @@ import { session } from './session';
 import LoginView from './views/LoginView.vue';
 import OverviewView from './views/OverviewView.vue';
 import MerchantsView from './views/MerchantsView.vue';
-import PendingAreaView from './views/PendingAreaView.vue';
 import PaymentsView from './views/PaymentsView.vue';
 import PaymentDetailView from './views/PaymentDetailView.vue';
 import PayerView from './views/PayerView.vue';
@@ -15,12 +14,14 @@ import MonitorDetailView from './views/MonitorDetailView.vue';
 import DiagnosisView from './views/DiagnosisView.vue';
 import DiagnosisSessionView from './views/DiagnosisSessionView.vue';
 import DiagnoseView from './views/DiagnoseView.vue';
+import CotView from './views/CotView.vue';
+import CotMarketView from './views/CotMarketView.vue';
 
-/** The business areas; `component` once the feature has landed, an empty state until then. */
+/** The business areas, as the navigation and the overview list them. */
 export const areas = [
   { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.', component: PaymentsView },
   { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.', component: MonitorsView },
-  { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.' },
+  { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.', component: CotView },
   { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.', component: DiagnosisView },
   { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.', component: BookingView },
 ];
@@ -35,10 +36,11 @@ export const router = createRouter({
     { path: '/booking/appointments/:id', component: AppointmentDetailView, props: true },
     { path: '/monitors/:id', component: MonitorDetailView, props: true },
     { path: '/diagnosis/:id', component: DiagnosisSessionView, props: true },
+    { path: '/cot/:type/:subtype/:code', component: CotMarketView, props: true },
     { path: '/diagnose', component: DiagnoseView, meta: { public: true } },
     { path: '/', component: OverviewView },
     { path: '/merchants', component: MerchantsView },
-    ...areas.map(({ component, ...area }) => (component ? { path: area.path, component } : { path: area.path, component: PendingAreaView, props: area })),
+    ...areas.map(({ path, component }) => ({ path, component })),
     { path: '/:rest(.*)', redirect: '/' },
   ],
 });
