@@ -7,7 +7,7 @@ import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus } from '../db/models/Cot.js';
 import { invalidateCotCache } from '../lib/cot/cache.js';
-import { indicatorsSql } from '../lib/cot/indicators.js';
+import { groupIndicators } from '../lib/cot/indicators.js';
 import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
 import { GROUP_KEYS, groupFields, reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotHttpError, openCotSource } from '../lib/cot/source.js';
@@ -55,6 +55,22 @@ const copyText = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\':
 const copyLine = (row: CotRow) =>
   [row.record, copyText(row.code), row.reportDate, copyText(row.market), row.openInterest, row.openInterestChange ?? '\\N', ...row.groups.map((v) => v ?? '\\N')].join('\t') + '\n';
 
+/** COPY text lines into PostgreSQL in 64 KiB writes; an error from `lines` aborts the COPY with that error. */
+async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
+  async function* chunks() {
+    let buffer = '';
+    for await (const line of lines) {
+      buffer += line;
+      if (buffer.length > 1 << 16) {
+        yield buffer;
+        buffer = '';
+      }
+    }
+    if (buffer) yield buffer;
+  }
+  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
+}
+
 const unitLabel = (u: CotUnitPlan) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
 const unitPath = (u: CotUnitPlan) => (u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year));
 
@@ -99,26 +115,19 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
     let rowsRead = 0;
     // Taken here: the stream machinery below pulls records outside the activity's async context.
     const activity = Context.current();
-    async function* copyText() {
-      let buffer = '';
+    async function* goodRows() {
       for await (const item of parseCotFile(stream, unit.reportType)) {
         rowsRead++;
         if (rowsRead % HEARTBEAT_EVERY === 0) activity.heartbeat({ unit: unitLabel(unit), rows: rowsRead });
-        if ('reason' in item) {
+        if (!('reason' in item)) yield copyLine(item);
+        else {
           rejections.by_reason[item.reason] = (rejections.by_reason[item.reason] ?? 0) + 1;
           if (rejections.first.length < MAX_LISTED_REJECTIONS) rejections.first.push(item);
-          continue;
-        }
-        buffer += copyLine(item);
-        if (buffer.length > 1 << 16) {
-          yield buffer;
-          buffer = '';
         }
       }
-      if (buffer) yield buffer;
     }
     // A parse failure ends the COPY with that error, which is what the unit reports.
-    await pipeline(Readable.from(copyText()), client.query(copyFrom('COPY cot_staging FROM STDIN')));
+    await copyLines(client, 'COPY cot_staging FROM STDIN', goodRows());
     const set = REPORT_COLUMNS.filter((c) => c !== 'code' && c !== 'report_date');
     const { rows } = await client.query(
       `WITH latest AS (
@@ -232,13 +241,46 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
       await announce('cot.unit.failed', { run_id: runId, unit: unitLabel(unit), error });
     },
 
-    /** Rebuilds the indicators of one report type and subtype from its stored reports. */
+    /** Rebuilds the indicators of one report type and subtype from its stored reports, in one transaction. */
     async computeCotIndicators(reportType: ReportType, subtype: Subtype): Promise<number> {
-      return db.transaction(async (trx) => {
+      const { groups } = reports[reportType];
+      const { rows } = (await db.raw(
+        `SELECT code, report_date::text AS report_date, open_interest, ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
+         FROM cot_reports WHERE report_type = ? AND subtype = ? ORDER BY code, report_date`,
+        [reportType, subtype],
+      )) as { rows: Record<string, string | null>[] };
+      let count = 0;
+      function* lines() {
+        for (let start = 0; start < rows.length; ) {
+          let end = start;
+          while (end < rows.length && rows[end].code === rows[start].code) end++;
+          const market = rows.slice(start, end);
+          for (const g of groups) {
+            const series = market
+              .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
+              .map((r) => ({
+                reportDate: r.report_date!,
+                openInterest: Number(r.open_interest),
+                long: Number(r[`${g.key}_long`]),
+                short: Number(r[`${g.key}_short`]),
+                longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
+                shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
+              }));
+            for (const i of groupIndicators(series, g.role)) {
+              count++;
+              yield [reportType, subtype, copyText(market[0].code!), g.id, i.reportDate, i.net, i.netChange, i.pctOi, i.index13, i.index52, i.index156, i.wci26, i.signal]
+                .map((v) => (v === null ? '\\N' : v))
+                .join('\t') + '\n';
+            }
+          }
+          start = end;
+        }
+      }
+      await db.transaction(async (trx) => {
         await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
-        const result = await trx.raw(indicatorsSql(reportType), [subtype, subtype]);
-        return result.rowCount as number;
+        await copyLines((await trx.client.acquireConnection()) as PoolClient, 'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN', lines());
       });
+      return count;
     },
 
     /** Settles the run's status from its units, retires cached answers and tells the console. */

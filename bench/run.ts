@@ -1,6 +1,7 @@
 /** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
 import { bookingBench } from './booking.js';
+import { cotBench } from './cot.js';
 import { diagnosisBench } from './diagnosis.js';
 import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
@@ -10,6 +11,7 @@ const scenarios: Record<string, (opts: { n?: number; concurrency?: number; secon
   booking: bookingBench,
   monitors: monitorsBench,
   diagnosis: diagnosisBench,
+  cot: cotBench,
 };
 
 const { values, positionals } = parseArgs({

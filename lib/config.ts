@@ -84,7 +84,7 @@ const envSchema = z.object({
   COT_MAX_BYTES: z.coerce.number().int().positive().default(200 * 1024 * 1024),
   COT_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(5000),
   COT_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
-  COT_CONCURRENCY: z.coerce.number().int().min(1).max(6).default(2),
+  COT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
   DATA_STALE_DAYS: z.coerce.number().positive().default(10),
 });
 
@@ -180,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxBytes: c.COT_MAX_BYTES,
       /** Backoff for a file's download and load: first wait, tripled per attempt, this many attempts in all. */
       retry: { initialMs: c.COT_RETRY_INITIAL_MS, attempts: c.COT_RETRY_ATTEMPTS },
-      /** Report type × subtype pairs ingested at once. */
+      /** Files downloaded and loaded at once. */
       concurrency: c.COT_CONCURRENCY,
       staleDays: c.DATA_STALE_DAYS,
     },

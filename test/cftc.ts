@@ -78,7 +78,15 @@ interface Served {
   records: number;
 }
 
-export async function startCftc() {
+/** A record of a synthetic market: the same numbers under a contract code of its own. */
+const CODE_FIELD = /^("(?:[^"]|"")*"\s*,[^,]*,[^,]*,)\s*([0-9A-Z+]+)/;
+const copiesOf = (records: string[], copies: number) =>
+  records.concat(...Array.from({ length: copies - 1 }, (_, i) => records.map((l) => l.replace(CODE_FIELD, (_m, head, code) => `${head}${code}S${i + 1}`))));
+
+/**
+ * `copies` > 1 multiplies every file for benchmarks: each record again under a synthetic code per copy.
+ */
+export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
   const files = new Map<string, Served>();
   const overrides = new Map<string, Buffer | number>();
   let weeklyOn = true;
@@ -92,13 +100,15 @@ export async function startCftc() {
     const raw = readFileSync(path.join(FIXTURES, f.file));
     const yearly = reports[f.type].yearlyZip[f.subtype](f.year);
     const isNewest = newest.get(`${f.type}/${f.subtype}`) === f;
-    const lines = linesOf(f.zip ? await unzipText(raw) : raw.toString('utf8'));
-    const latest = lines.slice(1).map(dateOf).filter(Boolean).sort().pop();
+    const [header, ...original] = linesOf(f.zip ? await unzipText(raw) : raw.toString('utf8'));
+    const records = copiesOf(original, copies);
+    const latest = records.map(dateOf).filter(Boolean).sort().pop();
     if (f.zip || !isNewest || !latest) {
-      files.set(yearly, { body: f.zip ? raw : await zipOf(MEMBER[f.type][f.subtype], raw), records: lines.length - 1 });
+      // The original CFTC archives are served as they are, unless multiplied.
+      const body = f.zip && copies === 1 ? raw : await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + records.join('')));
+      files.set(yearly, { body, records: records.length });
       continue;
     }
-    const [header, ...records] = lines;
     const older = records.filter((l) => dateOf(l) !== latest);
     const week = records.filter((l) => dateOf(l) === latest);
     files.set(yearly, { body: await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + older.join(''))), records: older.length });

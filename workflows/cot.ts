@@ -17,7 +17,7 @@ export const COT_WORKFLOW_ID = 'cot-ingestion';
 export const COT_SCHEDULE_ID = 'cot-weekly';
 
 export type CotIngestionInput = Omit<CotRunInput, 'runId' | 'workflowId'> & {
-  /** Pairs (report type × subtype) loaded at once. */
+  /** Files loaded at once. */
   concurrency: number;
   /** Backoff for each file: first wait, tripled per attempt, this many attempts in all. */
   retry: { initialMs: number; attempts: number };
@@ -52,8 +52,8 @@ async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promis
 }
 
 /**
- * The weekly COT ingestion: plan the files, load each report type and subtype's years oldest first
- * and then its current-week file, rebuild that pair's indicators, and settle the run.
+ * The weekly COT ingestion: plan the files, load the yearly files and then the current-week files,
+ * rebuild the indicators of every report that loaded, and settle the run.
  */
 export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<string> {
   const { runId, workflowId } = workflowInfo();
@@ -69,30 +69,28 @@ export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<st
     const plan = await planCotIngestion({ ...input, runId, workflowId });
     progress.unitsTotal = plan.total;
     progress.unitsDone = plan.total - plan.units.length;
-    const pairs = new Map<string, CotUnitPlan[]>();
-    for (const unit of plan.units) pairs.set(`${unit.reportType}/${unit.subtype}`, [...(pairs.get(`${unit.reportType}/${unit.subtype}`) ?? []), unit]);
-
-    await inBatches([...pairs.values()], input.concurrency, async (pairUnits) => {
-      let loaded = false;
-      for (const unit of pairUnits) {
-        progress.inFlight.push(label(unit));
-        try {
-          const result = await ingestCotUnit(runId, unit);
-          progress.rows.read += result.rowsRead;
-          progress.rows.inserted += result.inserted;
-          progress.rows.updated += result.updated;
-          progress.rows.rejected += result.rejected;
-          loaded ||= result.status === 'loaded';
-        } catch (error) {
-          if (!(error instanceof ActivityFailure)) throw error;
-          await recordCotUnitFailure(runId, unit, failureMessage(error));
-        }
-        progress.inFlight = progress.inFlight.filter((l) => l !== label(unit));
-        progress.unitsDone++;
+    const loadedPairs = new Map<string, CotUnitPlan>();
+    const load = async (unit: CotUnitPlan) => {
+      progress.inFlight.push(label(unit));
+      try {
+        const result = await ingestCotUnit(runId, unit);
+        progress.rows.read += result.rowsRead;
+        progress.rows.inserted += result.inserted;
+        progress.rows.updated += result.updated;
+        progress.rows.rejected += result.rejected;
+        if (result.status === 'loaded') loadedPairs.set(`${unit.reportType}/${unit.subtype}`, unit);
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        await recordCotUnitFailure(runId, unit, failureMessage(error));
       }
-      // Rebuilt whenever a file loaded, changed or not: a run that died before this step is mended by the next.
-      if (loaded) await computeCotIndicators(pairUnits[0].reportType, pairUnits[0].subtype);
-    });
+      progress.inFlight = progress.inFlight.filter((l) => l !== label(unit));
+      progress.unitsDone++;
+    };
+    // Yearly files hold disjoint weeks and load side by side; a current-week file may repeat its year's last week, so it comes after.
+    await inBatches(plan.units.filter((u) => u.year !== null), input.concurrency, load);
+    await inBatches(plan.units.filter((u) => u.year === null), input.concurrency, load);
+    // Rebuilt whenever a file loaded, changed or not: a run that died before this step is mended by the next.
+    await inBatches([...loadedPairs.values()], input.concurrency, (u) => computeCotIndicators(u.reportType, u.subtype).then(() => undefined));
     return await finishCotRun(runId, null);
   } catch (error) {
     await finishCotRun(runId, failureMessage(error));
