@@ -7,3 +7,6 @@ function fractionDigits(currency: string): number {
 }
 
 export const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+
+/** A number with `digits` decimals, or a dash where there is none (an index without enough history). */
+export const fixed = (value: number | null | undefined, digits: number) => (value === null || value === undefined ? '—' : value.toFixed(digits));
