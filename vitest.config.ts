@@ -1,12 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Settings every suite shares; `npm test` runs everything but the fault and fuzz suites, which have their own commands. */
+export const shared = {
+  // Worker threads crash the Temporal native bridge; each test file gets its own process.
+  pool: 'forks' as const,
+  globalSetup: ['test/globalSetup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 180_000,
+};
 
 export default defineConfig({
   test: {
-    // Worker threads crash the Temporal native bridge; each test file gets its own process.
-    pool: 'forks',
+    ...shared,
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/globalSetup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 180_000,
+    exclude: [...configDefaults.exclude, 'test/faults/**', 'test/fuzz/**'],
   },
 });

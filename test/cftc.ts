@@ -13,7 +13,8 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
 
-export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures/cot');
+/** `../shared` beside the project root, as the fixtures' README places it; SHARED_DIR names another. */
+export const FIXTURES = path.join(process.env.SHARED_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared'), 'fixtures/cot');
 
 /** What CFTC names the text file inside each yearly zip. */
 const MEMBER: Record<ReportType, Record<Subtype, string>> = {
