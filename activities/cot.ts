@@ -9,7 +9,7 @@ import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus
 import { invalidateCotCache } from '../lib/cot/cache.js';
 import { groupIndicators } from '../lib/cot/indicators.js';
 import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
-import { GROUP_KEYS, groupFields, reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
+import { GROUP_KEYS, groupFields, reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotHttpError, openCotSource } from '../lib/cot/source.js';
 import type { Config } from '../lib/config.js';
 import { domainEvent, publish } from '../lib/events.js';
@@ -43,8 +43,6 @@ export interface CotUnitResult {
   rejected: number;
 }
 
-/** A year's file is final once it holds a late-December report (holiday weeks move it to Monday the 24th at the earliest). */
-const COMPLETE_FROM = '12-24';
 const MAX_LISTED_REJECTIONS = 20;
 const HEARTBEAT_EVERY = 2000;
 
@@ -71,7 +69,6 @@ async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<s
   await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
 }
 
-const unitLabel = (u: CotUnitPlan) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
 const unitPath = (u: CotUnitPlan) => (u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year));
 
 export function cotActivities(config: Config, db: Knex, redis: Redis) {
@@ -152,19 +149,20 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
     const r = rows[0] as { staged: number; distinct_rows: number; data_from: string | null; data_through: string | null; inserted: number; updated: number };
     const duplicates = r.staged - r.distinct_rows;
     if (duplicates > 0) rejections.by_reason['a later record has the same market and report date'] = duplicates;
-    return { ...r, rowsRead, duplicates };
+    return { ...r, rowsRead };
   }
 
   return {
     /** Records the run and decides its units; complete years already loaded are skipped unless forced. */
     async planCotIngestion(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
+      // A year's file is final once it holds a late-December report (a holiday moves it to Monday the 24th at the earliest).
       const currentYear = new Date().getUTCFullYear();
       const years = input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
       const complete = input.force
         ? []
         : ((await db.raw(
             `SELECT DISTINCT report_type, subtype, year FROM cot_units
-             WHERE status = 'loaded' AND year IS NOT NULL AND data_through >= make_date(year, ${COMPLETE_FROM.replace('-', ', ')})
+             WHERE status = 'loaded' AND year IS NOT NULL AND data_through >= make_date(year, 12, 24)
                AND report_type = ANY(?) AND subtype = ANY(?) AND year = ANY(?)`,
             [input.reportTypes, input.subtypes, years],
           )).rows as { report_type: string; subtype: string; year: number }[]);

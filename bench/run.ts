@@ -5,6 +5,7 @@ import { cotBench } from './cot.js';
 import { diagnosisBench } from './diagnosis.js';
 import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
+import { writeSummary } from './summary.js';
 
 const scenarios: Record<string, (opts: { n?: number; concurrency?: number; seconds?: number }) => Promise<unknown>> = {
   payments: paymentsBench,
@@ -30,4 +31,5 @@ const opts = {
   seconds: values.seconds ? Number(values.seconds) : undefined,
 };
 for (const name of chosen) await scenarios[name](opts);
+console.log(`summary of every scenario's newest result → ${writeSummary(Object.keys(scenarios))}`);
 process.exit(process.exitCode ?? 0);

@@ -11,6 +11,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { CotRunInput, CotUnitPlan } from '../activities/cot.js';
+import { unitLabel } from '../lib/cot/reports.js';
 
 /** One id for every ingestion: while one runs, starting another finds it instead (Temporal's id uniqueness). */
 export const COT_WORKFLOW_ID = 'cot-ingestion';
@@ -37,7 +38,6 @@ const { planCotIngestion, recordCotUnitFailure, computeCotIndicators, finishCotR
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
 });
 
-const label = (u: CotUnitPlan) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
 const failureMessage = (error: unknown) => {
   const cause = error instanceof ActivityFailure ? error.cause : error;
   return cause instanceof Error ? cause.message : String(cause);
@@ -71,7 +71,7 @@ export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<st
     progress.unitsDone = plan.total - plan.units.length;
     const loadedPairs = new Map<string, CotUnitPlan>();
     const load = async (unit: CotUnitPlan) => {
-      progress.inFlight.push(label(unit));
+      progress.inFlight.push(unitLabel(unit));
       try {
         const result = await ingestCotUnit(runId, unit);
         progress.rows.read += result.rowsRead;
@@ -83,7 +83,7 @@ export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<st
         if (!(error instanceof ActivityFailure)) throw error;
         await recordCotUnitFailure(runId, unit, failureMessage(error));
       }
-      progress.inFlight = progress.inFlight.filter((l) => l !== label(unit));
+      progress.inFlight = progress.inFlight.filter((l) => l !== unitLabel(unit));
       progress.unitsDone++;
     };
     // Yearly files hold disjoint weeks and load side by side; a current-week file may repeat its year's last week, so it comes after.

@@ -170,3 +170,6 @@ export const reports: Record<ReportType, ReportDefinition> = {
 /** The per-group numbers each normalised row carries, in `cot_reports` column order. */
 export const groupFields = ['long', 'short', 'spread', 'long_chg', 'short_chg', 'spread_chg'] as const;
 export const GROUP_KEYS = ['g1', 'g2', 'g3', 'g4', 'g5'] as const;
+
+/** How logs, events and the console name one file of a run: `tff/fo/2024`, `tff/fo/week`. */
+export const unitLabel = (u: { reportType: ReportType; subtype: Subtype; year: number | null }) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;

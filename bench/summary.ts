@@ -1,0 +1,55 @@
+/**
+ * `bench/results/summary.md`: the newest result of every scenario, its ratio beside its goal, the
+ * machine and the date — committed, so the figures can be compared from one run to the next.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const dir = fileURLToPath(new URL('./results/', import.meta.url));
+
+interface Result {
+  scenario: string;
+  date: string;
+  machine: { cpus: number; model?: string; node: string };
+  ratio: number;
+  goal?: number;
+  [key: string]: unknown;
+}
+
+/** What each scenario's ratio compares, in the words of its issue. */
+const measures: Record<string, string> = {
+  payments: 'intents/s end to end ÷ bare one-activity workflows/s',
+  booking: 'distinct-slot bookings/s ÷ bare workflow starts/s',
+  monitors: 'checks/s achieved ÷ demanded',
+  diagnosis: 'chat messages/s ÷ no-op Updates/s',
+  cot: 'ingested rows/s ÷ plain COPY rows/s',
+};
+
+function newest(scenario: string): Result | null {
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith('.json')).sort();
+  return files.length ? (JSON.parse(readFileSync(path.join(dir, files[files.length - 1]), 'utf8')) as Result) : null;
+}
+
+const size = (r: Result) => ['n', 'concurrency', 'copies'].filter((k) => r[k] !== undefined).map((k) => `${k} ${r[k]}`).join(', ');
+
+export function writeSummary(scenarios: string[]): string {
+  const rows = scenarios.map((s) => ({ scenario: s, result: newest(s) }));
+  const lines = [
+    '# Benchmark summary',
+    '',
+    'Written by `npm run bench` from the newest result of each scenario in `bench/results/` (the JSON files hold every figure).',
+    '',
+    '| scenario | ratio | goal | met | what the ratio compares | size | date | machine |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map(({ scenario, result: r }) =>
+      r
+        ? `| ${scenario} | ${r.ratio.toFixed(2)} | ${r.goal ?? '—'} | ${r.goal === undefined ? '—' : r.ratio >= r.goal ? 'yes' : 'no'} | ${measures[scenario] ?? ''} | ${size(r)} | ${r.date.slice(0, 16).replace('T', ' ')} UTC | ${r.machine.cpus} × ${r.machine.model ?? 'cpu'}, Node ${r.machine.node} |`
+        : `| ${scenario} | not run yet | | | ${measures[scenario] ?? ''} | | | |`,
+    ),
+    '',
+  ];
+  const file = path.join(dir, 'summary.md');
+  writeFileSync(file, lines.join('\n'));
+  return file;
+}
