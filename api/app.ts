@@ -9,7 +9,7 @@ import { accessLog } from './middleware/accessLog.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errors } from './middleware/errors.js';
 import { httpMetrics } from './middleware/metrics.js';
-import { rateLimit } from './middleware/rateLimit.js';
+import { rateLimitByCredential, rateLimitByIp } from './middleware/rateLimit.js';
 import { requestId } from './middleware/requestId.js';
 import { securityHeaders } from './middleware/securityHeaders.js';
 import { staticFiles } from './middleware/staticFiles.js';
@@ -64,8 +64,9 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.use(staticFiles('/docs/assets/', swaggerUiDir, false));
   app.use(staticFiles('/', consoleDir, true));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: deps.config.bodyLimit }));
+  app.use(rateLimitByIp(deps.redis, deps.config.rateLimit));
   app.use(authenticate(deps.config.jwtSecret));
-  app.use(rateLimit(deps.redis, deps.config.rateLimit));
+  app.use(rateLimitByCredential(deps.redis, deps.config.rateLimit));
   app.use(api.router.routes());
   app.use(api.router.allowedMethods({ throw: false }));
   // Errors after the response started (a stream cut short); an SSE client leaving is routine.

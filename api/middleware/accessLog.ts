@@ -1,6 +1,9 @@
 import type { Next } from 'koa';
 import type { AppContext } from '../context.js';
 
+/** A payment token in a path (payer API, payer page) grants paying: logs get its kind, not its value. */
+const PAYMENT_TOKEN = /pt_[A-Za-z0-9_-]+/g;
+
 /** One JSON line per request, written after the response status is known. */
 export async function accessLog(ctx: AppContext, next: Next) {
   const started = performance.now();
@@ -8,7 +11,7 @@ export async function accessLog(ctx: AppContext, next: Next) {
     await next();
   } finally {
     ctx.state.log.info(
-      { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) },
+      { method: ctx.method, path: ctx.path.replace(PAYMENT_TOKEN, 'pt_[redacted]'), status: ctx.status, ms: Math.round(performance.now() - started) },
       'request',
     );
   }

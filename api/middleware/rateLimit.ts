@@ -21,20 +21,30 @@ export async function consumeOrRefuse(limiter: RateLimiterAbstract, key: string,
   }
 }
 
+const limiter = (redis: Redis, keyPrefix: string, points: number, windowS: number) =>
+  new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: windowS });
+
+// Probes, metrics and docs stay reachable whatever Redis does.
+const limited = (ctx: AppContext) => ctx.path.startsWith('/api/');
+
 /**
- * Fixed-window limits kept in Redis so every API process shares them: one budget per client IP,
- * a second per credential (API key or operator). Exceeding either is a 429 with Retry-After.
+ * Fixed-window limits kept in Redis so every API process shares them. The per-IP budget runs before
+ * authentication, so guessing credentials is throttled like anything else; exceeding it is a 429.
  */
-export function rateLimit(redis: Redis, limits: Limits) {
-  const byIp = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:ip', points: limits.perIp, duration: limits.windowS });
-  const byKey = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rl:key', points: limits.perKey, duration: limits.windowS });
+export function rateLimitByIp(redis: Redis, limits: Limits) {
+  const byIp = limiter(redis, 'rl:ip', limits.perIp, limits.windowS);
   return async (ctx: AppContext, next: Next) => {
-    // Probes, metrics and docs stay reachable whatever Redis does.
-    if (!ctx.path.startsWith('/api/')) return next();
+    if (limited(ctx)) await consumeOrRefuse(byIp, ctx.ip);
+    await next();
+  };
+}
+
+/** The second budget, per credential (API key or operator), once authentication has named it. */
+export function rateLimitByCredential(redis: Redis, limits: Limits) {
+  const byKey = limiter(redis, 'rl:key', limits.perKey, limits.windowS);
+  return async (ctx: AppContext, next: Next) => {
     const principal = ctx.state.principal;
-    const credential = principal && (principal.kind === 'merchant' ? `k:${principal.apiKeyId}` : `u:${principal.userId}`);
-    await consumeOrRefuse(byIp, ctx.ip);
-    if (credential) await consumeOrRefuse(byKey, credential);
+    if (limited(ctx) && principal) await consumeOrRefuse(byKey, principal.kind === 'merchant' ? `k:${principal.apiKeyId}` : `u:${principal.userId}`);
     await next();
   };
 }

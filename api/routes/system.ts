@@ -36,7 +36,7 @@ const docsHtml = `<!doctype html>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script>${docsInit}</script></body></html>`;
 /** The docs page runs one inline script; the CSP allows exactly that script by hash. */
-const docsCsp = `default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'sha256-${createHash('sha256').update(docsInit).digest('base64')}'`;
+const docsCsp = `default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'sha256-${createHash('sha256').update(docsInit).digest('base64')}'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'`;
 
 export function systemRoutes(api: Api, deps: ApiDeps, spec: () => unknown) {
   api.route({
