@@ -57,13 +57,38 @@ export function allows(access: Access[], principal: Principal | undefined): bool
 
 const openApiPath = (koaPath: string) => koaPath.replace(/:(\w+)/g, '{$1}');
 
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000. A NUL in a body would fail far from the request —
+ * inside a workflow's activity, retried for ever while the caller waits — so no body may carry one.
+ * Iterative: a body may nest arrays hundreds of thousands deep.
+ */
+function refuseNulCharacters(body: unknown): unknown {
+  const found: string[] = [];
+  const stack: [unknown, string][] = [[body, '']];
+  while (stack.length && found.length < 10) {
+    const [value, path] = stack.pop()!;
+    const at = (key: string | number) => (path ? `${path}.${key}` : String(key));
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) found.push(path);
+    } else if (Array.isArray(value)) value.forEach((v, i) => stack.push([v, at(i)]));
+    else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (key.includes('\u0000')) found.push(at(key));
+        stack.push([v, at(key)]);
+      }
+    }
+  }
+  if (found.length) throw new ApiError(400, 'validation_error', 'The request is invalid', found.map((p) => ({ path: p, message: 'must not contain NUL (\\u0000) characters', code: 'invalid_format' })));
+  return body;
+}
+
 const standardErrors: Record<number, string> = {
   400: 'Invalid request',
   401: 'Missing or invalid credentials',
   403: 'Not allowed for this caller',
   409: 'Idempotency-Key still in use, or the resource is in a state that does not allow this',
   413: 'Body larger than the limit',
-  415: 'Body is not application/json',
+  415: 'Body is not application/json, or its charset or Content-Encoding is not supported',
   422: 'Idempotency-Key reused with a different request',
   429: 'Rate limited; see Retry-After',
 };
@@ -83,12 +108,14 @@ export class Api {
 
   route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(spec: RouteSpec<P, Q, B>): void {
     const isPublic = spec.access.includes('public');
+    // The body parser reads every POST, PUT and PATCH body, whether or not the route takes one.
+    const bodyRead = spec.body !== undefined || spec.method === 'post' || spec.method === 'put' || spec.method === 'patch';
     const applies: Record<number, boolean> = {
       403: !isPublic,
       409: spec.idempotent === true,
       422: spec.idempotent === true,
-      413: spec.body !== undefined,
-      415: spec.body !== undefined,
+      413: bodyRead,
+      415: bodyRead,
       429: spec.path.startsWith('/api/'),
     };
     const errorCodes = Object.keys(standardErrors)
@@ -121,7 +148,7 @@ export class Api {
       const input = {
         params: (spec.params ? spec.params.parse(ctx.params) : {}) as z.output<P>,
         query: (spec.query ? spec.query.parse(ctx.query) : {}) as z.output<Q>,
-        body: (spec.body ? spec.body.parse(ctx.request.body ?? {}) : undefined) as z.output<B>,
+        body: (spec.body ? spec.body.parse(refuseNulCharacters(ctx.request.body ?? {})) : undefined) as z.output<B>,
       };
       const run = async () => spec.handler(ctx, input);
       const principal = ctx.state.principal;

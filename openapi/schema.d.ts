@@ -408,7 +408,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -480,6 +480,24 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Rate limited; see Retry-After */
                 429: {
                     headers: {
@@ -534,6 +552,24 @@ export interface paths {
                 };
                 /** @description Missing or invalid credentials */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -765,7 +801,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -940,7 +976,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1111,7 +1147,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1290,6 +1326,24 @@ export interface paths {
                 };
                 /** @description Idempotency-Key still in use, or the resource is in a state that does not allow this */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1548,7 +1602,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1747,7 +1801,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -1860,7 +1914,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2140,6 +2194,24 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Idempotency-Key reused with a different request */
                 422: {
                     headers: {
@@ -2252,7 +2324,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2415,7 +2487,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2659,7 +2731,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2824,7 +2896,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -2932,7 +3004,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3001,6 +3073,13 @@ export interface paths {
                 };
                 /** @description Not found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Appointments still refer to it */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3171,7 +3250,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3285,7 +3364,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3354,6 +3433,13 @@ export interface paths {
                 };
                 /** @description Not found */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Appointments still refer to it */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3522,7 +3608,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3634,7 +3720,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3873,7 +3959,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -3987,7 +4073,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -4320,6 +4406,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such workshop */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description slot_unavailable, with the next free slots */
                 409: {
                     headers: {
@@ -4336,7 +4429,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -4482,12 +4575,37 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such appointment */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Expired, canceled or finished */
                 409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description Rate limited; see Retry-After */
                 429: {
@@ -4563,6 +4681,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such appointment */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description slot_unavailable (with the next free slots) or invalid_state */
                 409: {
                     headers: {
@@ -4579,7 +4704,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -4659,6 +4784,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such appointment */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Already visited, expired or closed */
                 409: {
                     headers: {
@@ -4675,7 +4807,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -4765,6 +4897,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such appointment */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Not allowed from the current state */
                 409: {
                     headers: {
@@ -4781,7 +4920,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -4961,7 +5100,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -5214,7 +5353,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -5311,6 +5450,24 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description Rate limited; see Retry-After */
                 429: {
@@ -5586,7 +5743,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -5666,6 +5823,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such session */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description The session is closed */
                 409: {
                     headers: {
@@ -5682,7 +5846,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -5826,6 +5990,38 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such session */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The session ended meanwhile */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Rate limited; see Retry-After */
                 429: {
                     headers: {
@@ -5898,6 +6094,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No such session */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Body larger than the limit */
                 413: {
                     headers: {
@@ -5907,7 +6110,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;
@@ -6516,7 +6719,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Body is not application/json */
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
                 415: {
                     headers: {
                         [name: string]: unknown;

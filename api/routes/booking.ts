@@ -184,6 +184,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     body: CreateAppointment,
     responses: {
       201: { description: `Held; keep access_token for ${APPOINTMENT_TOKEN_HEADER}`, schema: AppointmentOut.extend({ access_token: z.string() }) },
+      404: { description: 'No such workshop' },
       409: { description: 'slot_unavailable, with the next free slots' },
     },
     handler: async (ctx, { body }) => {
@@ -290,7 +291,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     tag: 'booking',
     access: ['public', 'operator'],
     params: IdParams,
-    responses: { 200: { description: 'Confirmed', schema: AppointmentOut }, 409: { description: 'Expired, canceled or finished' } },
+    responses: { 200: { description: 'Confirmed', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Expired, canceled or finished' } },
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const status = await update(appointment, (h) => h.executeUpdate(confirmAppointment));
@@ -307,7 +308,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ start: iso, mechanic_id: z.uuid().optional() }),
-    responses: { 200: { description: 'Moved', schema: AppointmentOut }, 409: { description: 'slot_unavailable (with the next free slots) or invalid_state' } },
+    responses: { 200: { description: 'Moved', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'slot_unavailable (with the next free slots) or invalid_state' } },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const workshop = (await Workshop.query().findById(appointment.workshop_id))!;
@@ -333,7 +334,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ reason: z.string().trim().min(1).max(500) }),
-    responses: { 200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut }, 409: { description: 'Already visited, expired or closed' } },
+    responses: { 200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Already visited, expired or closed' } },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       if (appointment.status !== 'canceled') {
@@ -352,7 +353,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['operator'],
     params: IdParams,
     body: z.object({ status: z.enum(['in_progress', 'completed', 'no_show']) }),
-    responses: { 200: { description: 'Recorded', schema: AppointmentOut }, 409: { description: 'Not allowed from the current state' } },
+    responses: { 200: { description: 'Recorded', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Not allowed from the current state' } },
     handler: async (ctx, { params, body }) => {
       const { appointment } = await visible(ctx, params.id);
       await update(appointment, (h) => h.executeUpdate(recordVisit, { args: [{ status: body.status }] }));

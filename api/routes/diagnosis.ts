@@ -129,7 +129,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ text: z.string().trim().min(1).max(2000) }),
-    responses: { 200: { description: 'The reply', schema: ReplyOut }, 409: { description: 'The session is closed' }, 429: { description: 'Too many messages' } },
+    responses: { 200: { description: 'The reply', schema: ReplyOut }, 404: { description: 'No such session' }, 409: { description: 'The session is closed' }, 429: { description: 'Too many messages' } },
     handler: async (ctx, { params, body }) => {
       const { row } = await visible(ctx, params.id);
       await consumeOrRefuse(messageLimiter(), row.id, 'Too many messages in this session');
@@ -179,7 +179,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     tag: 'diagnosis',
     access: ['public', 'operator'],
     params: IdParams,
-    responses: { 200: { description: 'Closed (again: unchanged)', schema: SessionOut } },
+    responses: { 200: { description: 'Closed (again: unchanged)', schema: SessionOut }, 404: { description: 'No such session' }, 409: { description: 'The session ended meanwhile' } },
     handler: async (ctx, { params }) => {
       const { row, operator } = await visible(ctx, params.id);
       if (row.status === 'open') await update(row, (h) => h.executeUpdate(closeSession, { args: [{ reason: operator ? 'closed by an operator' : 'closed by the owner' }] }));
@@ -195,7 +195,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().trim().max(2000).optional() }),
-    responses: { 200: { description: 'Saved', schema: SessionOut } },
+    responses: { 200: { description: 'Saved', schema: SessionOut }, 404: { description: 'No such session' } },
     handler: async (ctx, { params, body }) => {
       const { row, operator } = await visible(ctx, params.id);
       ctx.body = view(await DiagnosisSession.query().patchAndFetchById(row.id, { rating: body.rating, feedback_comment: body.comment ?? null, updated_at: new Date() }), operator);

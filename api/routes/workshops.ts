@@ -49,6 +49,8 @@ interface Collection<S extends ZodRawShape> {
   order: string;
   /** Extra checks against the workshop (e.g. a mechanic belongs to it). */
   check?: (workshopId: string, body: z.output<ZodObject<S>>) => Promise<void>;
+  /** Appointments refer to these rows: removing one they still refer to is a 409. */
+  booked?: boolean;
 }
 
 export function workshopRoutes(api: Api, _deps: ApiDeps) {
@@ -181,7 +183,9 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       tag: 'booking',
       access: ['operator'],
       params: tableParams,
-      responses: { 204: { description: 'Removed' }, 404: { description: 'Not found' } },
+      responses: c.booked
+        ? { 204: { description: 'Removed' }, 404: { description: 'Not found' }, 409: { description: 'Appointments still refer to it' } }
+        : { 204: { description: 'Removed' }, 404: { description: 'Not found' } },
       handler: async (ctx, { params }) => {
         if (!(await c.model.query().deleteById(params.id))) throw notFound(c.name);
         ctx.status = 204;
@@ -189,8 +193,8 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     });
   }
 
-  collection({ name: 'mechanics', model: Mechanic, input: MechanicIn, order: 'name' });
-  collection({ name: 'services', model: Service, input: ServiceIn, order: 'name' });
+  collection({ name: 'mechanics', model: Mechanic, input: MechanicIn, order: 'name', booked: true });
+  collection({ name: 'services', model: Service, input: ServiceIn, order: 'name', booked: true });
   collection({ name: 'hours', model: WorkingHours, input: HoursIn as never, order: 'mechanic_id nulls first, weekday, opens', check: mechanicOfWorkshop });
   collection({ name: 'overrides', model: DateOverrideRow, input: OverrideIn as never, order: 'date, mechanic_id nulls first', check: mechanicOfWorkshop });
 }
