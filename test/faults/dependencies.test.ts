@@ -95,6 +95,19 @@ describe('dependencies going away', () => {
   });
 });
 
+/** The intent's one delivery, once it succeeded, with every attempt. */
+async function deliveredOnce(url: string, key: string, intentId: string) {
+  const delivered = await waitFor(
+    async () => {
+      const history = (await call(url, 'GET', `/api/v1/webhooks/history?intent_id=${intentId}`, { token: key })).json.data;
+      return history?.[0]?.status === 'succeeded' && history[0];
+    },
+    30_000,
+    'the delivery to succeed',
+  );
+  return (await call(url, 'GET', `/api/v1/webhooks/${delivered.id}`, { token: key })).json;
+}
+
 describe('webhook receivers misbehaving', () => {
   it('one down for longer than the first retries gets every event once it recovers, on the schedule', async () => {
     const url = stack.api.url;
@@ -105,18 +118,10 @@ describe('webhook receivers misbehaving', () => {
     await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: down.url } });
     try {
       const created = await call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 900, currency: 'usd', order_id: unique('order') } });
-      // Attempts at 0, 1 and 3 s fail; the receiver recovers before the next (6 s after the first).
-      await pause(4500);
+      // Three attempts (at 0, 1 and 3 s) fail before the receiver recovers, in time for the fourth (6 s).
+      await waitFor(() => down.received.length >= 3, 20_000, 'three failed attempts');
       down.setFallback(200);
-      const delivered = await waitFor(
-        async () => {
-          const history = (await call(url, 'GET', `/api/v1/webhooks/history?intent_id=${created.json.id}`, { token: merchant.key })).json.data;
-          return history?.[0]?.status === 'succeeded' && history[0];
-        },
-        30_000,
-        'the delivery to succeed',
-      );
-      const detail = (await call(url, 'GET', `/api/v1/webhooks/${delivered.id}`, { token: merchant.key })).json;
+      const detail = await deliveredOnce(url, merchant.key, created.json.id);
       const codes = detail.attempts_log.map((a: { status_code: number | null }) => a.status_code);
       expect(codes.slice(0, 3)).toEqual([503, 503, 503]);
       expect(codes.at(-1)).toBe(200);
@@ -140,15 +145,7 @@ describe('webhook receivers misbehaving', () => {
       const merchant = await createMerchant(url, admin.token);
       await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: slow.url } });
       const created = await call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 950, currency: 'usd', order_id: unique('order') } });
-      const delivered = await waitFor(
-        async () => {
-          const history = (await call(url, 'GET', `/api/v1/webhooks/history?intent_id=${created.json.id}`, { token: merchant.key })).json.data;
-          return history?.[0]?.status === 'succeeded' && history[0];
-        },
-        30_000,
-        'the delivery to succeed',
-      );
-      const detail = (await call(url, 'GET', `/api/v1/webhooks/${delivered.id}`, { token: merchant.key })).json;
+      const detail = await deliveredOnce(url, merchant.key, created.json.id);
       expect(detail.attempts_log).toHaveLength(2);
       expect(detail.attempts_log[0].error).toMatch(/tim/i);
       expect(detail.attempts_log[1].status_code).toBe(200);
