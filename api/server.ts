@@ -2,11 +2,12 @@
 import { loadConfig } from '../lib/config.js';
 import { openApiDeps } from './deps.js';
 import { createApp } from './app.js';
+import { jsonClientErrors } from './clientErrors.js';
 import type { Server } from 'node:http';
 
 export async function startApi(config = loadConfig()): Promise<{ server: Server; close(): Promise<void> }> {
   const deps = await openApiDeps(config);
-  const server = createApp(deps).listen(config.port);
+  const server = jsonClientErrors(createApp(deps).listen(config.port));
   await new Promise<void>((resolve) => server.once('listening', resolve));
   deps.log.info({ url: config.publicUrl }, 'api listening');
   return {

@@ -43,6 +43,11 @@ describe('error format', () => {
     expectError(res, 415, 'unsupported_media_type');
   });
 
+  it('a URL or headers over the 16 KB limit of Node get the JSON error format too', async () => {
+    expectError(await call(api.url, 'GET', `/api/v1/merchants?name=${'x'.repeat(20_000)}`, { token: admin.token }), 431, 'headers_too_large');
+    expectError(await call(api.url, 'GET', '/healthz', { headers: { 'x-padding': 'y'.repeat(20_000) } }), 431, 'headers_too_large');
+  });
+
   it('bad path parameters are a 400', async () => {
     expectError(await call(api.url, 'GET', '/api/v1/merchants/..%2F..%2Fetc', { token: admin.token }), 400, 'validation_error');
   });

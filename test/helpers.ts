@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { createApp } from '../api/app.js';
+import { jsonClientErrors } from '../api/clientErrors.js';
 import { openApiDeps } from '../api/deps.js';
 import { User, type Role } from '../db/models/User.js';
 import { loadConfig } from '../lib/config.js';
@@ -17,7 +18,7 @@ export async function startApi(overrides: Record<string, string> = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const deps = await openApiDeps(testConfig({ PORT: String(port), PUBLIC_URL: url, ...overrides }));
-  const server = createApp(deps).listen(port, '127.0.0.1');
+  const server = jsonClientErrors(createApp(deps).listen(port, '127.0.0.1'));
   await new Promise<void>((resolve) => server.once('listening', resolve));
   return {
     url,
