@@ -131,7 +131,6 @@ export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     /** Data records in what a path serves: what the loader must read from it. */
     records: (p: string) => files.get(p)?.records,
-    paths: () => [...files.keys()],
     /** Serve something else (or an HTTP status) at a path until `restore`. */
     override: (p: string, body: Buffer | number) => overrides.set(p, body),
     restore: () => overrides.clear(),
