@@ -2,7 +2,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appointment } from '../db/models/Appointment.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
-import { appointmentWorkflowId, rescheduleAppointmentUpdate } from '../workflows/booking.js';
+import { appointmentWorkflowId, cancelAppointment, rescheduleAppointmentUpdate } from '../workflows/booking.js';
 import { startWorker } from '../workers/worker.js';
 import { call, createWorkshop, signIn, startStack, testConfig, type WorkshopOptions } from './helpers.js';
 import { waitFor } from './receiver.js';
@@ -253,6 +253,19 @@ describe('booking', () => {
       const d = await stack.api.deps.temporal.client.workflow.getHandle(appointmentWorkflowId(b.json.id)).describe();
       return d.status.name === 'COMPLETED' ? true : null;
     }, 10_000, 'workflow closes after the visit');
+  });
+
+  it('a step whose data the database refuses fails its Update at once instead of retrying for ever', async () => {
+    // The API refuses NUL characters; sent straight to the workflow, one reaches the database as it is.
+    const a = await book(await workshop(), localTime(dayAhead(), '10:00'));
+    const handle = stack.api.deps.temporal.client.workflow.getHandle(appointmentWorkflowId(a.json.id));
+    const started = Date.now();
+    await expect(handle.executeUpdate(cancelAppointment, { args: [{ reason: 'bad \u0000 reason' }] })).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // The appointment is unharmed and still usable.
+    expect(await statusOf(a.json.id)).toBe('held');
+    const cancel = await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, { ...asCustomer(a.json.access_token), body: { reason: 'changed my mind' } });
+    expect(cancel.json.status).toBe('canceled');
   });
 });
 

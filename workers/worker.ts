@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../lib/config.js';
 import { createLogger } from '../lib/logger.js';
 import { createRedis } from '../lib/redis.js';
 import { ensureCotSchedule } from '../lib/cot/schedule.js';
+import { permanentDataErrors } from './permanentDataErrors.js';
 import { connectTemporal } from '../lib/temporal.js';
 
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
@@ -33,6 +34,7 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: createActivities({ config, db, redis }),
+    interceptors: { activity: [permanentDataErrors] },
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
   });
   const running = worker.run();
