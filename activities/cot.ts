@@ -5,11 +5,12 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { recordCotRun } from '../db/cot.js';
 import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus } from '../db/models/Cot.js';
 import { invalidateCotCache } from '../lib/cot/cache.js';
 import { groupIndicators } from '../lib/cot/indicators.js';
 import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
-import { GROUP_KEYS, groupFields, reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
+import { reportColumns, reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotHttpError, openCotSource } from '../lib/cot/source.js';
 import type { Config } from '../lib/config.js';
 import { domainEvent, publish } from '../lib/events.js';
@@ -45,8 +46,6 @@ export interface CotUnitResult {
 
 const MAX_LISTED_REJECTIONS = 20;
 const HEARTBEAT_EVERY = 2000;
-
-const REPORT_COLUMNS = ['code', 'report_date', 'market_name', 'open_interest', 'oi_change', ...GROUP_KEYS.flatMap((g) => groupFields.map((f) => `${g}_${f}`))];
 
 /** PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
 const copyText = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
@@ -107,7 +106,7 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
   /** COPY into a staging table, then one upsert that only touches rows whose values changed. */
   async function load(client: PoolClient, unit: CotUnitPlan, stream: Readable, rejections: RejectionSummary) {
     await client.query(
-      `CREATE TEMP TABLE cot_staging (record integer, ${REPORT_COLUMNS.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
+      `CREATE TEMP TABLE cot_staging (record integer, ${reportColumns.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
     );
     let rowsRead = 0;
     // Taken here: the stream machinery below pulls records outside the activity's async context.
@@ -125,13 +124,13 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
     }
     // A parse failure ends the COPY with that error, which is what the unit reports.
     await copyLines(client, 'COPY cot_staging FROM STDIN', goodRows());
-    const set = REPORT_COLUMNS.filter((c) => c !== 'code' && c !== 'report_date');
+    const set = reportColumns.filter((c) => c !== 'code' && c !== 'report_date');
     const { rows } = await client.query(
       `WITH latest AS (
          SELECT DISTINCT ON (code, report_date) * FROM cot_staging ORDER BY code, report_date, record DESC
        ), upserted AS (
-         INSERT INTO cot_reports (report_type, subtype, ${REPORT_COLUMNS.join(', ')})
-         SELECT $1, $2, ${REPORT_COLUMNS.join(', ')} FROM latest
+         INSERT INTO cot_reports (report_type, subtype, ${reportColumns.join(', ')})
+         SELECT $1, $2, ${reportColumns.join(', ')} FROM latest
          ON CONFLICT (report_type, subtype, code, report_date) DO UPDATE
            SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, loaded_at = now()
            WHERE (${set.map((c) => `cot_reports.${c}`).join(', ')}) IS DISTINCT FROM (${set.map((c) => `EXCLUDED.${c}`).join(', ')})
@@ -171,11 +170,7 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
         input.subtypes.flatMap((subtype) => [...[...years].sort().map((year) => ({ reportType, subtype, year })), { reportType, subtype, year: null }]),
       );
       await db.transaction(async (trx) => {
-        await trx.raw(
-          `INSERT INTO cot_runs (id, workflow_id, trigger, requested_by, params, units_total) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET units_total = EXCLUDED.units_total`,
-          [input.runId, input.workflowId, input.trigger, input.requestedBy, JSON.stringify({ report_types: input.reportTypes, subtypes: input.subtypes, years: input.years ?? null, force: input.force }), all.length],
-        );
+        await recordCotRun(trx, { ...input, id: input.runId }, all.length);
         for (const unit of all.filter(isComplete)) await recordUnit(input.runId, unit, { status: 'skipped', error: 'already complete; force reloads it' }, trx);
       });
       return { units: all.filter((u) => !isComplete(u)), total: all.length };

@@ -4,11 +4,18 @@ import { openApiDeps } from './deps.js';
 import { createApp } from './app.js';
 import { jsonClientErrors } from './clientErrors.js';
 import type { Server } from 'node:http';
+import type { ApiDeps } from './deps.js';
+
+/** The app listening on `port`, with Node's own refusals in the JSON error format too; resolves once it listens. */
+export async function listen(deps: ApiDeps, port: number, host?: string): Promise<Server> {
+  const server = jsonClientErrors(createApp(deps).listen(port, host));
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  return server;
+}
 
 export async function startApi(config = loadConfig()): Promise<{ server: Server; close(): Promise<void> }> {
   const deps = await openApiDeps(config);
-  const server = jsonClientErrors(createApp(deps).listen(config.port));
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const server = await listen(deps, config.port);
   deps.log.info({ url: config.publicUrl }, 'api listening');
   return {
     server,

@@ -7,11 +7,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { reportColumns } from '../lib/cot/reports.js';
 import { startCftc, fixtures } from '../test/cftc.js';
 import { signIn } from '../test/helpers.js';
 import { benchEnvironment, writeResult } from './harness.js';
 
-const COLUMNS = `code, report_date, market_name, open_interest, oi_change, ${['g1', 'g2', 'g3', 'g4', 'g5'].flatMap((g) => ['long', 'short', 'spread', 'long_chg', 'short_chg', 'spread_chg'].map((f) => `${g}_${f}`)).join(', ')}`;
+const COLUMNS = reportColumns.join(', ');
 
 export async function cotBench({ n = 1 } = {}) {
   const cftc = await startCftc({ copies: n });

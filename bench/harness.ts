@@ -5,7 +5,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createApp } from '../api/app.js';
+import { listen } from '../api/server.js';
 import { openApiDeps } from '../api/deps.js';
 import { createScratchDatabase } from '../db/knex.js';
 import { loadConfig } from '../lib/config.js';
@@ -55,7 +55,7 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
     ...overrides,
   });
   const deps = await openApiDeps(config);
-  const server = createApp(deps).listen(port, '127.0.0.1');
+  const server = await listen(deps, port, '127.0.0.1');
   const worker = await startWorker(config);
 
   // The baseline runs on the same server, on a task queue of its own.

@@ -1,8 +1,7 @@
 /** Shared test plumbing: a real API on a loopback port, a real worker, real users and merchants. */
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import { createApp } from '../api/app.js';
-import { jsonClientErrors } from '../api/clientErrors.js';
+import { listen } from '../api/server.js';
 import { openApiDeps } from '../api/deps.js';
 import { User, type Role } from '../db/models/User.js';
 import { loadConfig } from '../lib/config.js';
@@ -18,8 +17,7 @@ export async function startApi(overrides: Record<string, string> = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const deps = await openApiDeps(testConfig({ PORT: String(port), PUBLIC_URL: url, ...overrides }));
-  const server = jsonClientErrors(createApp(deps).listen(port, '127.0.0.1'));
-  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const server = await listen(deps, port, '127.0.0.1');
   return {
     url,
     deps,

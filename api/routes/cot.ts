@@ -1,6 +1,7 @@
 /** CFTC Commitments of Traders: ingestion runs (a Temporal workflow) and the cached read API. */
 import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { z } from 'zod';
+import { recordCotRun } from '../../db/cot.js';
 import { CotRun, CotUnit, runStatuses, unitStatuses } from '../../db/models/Cot.js';
 import { cachedCot } from '../../lib/cot/cache.js';
 import { defaultIngestion } from '../../lib/cot/schedule.js';
@@ -485,10 +486,7 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
         });
         runId = handle.firstExecutionRunId;
         // Recorded here too (the workflow's first activity does the same), so the run is readable at once.
-        await db.raw(
-          `INSERT INTO cot_runs (id, workflow_id, trigger, requested_by, params) VALUES (?, ?, 'manual', ?, ?) ON CONFLICT (id) DO NOTHING`,
-          [runId, COT_WORKFLOW_ID, input.requestedBy, JSON.stringify({ report_types: input.reportTypes, subtypes: input.subtypes, years: input.years ?? null, force: input.force })],
-        );
+        await recordCotRun(db, { ...input, id: runId, workflowId: COT_WORKFLOW_ID });
       } catch (error) {
         if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
         started = false;

@@ -170,6 +170,8 @@ export const reports: Record<ReportType, ReportDefinition> = {
 /** The per-group numbers each normalised row carries, in `cot_reports` column order. */
 export const groupFields = ['long', 'short', 'spread', 'long_chg', 'short_chg', 'spread_chg'] as const;
 export const GROUP_KEYS = ['g1', 'g2', 'g3', 'g4', 'g5'] as const;
+/** The normalised columns of a report row in `cot_reports` (after its report type and subtype). */
+export const reportColumns = ['code', 'report_date', 'market_name', 'open_interest', 'oi_change', ...GROUP_KEYS.flatMap((g) => groupFields.map((f) => `${g}_${f}`))];
 
 /** How logs, events and the console name one file of a run: `tff/fo/2024`, `tff/fo/week`. */
 export const unitLabel = (u: { reportType: ReportType; subtype: Subtype; year: number | null }) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
