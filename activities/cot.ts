@@ -45,12 +45,26 @@ export interface CotUnitResult {
 }
 
 const MAX_LISTED_REJECTIONS = 20;
-const HEARTBEAT_EVERY = 2000;
+const HEARTBEAT_INTERVAL_MS = 5000;
 
 /** PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
 const copyText = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 const copyLine = (row: CotRow) =>
   [row.record, copyText(row.code), row.reportDate, copyText(row.market), row.openInterest, row.openInterestChange ?? '\\N', ...row.groups.map((v) => v ?? '\\N')].join('\t') + '\n';
+
+/**
+ * Heartbeats on a timer while `work` runs, whatever phase it is in (download, parse, upsert, indicator
+ * maths): a worker that dies is noticed within the heartbeat timeout, not the activity's whole deadline.
+ */
+async function heartbeating<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
+  const activity = Context.current();
+  const timer = setInterval(() => activity.heartbeat(details()), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
 
 /** COPY text lines into PostgreSQL in 64 KiB writes; an error from `lines` aborts the COPY with that error. */
 async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
@@ -104,17 +118,14 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
   const announce = (type: string, data: Record<string, unknown>) => publish(redis, domainEvent(type, null, data)).catch(() => {});
 
   /** COPY into a staging table, then one upsert that only touches rows whose values changed. */
-  async function load(client: PoolClient, unit: CotUnitPlan, stream: Readable, rejections: RejectionSummary) {
+  async function load(client: PoolClient, unit: CotUnitPlan, stream: Readable, rejections: RejectionSummary, progress: { rows: number }) {
     await client.query(
       `CREATE TEMP TABLE cot_staging (record integer, ${reportColumns.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
     );
     let rowsRead = 0;
-    // Taken here: the stream machinery below pulls records outside the activity's async context.
-    const activity = Context.current();
     async function* goodRows() {
       for await (const item of parseCotFile(stream, unit.reportType)) {
-        rowsRead++;
-        if (rowsRead % HEARTBEAT_EVERY === 0) activity.heartbeat({ unit: unitLabel(unit), rows: rowsRead });
+        progress.rows = ++rowsRead;
         if (!('reason' in item)) yield copyLine(item);
         else {
           rejections.by_reason[item.reason] = (rejections.by_reason[item.reason] ?? 0) + 1;
@@ -178,54 +189,57 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
 
     /** Downloads, parses and loads one file in one transaction: a retry starts it over, a failure keeps what was stored. */
     async ingestCotUnit(runId: string, unit: CotUnitPlan): Promise<CotUnitResult> {
-      const url = new URL(unitPath(unit), settings.baseUrl);
-      const rejections: RejectionSummary = { by_reason: {}, first: [] };
-      let source;
-      try {
-        source = await openCotSource(url, unit.year === null ? 'text' : 'zip', {
-          dispatcher: agent,
-          timeoutMs: settings.downloadTimeoutMs,
-          maxBytes: settings.maxBytes,
-          signal: Context.current().cancellationSignal,
-        });
-      } catch (error) {
-        throw error instanceof CotHttpError && !error.transient ? ApplicationFailure.nonRetryable(error.message, 'CotHttpError') : asFailure(error);
-      }
-      if (!source) {
-        await recordUnit(runId, unit, { status: 'unavailable', error: `${url} does not exist (not published yet?)` });
-        return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
-      }
-      try {
-        const result = await db.transaction(async (trx) => {
-          // The transaction's own connection: COPY needs the raw pg client.
-          const client = (await trx.client.acquireConnection()) as PoolClient;
-          const loaded = await load(client, unit, source.stream, rejections);
-          const rejected = Object.values(rejections.by_reason).reduce((a, b) => a + b, 0);
-          await recordUnit(
-            runId,
-            unit,
-            {
-              status: 'loaded',
-              rows_read: loaded.rowsRead,
-              rows_inserted: loaded.inserted,
-              rows_updated: loaded.updated,
-              rows_unchanged: loaded.distinct_rows - loaded.inserted - loaded.updated,
-              rows_rejected: rejected,
-              rejections: rejected ? rejections : null,
-              data_from: loaded.data_from,
-              data_through: loaded.data_through,
-            },
-            trx,
-          );
-          return { status: 'loaded' as const, rowsRead: loaded.rowsRead, inserted: loaded.inserted, updated: loaded.updated, rejected };
-        });
-        await announce('cot.unit.loaded', { run_id: runId, unit: unitLabel(unit), ...result });
-        return result;
-      } catch (error) {
-        throw asFailure(error);
-      } finally {
-        await source.close();
-      }
+      const progress = { unit: unitLabel(unit), rows: 0 };
+      return heartbeating(() => progress, async () => {
+        const url = new URL(unitPath(unit), settings.baseUrl);
+        const rejections: RejectionSummary = { by_reason: {}, first: [] };
+        let source;
+        try {
+          source = await openCotSource(url, unit.year === null ? 'text' : 'zip', {
+            dispatcher: agent,
+            timeoutMs: settings.downloadTimeoutMs,
+            maxBytes: settings.maxBytes,
+            signal: Context.current().cancellationSignal,
+          });
+        } catch (error) {
+          throw error instanceof CotHttpError && !error.transient ? ApplicationFailure.nonRetryable(error.message, 'CotHttpError') : asFailure(error);
+        }
+        if (!source) {
+          await recordUnit(runId, unit, { status: 'unavailable', error: `${url} does not exist (not published yet?)` });
+          return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
+        }
+        try {
+          const result = await db.transaction(async (trx) => {
+            // The transaction's own connection: COPY needs the raw pg client.
+            const client = (await trx.client.acquireConnection()) as PoolClient;
+            const loaded = await load(client, unit, source.stream, rejections, progress);
+            const rejected = Object.values(rejections.by_reason).reduce((a, b) => a + b, 0);
+            await recordUnit(
+              runId,
+              unit,
+              {
+                status: 'loaded',
+                rows_read: loaded.rowsRead,
+                rows_inserted: loaded.inserted,
+                rows_updated: loaded.updated,
+                rows_unchanged: loaded.distinct_rows - loaded.inserted - loaded.updated,
+                rows_rejected: rejected,
+                rejections: rejected ? rejections : null,
+                data_from: loaded.data_from,
+                data_through: loaded.data_through,
+              },
+              trx,
+            );
+            return { status: 'loaded' as const, rowsRead: loaded.rowsRead, inserted: loaded.inserted, updated: loaded.updated, rejected };
+          });
+          await announce('cot.unit.loaded', { run_id: runId, unit: unitLabel(unit), ...result });
+          return result;
+        } catch (error) {
+          throw asFailure(error);
+        } finally {
+          await source.close();
+        }
+      });
     },
 
     /** After retries ran out: the unit is marked failed with the reason; the run goes on without it. */
@@ -236,44 +250,46 @@ export function cotActivities(config: Config, db: Knex, redis: Redis) {
 
     /** Rebuilds the indicators of one report type and subtype from its stored reports, in one transaction. */
     async computeCotIndicators(reportType: ReportType, subtype: Subtype): Promise<number> {
-      const { groups } = reports[reportType];
-      const { rows } = (await db.raw(
-        `SELECT code, report_date::text AS report_date, open_interest, ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
-         FROM cot_reports WHERE report_type = ? AND subtype = ? ORDER BY code, report_date`,
-        [reportType, subtype],
-      )) as { rows: Record<string, string | null>[] };
-      let count = 0;
-      function* lines() {
-        for (let start = 0; start < rows.length; ) {
-          let end = start;
-          while (end < rows.length && rows[end].code === rows[start].code) end++;
-          const market = rows.slice(start, end);
-          for (const g of groups) {
-            const series = market
-              .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
-              .map((r) => ({
-                reportDate: r.report_date!,
-                openInterest: Number(r.open_interest),
-                long: Number(r[`${g.key}_long`]),
-                short: Number(r[`${g.key}_short`]),
-                longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
-                shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
-              }));
-            for (const i of groupIndicators(series, g.role)) {
-              count++;
-              yield [reportType, subtype, copyText(market[0].code!), g.id, i.reportDate, i.net, i.netChange, i.pctOi, i.index13, i.index52, i.index156, i.wci26, i.signal]
-                .map((v) => (v === null ? '\\N' : v))
-                .join('\t') + '\n';
+      return heartbeating(() => ({ reportType, subtype }), async () => {
+        const { groups } = reports[reportType];
+        const { rows } = (await db.raw(
+          `SELECT code, report_date::text AS report_date, open_interest, ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
+           FROM cot_reports WHERE report_type = ? AND subtype = ? ORDER BY code, report_date`,
+          [reportType, subtype],
+        )) as { rows: Record<string, string | null>[] };
+        let count = 0;
+        function* lines() {
+          for (let start = 0; start < rows.length; ) {
+            let end = start;
+            while (end < rows.length && rows[end].code === rows[start].code) end++;
+            const market = rows.slice(start, end);
+            for (const g of groups) {
+              const series = market
+                .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
+                .map((r) => ({
+                  reportDate: r.report_date!,
+                  openInterest: Number(r.open_interest),
+                  long: Number(r[`${g.key}_long`]),
+                  short: Number(r[`${g.key}_short`]),
+                  longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
+                  shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
+                }));
+              for (const i of groupIndicators(series, g.role)) {
+                count++;
+                yield [reportType, subtype, copyText(market[0].code!), g.id, i.reportDate, i.net, i.netChange, i.pctOi, i.index13, i.index52, i.index156, i.wci26, i.signal]
+                  .map((v) => (v === null ? '\\N' : v))
+                  .join('\t') + '\n';
+              }
             }
+            start = end;
           }
-          start = end;
         }
-      }
-      await db.transaction(async (trx) => {
-        await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
-        await copyLines((await trx.client.acquireConnection()) as PoolClient, 'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN', lines());
+        await db.transaction(async (trx) => {
+          await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
+          await copyLines((await trx.client.acquireConnection()) as PoolClient, 'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN', lines());
+        });
+        return count;
       });
-      return count;
     },
 
     /** Settles the run's status from its units, retires cached answers and tells the console. */

@@ -33,10 +33,12 @@ export interface CotProgress {
 }
 export const cotProgressQuery = defineQuery<CotProgress>('progress');
 
-const { planCotIngestion, recordCotUnitFailure, computeCotIndicators, finishCotRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+const retry = { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 };
+// Bookkeeping is a short transaction each: a worker lost in one is noticed after seconds, not minutes.
+const { planCotIngestion, recordCotUnitFailure, finishCotRun } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+// Long work heartbeats on a timer: a lost worker is noticed within the heartbeat timeout.
+const HEARTBEAT_TIMEOUT = '20 seconds';
+const { computeCotIndicators } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry });
 
 const failureMessage = (error: unknown) => {
   const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -57,10 +59,9 @@ async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promis
  */
 export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<string> {
   const { runId, workflowId } = workflowInfo();
-  // A unit streams a file into the database: heartbeats show it alive, a lost worker is noticed within a minute.
   const { ingestCotUnit } = proxyActivities<Activities>({
     startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
     retry: { initialInterval: input.retry.initialMs, backoffCoefficient: 3, maximumInterval: '5 minutes', maximumAttempts: input.retry.attempts },
   });
   const progress: CotProgress = { unitsTotal: 0, unitsDone: 0, rows: { read: 0, inserted: 0, updated: 0, rejected: 0 }, inFlight: [] };
