@@ -13,7 +13,7 @@ export function generateApiKey(): string {
 
 /** Creates a merchant with a fresh webhook signing secret; the plaintext secret is returned once. */
 export async function createMerchant(
-  input: { name: string; webhook_url?: string | null },
+  input: { name: string; webhook_url?: string | null; webhook_events?: string[] },
   secretsKey: Buffer,
   trx?: Knex.Transaction,
 ): Promise<{ merchant: Merchant; webhookSecret: string }> {
@@ -21,6 +21,7 @@ export async function createMerchant(
   const merchant = await Merchant.query(trx).insertAndFetch({
     name: input.name,
     webhook_url: input.webhook_url ?? null,
+    ...(input.webhook_events ? { webhook_events: input.webhook_events } : {}),
     webhook_secret_enc: encryptSecret(webhookSecret, secretsKey),
   });
   return { merchant, webhookSecret };

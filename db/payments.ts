@@ -7,13 +7,19 @@ import { WebhookDelivery } from './models/Webhook.js';
 
 export const newId = (prefix: string, bytes = 16) => `${prefix}_${randomBytes(bytes).toString('base64url')}`;
 
-const eventTypeFor: Record<PaymentStatus, string> = {
+const eventTypeFor = {
   requires_payment_method: 'payment_intent.created',
   processing: 'payment_intent.processing',
   succeeded: 'payment_intent.succeeded',
   failed: 'payment_intent.payment_failed',
   canceled: 'payment_intent.canceled',
-};
+} as const satisfies Record<PaymentStatus, string>;
+
+/** What a merchant's endpoint can subscribe to (`*`: everything, now and later). */
+export const paymentEventTypes = Object.values(eventTypeFor);
+
+/** Whether an endpoint subscribed to `subscribed` receives events of this type. */
+export const subscribes = (subscribed: readonly string[], type: string) => subscribed.includes('*') || subscribed.includes(type);
 
 /** What merchants (API and webhooks) see of an intent; never the token. */
 export function intentView(intent: PaymentIntent) {
@@ -34,11 +40,11 @@ export function intentView(intent: PaymentIntent) {
 
 export interface LoggedTransition {
   eventId: string;
-  /** Set when the merchant has an enabled endpoint to deliver the event to. */
+  /** Set when the merchant has an enabled endpoint subscribed to the event's type. */
   deliveryId: string | null;
 }
 
-/** Inside the caller's transaction: the log row, the event and (when there is an endpoint) its delivery. */
+/** Inside the caller's transaction: the log row, the event and (when an endpoint takes its type) its delivery. */
 export async function logTransition(
   trx: Knex.Transaction,
   intent: PaymentIntent,
@@ -54,7 +60,8 @@ export async function logTransition(
     payload: intentView(intent),
   });
   const merchant = await Merchant.query(trx).findById(intent.merchant_id);
-  if (!merchant?.webhook_url || merchant.webhook_disabled_at) return { eventId: event.id, deliveryId: null };
+  // Every event is stored (the API lists them all); only subscribed types get a delivery workflow.
+  if (!merchant?.webhook_url || merchant.webhook_disabled_at || !subscribes(merchant.webhook_events, event.type)) return { eventId: event.id, deliveryId: null };
   const delivery = await WebhookDelivery.query(trx).insertAndFetch({ event_id: event.id, merchant_id: intent.merchant_id, status: 'pending' });
   return { eventId: event.id, deliveryId: delivery.id };
 }
@@ -67,7 +74,7 @@ export interface TransitionResult {
 
 /**
  * Moves an intent from one of `from` to `to` in one transaction. Safe to retry: when the intent is
- * already in `to` the earlier event is returned and nothing is written twice. Null: no such intent.
+ * already in `to` (or past it) that earlier event is returned and nothing is written twice. Null: no such intent.
  */
 export async function transitionIntent(
   db: Knex,
@@ -79,12 +86,13 @@ export async function transitionIntent(
   return db.transaction(async (trx) => {
     const current = await PaymentIntent.query(trx).findById(intentId).forUpdate();
     if (!current) return null;
-    if (current.status === to) {
+    if (current.status === to || !from.includes(current.status)) {
+      // A repeat (a retried activity, or a workflow task lost after this committed): the intent may be in
+      // `to` or already past it; its event and delivery, if it got there, are returned for the caller to finish.
       const event = await MerchantEvent.query(trx).findOne({ intent_id: intentId, type: eventTypeFor[to] });
       const delivery = event && (await WebhookDelivery.query(trx).findOne({ event_id: event.id }));
-      return { status: to, changed: false, logged: event ? { eventId: event.id, deliveryId: delivery?.id ?? null } : null };
+      return { status: current.status, changed: false, logged: event ? { eventId: event.id, deliveryId: delivery?.id ?? null } : null };
     }
-    if (!from.includes(current.status)) return { status: current.status, changed: false, logged: null };
     const reason = typeof data.reason === 'string' ? data.reason : null;
     const updated = await PaymentIntent.query(trx).patchAndFetchById(intentId, {
       status: to,

@@ -747,6 +747,8 @@ export interface paths {
                         name: string;
                         /** Format: uri */
                         webhook_url?: string | null;
+                        /** @description Event types the endpoint receives; `*` (the default) is every type */
+                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled")[];
                     };
                 };
             };
@@ -905,7 +907,7 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Set the webhook endpoint (re-enables a disabled one) */
+        /** Set the webhook endpoint (re-enables a disabled one) and the event types it receives */
         patch: {
             parameters: {
                 query?: never;
@@ -919,7 +921,9 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** Format: uri */
-                        webhook_url: string | null;
+                        webhook_url?: string | null;
+                        /** @description Event types the endpoint receives; `*` (the default) is every type */
+                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled")[];
                     };
                 };
             };
@@ -6883,6 +6887,7 @@ export interface components {
             id: string;
             name: string;
             webhook_url: string | null;
+            webhook_events: string[];
             webhook_disabled_at: string | null;
             webhook_disabled_reason: string | null;
             created_at: string;

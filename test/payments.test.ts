@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createMerchant, signIn, startStack, testConfig, unique } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
 import { startWorker } from '../workers/worker.js';
+import { transitionIntent } from '../db/payments.js';
+import { paymentWorkflowId, processPayment } from '../workflows/payments.js';
 
 // Retry schedule in seconds (0 = at once) and a short attempt timeout keep these tests quick;
 // the production schedule is the default of WEBHOOK_RETRY_SCHEDULE_S.
@@ -106,6 +108,25 @@ describe('payment intents', () => {
     expect(rows.map((r) => r.to_status).sort()).toEqual(['processing', 'requires_payment_method', [...finals][0]].sort());
   });
 
+  it('transitions committed by a workflow task that was then lost still get their webhooks', async () => {
+    // A local activity's transaction can commit and its workflow task be lost (timed out under load,
+    // superseded): the Update is retried and the steps run again. Here the steps commit behind the
+    // workflow's back, as the lost task left them, and the retried Update reaches the workflow.
+    const m = await merchantWithEndpoint();
+    const intent = (await createIntent(m.key)).json;
+    await awaitDeliveries(intent.order_id, 'payment_intent.created');
+    const db = stack.api.deps.db;
+    expect((await transitionIntent(db, intent.id, ['requires_payment_method'], 'processing'))?.changed).toBe(true);
+    expect((await transitionIntent(db, intent.id, ['processing'], 'succeeded'))?.changed).toBe(true);
+
+    const workflow = stack.api.deps.temporal.client.workflow.getHandle(paymentWorkflowId(intent.id));
+    expect(await workflow.executeUpdate(processPayment, { args: [{ outcome: 'succeeded' }] })).toBe('succeeded');
+    for (const type of ['payment_intent.processing', 'payment_intent.succeeded']) await awaitDeliveries(intent.order_id, type);
+    expect(await db('payment_transactions').where({ intent_id: intent.id }).pluck('to_status')).toHaveLength(3);
+    const statuses = () => db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': intent.id }).pluck('webhook_deliveries.status');
+    await waitFor(async () => (await statuses()).join() === 'succeeded,succeeded,succeeded', 10_000, 'every delivery settled');
+  });
+
   it('cancel: only before payment; a canceled intent cannot be paid', async () => {
     const m = await merchantWithEndpoint(null);
     const a = (await createIntent(m.key)).json;
@@ -183,6 +204,39 @@ describe('Idempotency-Key', () => {
     expect(rows).toHaveLength(1);
     const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.json.id));
     expect([...ids]).toEqual([rows[0].id]);
+  });
+});
+
+describe('webhook event subscriptions', () => {
+  it('an endpoint receives only the event types it subscribed to; every event is still recorded', async () => {
+    const m = await merchantWithEndpoint();
+    const bad = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: ['payment_intent.refunded'] } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details[0].path).toBe('webhook_events.0');
+    expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: {} })).status).toBe(400);
+    expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: [] } })).status).toBe(400);
+
+    const set = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, {
+      token: m.key,
+      body: { webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.succeeded'] },
+    });
+    expect(set.status).toBe(200);
+    // Setting only the event types leaves the endpoint as it was; duplicates collapse.
+    expect(set.json).toMatchObject({ webhook_url: receiver.url, webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed'] });
+
+    const intent = (await createIntent(m.key)).json;
+    expect((await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } })).json.status).toBe('succeeded');
+    await awaitDeliveries(intent.order_id, 'payment_intent.succeeded');
+    const detail = await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
+    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']);
+    const deliveries = await stack.api.deps.db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': intent.id }).select('events.type');
+    expect(deliveries.map((d) => d.type)).toEqual(['payment_intent.succeeded']);
+    expect(deliveredTo(intent.order_id, 'payment_intent.created')).toHaveLength(0);
+    expect(deliveredTo(intent.order_id, 'payment_intent.processing')).toHaveLength(0);
+
+    // Back to everything: the next intent's creation is delivered again.
+    expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: ['*'] } })).json.webhook_events).toEqual(['*']);
+    await awaitDeliveries((await createIntent(m.key)).json.order_id, 'payment_intent.created');
   });
 });
 

@@ -45,18 +45,18 @@ export const paymentWorkflowId = (intentId: string) => `payment-${intentId}`;
 export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<PaymentStatus> {
   let status: PaymentStatus = 'requires_payment_method';
   // Deliveries start in the background: the payer's Update need not wait for each child to start.
-  const deliveries: Promise<unknown>[] = [];
-
+  const deliveries = new Map<string, Promise<unknown>>();
   const deliver = (deliveryId: string | null) => {
-    if (!deliveryId) return;
-    deliveries.push(startDelivery(deliveryId, input.merchantId, input.webhooks));
+    if (deliveryId && !deliveries.has(deliveryId)) deliveries.set(deliveryId, startDelivery(deliveryId, input.merchantId, input.webhooks));
   };
 
   const moveTo = async (from: PaymentStatus[], to: PaymentStatus, data: Record<string, unknown> = {}) => {
     const result = await transitionPayment({ intentId: input.intentId, merchantId: input.merchantId, from, to, data, workflowId: workflowInfo().workflowId });
     status = result.status;
     upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
-    if (result.changed) deliver(result.logged?.deliveryId ?? null);
+    // Changed now or by an earlier execution of this step whose workflow task was lost (a local
+    // activity's effects can outlive its marker): either way the event's delivery must be started.
+    deliver(result.logged?.deliveryId ?? null);
   };
 
   setHandler(paymentStatus, () => status);
@@ -96,6 +96,6 @@ export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<
   const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
   if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
   await condition(() => settled(status) && allHandlersFinished());
-  await Promise.all(deliveries);
+  await Promise.all(deliveries.values());
   return status;
 }

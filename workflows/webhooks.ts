@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, proxyActivities, proxyLocalActivities, sleep, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { BusinessStatus, MerchantId } from '../lib/searchAttributes.js';
@@ -20,9 +21,12 @@ export interface WebhookDeliveryInput {
 
 export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
 
-/** Starts one delivery as a child that outlives its parent (a closed intent still delivers). */
-export function startDelivery(deliveryId: string, merchantId: string, settings: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>) {
-  return startChild(webhookDeliveryWorkflow, {
+/**
+ * Starts one delivery as a child that outlives its parent (a closed intent still delivers). Already
+ * started (by an earlier execution of the same step, or a manual redelivery) is as good as started.
+ */
+export async function startDelivery(deliveryId: string, merchantId: string, settings: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>): Promise<void> {
+  await startChild(webhookDeliveryWorkflow, {
     workflowId: deliveryWorkflowId(deliveryId),
     args: [{ deliveryId, merchantId, ...settings }],
     parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -30,6 +34,8 @@ export function startDelivery(deliveryId: string, merchantId: string, settings: 
       { key: MerchantId, value: merchantId },
       { key: BusinessStatus, value: 'delivering' },
     ],
+  }).catch((error: unknown) => {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   });
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApiKey } from '../../db/models/ApiKey.js';
 import { Merchant } from '../../db/models/Merchant.js';
 import { createMerchant, issueApiKey } from '../../db/merchants.js';
+import { paymentEventTypes } from '../../db/payments.js';
 import { encryptSecret, newWebhookSecret } from '../../lib/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
@@ -15,12 +16,19 @@ const MerchantOut = z
     id: z.uuid(),
     name: z.string(),
     webhook_url: z.string().nullable(),
+    webhook_events: z.array(z.string()),
     webhook_disabled_at: z.string().nullable(),
     webhook_disabled_reason: z.string().nullable(),
     created_at: z.string(),
   })
   .meta({ id: 'Merchant' });
 const WebhookUrl = HttpUrl;
+const WebhookEvents = z
+  .array(z.enum(['*', ...paymentEventTypes]))
+  .min(1)
+  .max(paymentEventTypes.length + 1)
+  .transform((types) => [...new Set(types)])
+  .meta({ description: 'Event types the endpoint receives; `*` (the default) is every type' });
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
 const ApiKeyOut = z
   .object({
@@ -38,6 +46,7 @@ const merchantOut = (m: Merchant) => ({
   id: m.id,
   name: m.name,
   webhook_url: m.webhook_url,
+  webhook_events: m.webhook_events,
   webhook_disabled_at: isoOrNull(m.webhook_disabled_at),
   webhook_disabled_reason: m.webhook_disabled_reason,
   created_at: isoOrNull(m.created_at)!,
@@ -71,6 +80,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     body: z.object({
       name: z.string().trim().min(1).max(200),
       webhook_url: WebhookUrl.nullish(),
+      webhook_events: WebhookEvents.optional(),
     }),
     responses: {
       201: {
@@ -177,19 +187,24 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
   api.route({
     method: 'patch',
     path: '/api/v1/merchants/:id',
-    summary: 'Set the webhook endpoint (re-enables a disabled one)',
+    summary: 'Set the webhook endpoint (re-enables a disabled one) and the event types it receives',
     tag: 'merchants',
     access: ['admin', 'merchant'],
     params: MerchantParams,
-    body: z.object({ webhook_url: WebhookUrl.nullable() }),
+    body: z
+      .object({ webhook_url: WebhookUrl.nullable().optional(), webhook_events: WebhookEvents.optional() })
+      .refine((b) => b.webhook_url !== undefined || b.webhook_events !== undefined, { message: 'Give webhook_url, webhook_events or both' }),
     responses: { 200: { description: 'Updated', schema: MerchantOut }, 404: { description: 'No such merchant' } },
     handler: async (ctx, { params, body }) => {
       const merchant = await visibleMerchant(ctx, params.id);
       const updated = await Merchant.query().patchAndFetchById(merchant.id, {
-        webhook_url: body.webhook_url === null ? null : checkedEndpoint(body.webhook_url),
-        webhook_disabled_at: null,
-        webhook_disabled_reason: null,
-        webhook_failing_since: null,
+        ...(body.webhook_url !== undefined && {
+          webhook_url: body.webhook_url === null ? null : checkedEndpoint(body.webhook_url),
+          webhook_disabled_at: null,
+          webhook_disabled_reason: null,
+          webhook_failing_since: null,
+        }),
+        ...(body.webhook_events && { webhook_events: body.webhook_events }),
       });
       ctx.body = merchantOut(updated);
     },

@@ -6,6 +6,7 @@ import * as booking from './20261123000004_booking.js';
 import * as monitors from './20261123000005_monitors.js';
 import * as diagnosis from './20261123000006_diagnosis.js';
 import * as cot from './20261123000007_cot.js';
+import * as webhookEvents from './20261123000008_webhook_events.js';
 
 /**
  * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000005_monitors': monitors,
   '20261123000006_diagnosis': diagnosis,
   '20261123000007_cot': cot,
+  '20261123000008_webhook_events': webhookEvents,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

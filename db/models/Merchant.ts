@@ -2,9 +2,13 @@ import { Model } from 'objection';
 
 export class Merchant extends Model {
   static tableName = 'merchants';
+  // No JSON columns: arrays (webhook_events) go to PostgreSQL as arrays, not JSON text.
+  static jsonAttributes: string[] = [];
   id!: string;
   name!: string;
   webhook_url!: string | null;
+  /** Event types the endpoint receives; `*` is every type. */
+  webhook_events!: string[];
   /** AES-GCM sealed `whsec_…` secret; never returned by the API after creation. */
   webhook_secret_enc!: string;
   webhook_secret_prev_enc!: string | null;
