@@ -7,6 +7,8 @@ export const shared = {
   globalSetup: ['test/globalSetup.ts'],
   testTimeout: 60_000,
   hookTimeout: 180_000,
+  // expect.poll waits on real work through Temporal: 1 s (Vitest's default) is too tight on a busy 2-core machine.
+  expect: { poll: { timeout: 10_000 } },
 };
 
 export default defineConfig({

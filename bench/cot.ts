@@ -3,16 +3,35 @@
  * local CFTC stand-in, parsed, staged, upserted and indexed, beside the baseline of a plain COPY of
  * the same normalised rows into a bare table on the same database.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { parseCotFile } from '../lib/cot/parse.js';
 import { reportColumns } from '../lib/cot/reports.js';
-import { startCftc, fixtures } from '../test/cftc.js';
+import { FIXTURES, startCftc, fixtures, unzipText } from '../test/cftc.js';
 import { signIn } from '../test/helpers.js';
 import { benchEnvironment, writeResult } from './harness.js';
 
 const COLUMNS = reportColumns.join(', ');
+
+/** Parsing alone, from memory, `copies` times over: a ceiling no ingestion passes, whatever follows the parse. */
+async function parseOnlyRowsPerS(copies: number): Promise<number> {
+  const texts = await Promise.all(
+    fixtures.map(async (f) => {
+      const bytes = readFileSync(path.join(FIXTURES, f.file));
+      return { type: f.type, text: f.zip ? await unzipText(bytes) : bytes.toString('utf8') };
+    }),
+  );
+  let rows = 0;
+  const started = performance.now();
+  for (let copy = 0; copy < copies; copy++) {
+    for (const { type, text } of texts) for await (const row of parseCotFile(Readable.from([text]), type)) if (!('reason' in row)) rows++;
+  }
+  return rows / ((performance.now() - started) / 1000);
+}
 
 export async function cotBench({ n = 1 } = {}) {
   const cftc = await startCftc({ copies: n });
@@ -56,6 +75,7 @@ export async function cotBench({ n = 1 } = {}) {
       db.client.releaseConnection(client);
     }
 
+    const parseRate = await parseOnlyRowsPerS(n);
     const indicators = Number((await db('cot_indicators').count<{ count: string }[]>('* as count'))[0].count);
     const ingestRate = run.rows.read / ingestSeconds;
     const copyRate = baselineRows / baselineSeconds;
@@ -71,11 +91,14 @@ export async function cotBench({ n = 1 } = {}) {
       baseline_rows_per_s: copyRate,
       ratio: ingestRate / copyRate,
       goal: 0.5,
+      parse_only_rows_per_s: parseRate,
+      variants: { 'parsing alone from memory, no database (a ceiling for any ingestion)': parseRate / copyRate },
     };
     const file = writeResult('cot', result);
     console.log(
       `cot: ${run.rows.read} rows (×${n}) ingested end to end in ${ingestSeconds.toFixed(1)} s = ${ingestRate.toFixed(0)} rows/s (download, unzip, parse, stage, upsert, ${indicators} indicator rows); ` +
-        `plain COPY of the ${baselineRows} normalised rows: ${copyRate.toFixed(0)} rows/s → ratio ${result.ratio.toFixed(2)} (goal ${result.goal}) → ${file}`,
+        `plain COPY of the ${baselineRows} normalised rows: ${copyRate.toFixed(0)} rows/s → ratio ${result.ratio.toFixed(2)} (goal ${result.goal}); ` +
+        `parsing alone, in memory: ${parseRate.toFixed(0)} rows/s = ${(parseRate / copyRate).toFixed(2)} of the COPY rate (the ceiling) → ${file}`,
     );
     return result;
   } finally {

@@ -1,11 +1,12 @@
 /** A cursor-paginated list (`{data, next_cursor}`): the first page, more on demand, errors shown. */
-import { ref, type Ref } from 'vue';
+import { onMounted, ref, watch, type Ref, type WatchSource } from 'vue';
 import { errorMessage } from './api';
+import { useLiveEvents } from './events';
 import { latestOnly } from './latest';
 
 type Page<T> = { data: T[]; next_cursor: string | null };
 
-export function usePagedList<T>(fetchPage: (cursor?: string) => Promise<{ data?: Page<T>; error?: unknown }>) {
+function usePagedList<T>(fetchPage: (cursor?: string) => Promise<{ data?: Page<T>; error?: unknown }>) {
   const rows = ref([]) as Ref<T[]>;
   const nextCursor = ref<string | null>(null);
   const error = ref<string | null>(null);
@@ -20,4 +21,19 @@ export function usePagedList<T>(fetchPage: (cursor?: string) => Promise<{ data?:
     nextCursor.value = data.next_cursor;
   }
   return { rows, nextCursor, error, load };
+}
+
+/**
+ * A console list that stays current: loaded on mount, reloaded from the first page whenever a live
+ * event of the given type prefixes arrives or one of `filters` (the list's query) changes.
+ */
+export function useLiveList<T>(
+  fetchPage: (cursor?: string) => Promise<{ data?: Page<T>; error?: unknown }>,
+  { live, filters = [] }: { live: string[]; filters?: WatchSource[] },
+) {
+  const list = usePagedList(fetchPage);
+  const { events } = useLiveEvents(live, 1);
+  onMounted(() => list.load());
+  watch([events, ...filters], () => list.load());
+  return list;
 }
