@@ -52,7 +52,8 @@ export async function logTransition(
   data: Record<string, unknown>,
 ): Promise<LoggedTransition> {
   await PaymentTransaction.query(trx).insert({ intent_id: intent.id, type: eventTypeFor[intent.status].split('.')[1], from_status: from, to_status: intent.status, data });
-  const event = await MerchantEvent.query(trx).insertAndFetch({
+  // Plain inserts (no fetch after): each query here sits inside a payment's critical path.
+  const event = await MerchantEvent.query(trx).insert({
     id: newId('evt'),
     merchant_id: intent.merchant_id,
     type: eventTypeFor[intent.status],
@@ -62,7 +63,7 @@ export async function logTransition(
   const merchant = await Merchant.query(trx).findById(intent.merchant_id);
   // Every event is stored (the API lists them all); only subscribed types get a delivery workflow.
   if (!merchant?.webhook_url || merchant.webhook_disabled_at || !subscribes(merchant.webhook_events, event.type)) return { eventId: event.id, deliveryId: null };
-  const delivery = await WebhookDelivery.query(trx).insertAndFetch({ event_id: event.id, merchant_id: intent.merchant_id, status: 'pending' });
+  const delivery = await WebhookDelivery.query(trx).insert({ event_id: event.id, merchant_id: intent.merchant_id, status: 'pending' });
   return { eventId: event.id, deliveryId: delivery.id };
 }
 
@@ -94,11 +95,10 @@ export async function transitionIntent(
       return { status: current.status, changed: false, logged: event ? { eventId: event.id, deliveryId: delivery?.id ?? null } : null };
     }
     const reason = typeof data.reason === 'string' ? data.reason : null;
-    const updated = await PaymentIntent.query(trx).patchAndFetchById(intentId, {
-      status: to,
-      cancellation_reason: to === 'canceled' ? reason : null,
-      updated_at: new Date(),
-    });
+    const [updated] = await PaymentIntent.query(trx)
+      .patch({ status: to, cancellation_reason: to === 'canceled' ? reason : null, updated_at: new Date() })
+      .where({ id: intentId })
+      .returning('*');
     return { status: to, changed: true, logged: await logTransition(trx, updated, current.status, data) };
   });
 }

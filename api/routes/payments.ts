@@ -150,18 +150,20 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
       const token = newId('pt', 32);
       const id = newId('pi');
       const intent = await db.transaction(async (trx) => {
-        const created = await PaymentIntent.query(trx).insertAndFetch({
-          id,
-          merchant_id: merchantId,
-          amount: body.amount,
-          currency: body.currency,
-          order_id: body.order_id,
-          metadata: body.metadata ?? {},
-          status: 'requires_payment_method',
-          payment_token_hash: sha256(token),
-          payment_token_enc: encryptSecret(token, config.secretsKey),
-          expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
-        });
+        const created = await PaymentIntent.query(trx)
+          .insert({
+            id,
+            merchant_id: merchantId,
+            amount: body.amount,
+            currency: body.currency,
+            order_id: body.order_id,
+            metadata: body.metadata ?? {},
+            status: 'requires_payment_method',
+            payment_token_hash: sha256(token),
+            payment_token_enc: encryptSecret(token, config.secretsKey),
+            expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
+          })
+          .returning('*');
         const logged = await logTransition(trx, created, null, { amount: body.amount, currency: body.currency });
         const input: PaymentIntentInput = {
           intentId: id,
