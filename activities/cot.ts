@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { recordCotRun } from '../db/cot.js';
+import { recordCotRun, type CotRunRecord } from '../db/cot.js';
 import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus } from '../db/models/Cot.js';
 import { invalidateCotCache } from '../lib/cot/cache.js';
 import { groupIndicators } from '../lib/cot/indicators.js';
@@ -16,18 +16,8 @@ import type { Config } from '../lib/config.js';
 import { domainEvent, publish } from '../lib/events.js';
 import { guardedAgent, parseAllowList } from '../lib/outbound.js';
 
-export interface CotRunInput {
-  runId: string;
-  workflowId: string;
-  trigger: 'manual' | 'schedule';
-  requestedBy: string | null;
-  reportTypes: ReportType[];
-  subtypes: Subtype[];
-  /** Default: the last COT_YEARS years up to the current one. */
-  years?: number[];
-  /** Reload years that are already complete. */
-  force: boolean;
-}
+/** The run as the workflow knows it: its row's fields, keyed by the workflow's run id. */
+export type CotRunInput = Omit<CotRunRecord, 'id'> & { runId: string };
 
 /** One file to load: a year's zip, or (year null) the current-week file. */
 export interface CotUnitPlan {

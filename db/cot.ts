@@ -8,7 +8,9 @@ export interface CotRunRecord {
   requestedBy: string | null;
   reportTypes: ReportType[];
   subtypes: Subtype[];
+  /** Default: the last COT_YEARS years up to the current one. */
   years?: number[];
+  /** Reload years that are already complete. */
   force: boolean;
 }
 
