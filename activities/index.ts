@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/config.js';
@@ -13,16 +14,18 @@ export interface ActivityDeps {
   config: Config;
   db: Knex;
   redis: Redis;
+  /** Shares the worker's connection. */
+  temporal: Client;
 }
 
 /** All activities, bound to this worker's connections. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...eventActivities(deps.redis),
-    ...paymentActivities(deps.db, deps.redis),
-    ...webhookActivities(deps.config, deps.db, deps.redis),
+    ...paymentActivities(deps),
+    ...webhookActivities(deps),
     ...bookingActivities(deps.db, deps.redis),
-    ...monitorActivities(deps.config, deps.db, deps.redis),
+    ...monitorActivities(deps),
     ...diagnosisActivities(deps.config, deps.db, deps.redis),
     ...cotActivities(deps.config, deps.db, deps.redis),
   };

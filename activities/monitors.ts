@@ -1,13 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import { Monitor, type CheckOutcome } from '../db/models/Monitor.js';
 import { newId } from '../db/payments.js';
 import { CircuitBreaker } from '../lib/circuitBreaker.js';
-import type { Config } from '../lib/config.js';
+import { startDeliveryWorkflow } from '../lib/deliveries.js';
 import { domainEvent, publish } from '../lib/events.js';
 import { assertAllowedUrl, BlockedAddressError, guardedAgent, outboundRequest, parseAllowList } from '../lib/outbound.js';
 import { extractPrice } from '../lib/priceExtract.js';
+import type { ActivityDeps } from './index.js';
 
 /** What one check found, successful or not; the workflow records it. */
 export interface CheckResult {
@@ -30,7 +29,7 @@ const USER_AGENTS = [
 ];
 let nextAgent = 0;
 
-export function monitorActivities(config: Config, db: Knex, redis: Redis) {
+export function monitorActivities({ config, db, redis, temporal }: ActivityDeps) {
   const allowList = parseAllowList(config.outboundAllowList);
   const agent = guardedAgent(allowList, { connections: 256 });
   const breaker = new CircuitBreaker(redis, config.monitors.breaker);
@@ -94,10 +93,10 @@ export function monitorActivities(config: Config, db: Knex, redis: Redis) {
 
     /**
      * Stores one check and what it means, in one transaction: the history row, the monitor's latest
-     * state, and — when the price first reaches the target — an alert (plus a webhook delivery row).
-     * Keyed by the check's workflow id, so a retry changes nothing.
+     * state, and — when the price first reaches the target — an alert (plus a webhook delivery row, whose
+     * workflow starts after the commit). Keyed by the check's workflow id, so a retry changes nothing.
      */
-    async recordCheck(input: { monitorId: string; checkId: string; scheduledAt: string | null; result: CheckResult }): Promise<{ deliveryId: string | null; merchantId: string | null }> {
+    async recordCheck(input: { monitorId: string; checkId: string; scheduledAt: string | null; result: CheckResult }): Promise<void> {
       const { result } = input;
       const recorded = await db.transaction(async (trx) => {
         const monitor = await Monitor.query(trx).findById(input.monitorId).forUpdate();
@@ -147,11 +146,11 @@ export function monitorActivities(config: Config, db: Knex, redis: Redis) {
         await trx('monitor_alerts').insert({ ...alert, delivery_id: deliveryId });
         return { monitor, alert, deliveryId };
       });
-      if (!recorded) return { deliveryId: null, merchantId: null };
-      const { monitor, alert } = recorded;
+      if (!recorded) return;
+      const { monitor, alert, deliveryId } = recorded;
+      if (deliveryId && monitor.merchant_id) await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId: monitor.merchant_id, eager: true });
       await publish(redis, domainEvent('monitor.checked', monitor.merchant_id, { monitor_id: monitor.id, outcome: result.outcome, price: result.price ?? null })).catch(() => {});
       if (alert) await publish(redis, domainEvent('monitor.alert', monitor.merchant_id, { monitor_id: monitor.id, price: alert.price, target_price: alert.target_price })).catch(() => {});
-      return { deliveryId: recorded.deliveryId, merchantId: monitor.merchant_id };
     },
   };
 }

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import type { PaymentStatus } from '../db/models/Payment.js';
 import { transitionIntent, type TransitionResult } from '../db/payments.js';
+import { startDeliveryWorkflow } from '../lib/deliveries.js';
 import { domainEvent, publish } from '../lib/events.js';
+import type { ActivityDeps } from './index.js';
 
 export interface TransitionInput {
   intentId: string;
@@ -14,13 +14,19 @@ export interface TransitionInput {
   workflowId: string;
 }
 
-export function paymentActivities(db: Knex, redis: Redis) {
+export function paymentActivities({ config, db, redis, temporal }: ActivityDeps) {
   return {
-    /** One atomic state change (status + log row + event + delivery), then a live event for consoles. */
+    /**
+     * One atomic state change (status + log row + event + delivery), then its delivery's workflow and a
+     * live event for consoles. A repeat (retried, or its workflow task was lost after the commit) changes
+     * nothing but still starts the delivery of the event it logged the first time.
+     */
     async transitionPayment(input: TransitionInput): Promise<TransitionResult> {
       const result = await transitionIntent(db, input.intentId, input.from, input.to, input.data);
       // The API's transaction rolled back after starting the workflow: there is nothing to move.
       if (!result) throw ApplicationFailure.nonRetryable(`payment intent ${input.intentId} does not exist`, 'IntentMissing');
+      const deliveryId = result.logged?.deliveryId;
+      if (deliveryId) await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId: input.merchantId, eager: true });
       if (result.changed) {
         await publish(
           redis,

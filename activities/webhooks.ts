@@ -1,13 +1,13 @@
-import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
-import type { Config } from '../lib/config.js';
+import { ApplicationFailure } from '@temporalio/activity';
 import { decryptSecret } from '../lib/crypto.js';
+import { startDeliveryWorkflow } from '../lib/deliveries.js';
 import { domainEvent, publish } from '../lib/events.js';
 import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/outbound.js';
 import { webhookHeaders } from '../lib/webhookSignature.js';
 import { Merchant } from '../db/models/Merchant.js';
 import { MerchantEvent } from '../db/models/Payment.js';
 import { WebhookAttempt, WebhookDelivery } from '../db/models/Webhook.js';
+import type { ActivityDeps } from './index.js';
 
 const SNIPPET_BYTES = 1024;
 
@@ -29,7 +29,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-export function webhookActivities(config: Config, db: Knex, redis: Redis) {
+export function webhookActivities({ config, db, redis, temporal }: ActivityDeps) {
   const allowList = parseAllowList(config.outboundAllowList);
   const agent = guardedAgent(allowList, { connections: 64 });
 
@@ -42,6 +42,17 @@ export function webhookActivities(config: Config, db: Knex, redis: Redis) {
   }
 
   return {
+    /**
+     * Starts a delivery written by someone else's transaction (the API's, for `payment_intent.created`),
+     * which may not be committed yet when this runs: until its row is visible, the start is retried.
+     */
+    async startDelivery({ deliveryId, merchantId }: { deliveryId: string; merchantId: string }): Promise<void> {
+      if (!(await WebhookDelivery.query(db).findById(deliveryId).select('id'))) {
+        throw ApplicationFailure.retryable(`webhook delivery ${deliveryId} is not committed yet`, 'DeliveryNotCommitted');
+      }
+      await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId, eager: true });
+    },
+
     /** One signed POST of one event, logged as an attempt; the workflow owns the retry schedule. */
     async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptOutcome> {
       const delivery = await WebhookDelivery.query(db).findById(deliveryId);

@@ -1,6 +1,6 @@
 /** What every benchmark scenario needs: real services, a fresh database, an API, workers, statistics. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,31 @@ export async function runPool(n: number, concurrency: number, task: (i: number) 
     }),
   );
   return (performance.now() - started) / 1000;
+}
+
+/**
+ * CPU seconds the whole machine has spent busy since boot (every process: Node, the Temporal server,
+ * PostgreSQL, Redis), from /proc/stat; null where there is none. Deltas around a run tell what each
+ * unit of work costs, which on a saturated machine is what sets the throughput ratio.
+ */
+export function machineBusySeconds(): number | null {
+  let line: string | undefined;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+  } catch {
+    return null;
+  }
+  // cpu  user nice system idle iowait irq softirq steal …, in USER_HZ (1/100 s on Linux).
+  const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / 100;
+}
+
+/** `runPool`, also measuring the machine's CPU seconds spent meanwhile. */
+export async function measuredPool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ seconds: number; cpuSeconds: number | null }> {
+  const busyBefore = machineBusySeconds();
+  const seconds = await runPool(n, concurrency, task);
+  const busyAfter = machineBusySeconds();
+  return { seconds, cpuSeconds: busyBefore === null || busyAfter === null ? null : busyAfter - busyBefore };
 }
 
 export async function benchEnvironment(overrides: Record<string, string> = {}) {

@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createMerchant, issueApiKey } from '../db/merchants.js';
 import type { bareHttpPostWorkflow } from './baseline/workflows.js';
-import { benchEnvironment, percentile, runPool, writeResult } from './harness.js';
+import { benchEnvironment, measuredPool, percentile, writeResult } from './harness.js';
 
 const LOST_AFTER_MS = 120_000;
 
@@ -45,7 +45,7 @@ export async function paymentsBench({ n = 200, concurrency = 20 } = {}) {
         });
       const createLatencies: number[] = [];
       const endToEnd: number[] = [];
-      const seconds = await runPool(n, concurrency, async (i) => {
+      const run = await measuredPool(n, concurrency, async (i) => {
         const orderId = `bench-${runId}-${merchant.id}-${i}`;
         const started = performance.now();
         const delivered = new Promise<void>((resolve) => waiting.set(orderId, resolve));
@@ -58,7 +58,7 @@ export async function paymentsBench({ n = 200, concurrency = 20 } = {}) {
         await Promise.race([delivered, lost(orderId)]);
         endToEnd.push(performance.now() - started);
       });
-      return { seconds, createLatencies, endToEnd };
+      return { ...run, createLatencies, endToEnd };
     };
 
     // Every event delivered (created, processing, succeeded: three delivery workflows per intent),
@@ -66,7 +66,7 @@ export async function paymentsBench({ n = 200, concurrency = 20 } = {}) {
     const all = await intents(['*']);
     const finalOnly = await intents(['payment_intent.succeeded', 'payment_intent.payment_failed']);
 
-    const baselineSeconds = await runPool(n, concurrency, async (i) => {
+    const baseline = await measuredPool(n, concurrency, async (i) => {
       await env.deps.temporal.client.workflow.execute<typeof bareHttpPostWorkflow>('bareHttpPostWorkflow', {
         taskQueue: env.baselineQueue,
         workflowId: `baseline-${runId}-${i}`,
@@ -75,9 +75,12 @@ export async function paymentsBench({ n = 200, concurrency = 20 } = {}) {
     });
     if (baselineHits !== n) throw new Error(`baseline delivered ${baselineHits} of ${n}`);
 
+    const cpuMsEach = (cpuSeconds: number | null) => (cpuSeconds === null ? null : (1000 * cpuSeconds) / n);
     const latencies = (run: Awaited<ReturnType<typeof intents>>) => ({
       intents_per_s: n / run.seconds,
-      ratio: baselineSeconds / run.seconds,
+      ratio: baseline.seconds / run.seconds,
+      // The machine's CPU per intent (all processes) ÷ per baseline workflow: on a saturated machine the ratio is about its inverse.
+      cpu_ms_per_intent: cpuMsEach(run.cpuSeconds),
       create_latency_ms: { p50: percentile(run.createLatencies, 50), p99: percentile(run.createLatencies, 99) },
       end_to_end_ms: { p50: percentile(run.endToEnd, 50), p99: percentile(run.endToEnd, 99) },
     });
@@ -86,18 +89,20 @@ export async function paymentsBench({ n = 200, concurrency = 20 } = {}) {
     const result = {
       n,
       concurrency,
-      baseline_workflows_per_s: n / baselineSeconds,
+      baseline_workflows_per_s: n / baseline.seconds,
+      baseline_cpu_ms_per_workflow: cpuMsEach(baseline.cpuSeconds),
       ...every,
       goal: 0.7,
       final_event_only: final,
       variants: { 'endpoint subscribed to the final event only (one webhook per intent, as in the baseline)': final.ratio },
     };
     const file = writeResult('payments', result);
-    console.log(`payments: baseline ${result.baseline_workflows_per_s.toFixed(1)} workflows/s (one workflow, one HTTP POST)`);
+    const cpu = (ms: number | null) => (ms === null ? '' : `, ${ms.toFixed(1)} CPU-ms each (whole machine)`);
+    console.log(`payments: baseline ${result.baseline_workflows_per_s.toFixed(1)} workflows/s (one workflow, one HTTP POST)${cpu(result.baseline_cpu_ms_per_workflow)}`);
     for (const [label, r] of [['every event delivered', every], ['final event only    ', final]] as const) {
       console.log(
         `  ${label}: ${r.intents_per_s.toFixed(1)} intents/s → ratio ${r.ratio.toFixed(2)} (goal ≥ ${result.goal}); create p50 ${r.create_latency_ms.p50.toFixed(1)} ms, ` +
-          `p99 ${r.create_latency_ms.p99.toFixed(1)} ms; end to end p50 ${r.end_to_end_ms.p50.toFixed(0)} ms, p99 ${r.end_to_end_ms.p99.toFixed(0)} ms`,
+          `p99 ${r.create_latency_ms.p99.toFixed(1)} ms; end to end p50 ${r.end_to_end_ms.p50.toFixed(0)} ms, p99 ${r.end_to_end_ms.p99.toFixed(0)} ms${cpu(r.cpu_ms_per_intent)}`,
       );
     }
     console.log(`  → ${file}`);

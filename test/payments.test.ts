@@ -127,6 +127,28 @@ describe('payment intents', () => {
     await waitFor(async () => (await statuses()).join() === 'succeeded,succeeded,succeeded', 10_000, 'every delivery settled');
   });
 
+  it('the created webhook waits for the API to commit the intent its workflow was started for', async () => {
+    // The API starts the workflow inside its transaction; here that commit takes 1.5 s (a deferred
+    // trigger, for this merchant only), so the workflow's first task runs before the intent is visible.
+    const m = await merchantWithEndpoint();
+    const db = stack.api.deps.db;
+    await db.raw(`CREATE OR REPLACE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`);
+    await db.raw(
+      `CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON payment_intents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+       WHEN (NEW.merchant_id = '${m.id}') EXECUTE FUNCTION test_slow_commit()`,
+    );
+    try {
+      const created = await createIntent(m.key);
+      expect(created.status).toBe(201);
+      expect(await awaitDeliveries(created.json.order_id, 'payment_intent.created')).toHaveLength(1);
+      const [delivery] = await db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': created.json.id }).select('webhook_deliveries.*');
+      expect(delivery).toMatchObject({ status: 'succeeded', attempts: 1 });
+    } finally {
+      await db.raw('DROP TRIGGER test_slow_commit ON payment_intents');
+      await db.raw('DROP FUNCTION test_slow_commit()');
+    }
+  });
+
   it('cancel: only before payment; a canceled intent cannot be paid', async () => {
     const m = await merchantWithEndpoint(null);
     const a = (await createIntent(m.key)).json;

@@ -1,6 +1,7 @@
 /** `npm run worker`: runs every workflow and activity on the Meridian task queue. */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { openDb, releaseDb } from '../db/knex.js';
@@ -33,7 +34,8 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities({ config, db, redis }),
+    // Activities start workflows (webhook deliveries) over the worker's own connection: eager starts.
+    activities: createActivities({ config, db, redis, temporal: new Client({ connection, namespace: config.temporal.namespace }) }),
     interceptors: { activity: [permanentDataErrors] },
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
   });

@@ -2,13 +2,11 @@ import { ActivityFailure, ApplicationFailure, proxyLocalActivities, workflowInfo
 import type { Activities } from '../activities/index.js';
 import type { CheckResult } from '../activities/monitors.js';
 import { ScheduledStartTime } from '../lib/searchAttributes.js';
-import { startDelivery, type WebhookDeliveryInput } from './webhooks.js';
 
 export interface PriceCheckInput {
   monitorId: string;
   /** Backoff for network errors and 5xx: first wait, doubled per attempt, this many attempts in all. */
   retry: { initialMs: number; attempts: number };
-  webhooks: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>;
 }
 
 export const monitorScheduleId = (monitorId: string) => `monitor-${monitorId}`;
@@ -42,7 +40,6 @@ export async function priceCheckWorkflow(input: PriceCheckInput): Promise<string
   if (!result) return 'deleted';
   const info = workflowInfo();
   const scheduledAt = info.typedSearchAttributes.get(ScheduledStartTime) ?? info.startTime;
-  const { deliveryId, merchantId } = await recordCheck({ monitorId: input.monitorId, checkId: info.workflowId, scheduledAt: scheduledAt.toISOString(), result });
-  if (deliveryId && merchantId) await startDelivery(deliveryId, merchantId, input.webhooks);
+  await recordCheck({ monitorId: input.monitorId, checkId: info.workflowId, scheduledAt: scheduledAt.toISOString(), result });
   return result.outcome;
 }

@@ -11,11 +11,11 @@ import {
 import type { Activities } from '../activities/index.js';
 import type { PaymentStatus } from '../db/models/Payment.js';
 import { BusinessStatus } from '../lib/searchAttributes.js';
-import { startDelivery, type WebhookDeliveryInput } from './webhooks.js';
 
-// A transition is one short, idempotent database transaction: run as a local activity, it costs no
-// round trip through the Temporal server (a marker in history instead of a scheduled task).
-const { transitionPayment } = proxyLocalActivities<Activities>({
+// A transition is one short, idempotent database transaction that then starts its event's delivery
+// workflow: run as a local activity, it costs no round trip through the Temporal server (a marker in
+// history instead of a scheduled task).
+const { startDelivery, transitionPayment } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 });
@@ -31,7 +31,6 @@ export interface PaymentIntentInput {
   expiresInMs: number;
   /** The delivery of `payment_intent.created`, written with the intent by the API. */
   createdDeliveryId: string | null;
-  webhooks: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>;
 }
 
 const settled = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
@@ -44,19 +43,11 @@ export const paymentWorkflowId = (intentId: string) => `payment-${intentId}`;
  */
 export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<PaymentStatus> {
   let status: PaymentStatus = 'requires_payment_method';
-  // Deliveries start in the background: the payer's Update need not wait for each child to start.
-  const deliveries = new Map<string, Promise<unknown>>();
-  const deliver = (deliveryId: string | null) => {
-    if (deliveryId && !deliveries.has(deliveryId)) deliveries.set(deliveryId, startDelivery(deliveryId, input.merchantId, input.webhooks));
-  };
 
   const moveTo = async (from: PaymentStatus[], to: PaymentStatus, data: Record<string, unknown> = {}) => {
     const result = await transitionPayment({ intentId: input.intentId, merchantId: input.merchantId, from, to, data, workflowId: workflowInfo().workflowId });
     status = result.status;
     upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
-    // Changed now or by an earlier execution of this step whose workflow task was lost (a local
-    // activity's effects can outlive its marker): either way the event's delivery must be started.
-    deliver(result.logged?.deliveryId ?? null);
   };
 
   setHandler(paymentStatus, () => status);
@@ -92,10 +83,12 @@ export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<
     },
   );
 
-  deliver(input.createdDeliveryId);
+  // In the background: the API started this workflow just before committing the intent, and the
+  // delivery waits for that commit to be visible.
+  const createdDelivered = input.createdDeliveryId ? startDelivery({ deliveryId: input.createdDeliveryId, merchantId: input.merchantId }) : undefined;
   const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
   if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
   await condition(() => settled(status) && allHandlersFinished());
-  await Promise.all(deliveries.values());
+  await createdDelivered;
   return status;
 }

@@ -1,7 +1,6 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, proxyActivities, proxyLocalActivities, sleep, startChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { BusinessStatus, MerchantId } from '../lib/searchAttributes.js';
+import { BusinessStatus } from '../lib/searchAttributes.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 };
 // The HTTP attempt may take its full timeout, so it is a regular activity; infrastructure failures
@@ -20,24 +19,6 @@ export interface WebhookDeliveryInput {
 }
 
 export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
-
-/**
- * Starts one delivery as a child that outlives its parent (a closed intent still delivers). Already
- * started (by an earlier execution of the same step, or a manual redelivery) is as good as started.
- */
-export async function startDelivery(deliveryId: string, merchantId: string, settings: Pick<WebhookDeliveryInput, 'scheduleS' | 'disableAfterS'>): Promise<void> {
-  await startChild(webhookDeliveryWorkflow, {
-    workflowId: deliveryWorkflowId(deliveryId),
-    args: [{ deliveryId, merchantId, ...settings }],
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    typedSearchAttributes: [
-      { key: MerchantId, value: merchantId },
-      { key: BusinessStatus, value: 'delivering' },
-    ],
-  }).catch((error: unknown) => {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  });
-}
 
 /** ±10 % so that retries of many deliveries do not arrive at a receiver in lockstep. */
 function jittered(seconds: number): number {

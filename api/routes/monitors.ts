@@ -107,7 +107,6 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   const checkInput = (monitorId: string): PriceCheckInput => ({
     monitorId,
     retry: config.monitors.retry,
-    webhooks: config.webhooks.delivery,
   });
 
   async function view(m: Monitor) {

@@ -170,7 +170,6 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
           merchantId,
           expiresInMs: config.payments.expiryS * 1000,
           createdDeliveryId: logged.deliveryId,
-          webhooks: config.webhooks.delivery,
         };
         // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
         // the workflow's first write finds no intent and fails visibly instead of inventing one.

@@ -1,8 +1,7 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import { z } from 'zod';
 import { WebhookAttempt, WebhookDelivery } from '../../db/models/Webhook.js';
-import { BusinessStatus, MerchantId } from '../../lib/searchAttributes.js';
-import { deliveryWorkflowId, type webhookDeliveryWorkflow } from '../../workflows/webhooks.js';
+import { startDeliveryWorkflow } from '../../lib/deliveries.js';
+import { deliveryWorkflowId } from '../../workflows/webhooks.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -78,21 +77,8 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
   async function redeliver(delivery: WebhookDelivery): Promise<void> {
     if (delivery.status === 'pending') throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
     await WebhookDelivery.query().patch({ status: 'pending', last_error: null, updated_at: new Date() }).findById(delivery.id);
-    try {
-      await temporal.client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
-        taskQueue: config.temporal.taskQueue,
-        workflowId: deliveryWorkflowId(delivery.id),
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ deliveryId: delivery.id, merchantId: delivery.merchant_id, ...config.webhooks.delivery }],
-        typedSearchAttributes: [
-          { key: MerchantId, value: delivery.merchant_id },
-          { key: BusinessStatus, value: 'delivering' },
-        ],
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
-      throw error;
-    }
+    const started = await startDeliveryWorkflow(temporal.client, config, { deliveryId: delivery.id, merchantId: delivery.merchant_id, again: true });
+    if (!started) throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
   }
 
   api.route({
