@@ -1,4 +1,4 @@
-/** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S]`: each scenario beside its baseline, as ratios. */
+/** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S --rounds=R]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
 import { bookingBench } from './booking.js';
 import { cotBench } from './cot.js';
@@ -7,7 +7,7 @@ import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
 import { writeSummary } from './summary.js';
 
-const scenarios: Record<string, (opts: { n?: number; concurrency?: number; seconds?: number }) => Promise<unknown>> = {
+const scenarios: Record<string, (opts: { n?: number; concurrency?: number; seconds?: number; rounds?: number }) => Promise<unknown>> = {
   payments: paymentsBench,
   booking: bookingBench,
   monitors: monitorsBench,
@@ -17,7 +17,7 @@ const scenarios: Record<string, (opts: { n?: number; concurrency?: number; secon
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { n: { type: 'string' }, concurrency: { type: 'string' }, seconds: { type: 'string' } },
+  options: { n: { type: 'string' }, concurrency: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } },
 });
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 const unknown = chosen.filter((s) => !scenarios[s]);
@@ -29,6 +29,7 @@ const opts = {
   n: values.n ? Number(values.n) : undefined,
   concurrency: values.concurrency ? Number(values.concurrency) : undefined,
   seconds: values.seconds ? Number(values.seconds) : undefined,
+  rounds: values.rounds ? Number(values.rounds) : undefined,
 };
 for (const name of chosen) await scenarios[name](opts);
 console.log(`summary of every scenario's newest result → ${writeSummary(Object.keys(scenarios))}`);
