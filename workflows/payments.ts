@@ -15,9 +15,17 @@ import { BusinessStatus } from '../lib/searchAttributes.js';
 // A transition is one short, idempotent database transaction that then starts its event's delivery
 // workflow: run as a local activity, it costs no round trip through the Temporal server (a marker in
 // history instead of a scheduled task).
-const { startDelivery, transitionPayment } = proxyLocalActivities<Activities>({
+const { transitionPayment } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+});
+// The created event's delivery waits for the API's commit: visible within milliseconds, or never if that
+// commit failed. Then expiry ends the workflow; until it does, retries wait on timers, not on workflow
+// task heartbeats, so a day of them stays a few hundred history events.
+const { startDelivery } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '5 minutes' },
+  localRetryThreshold: '10 seconds',
 });
 
 export type Outcome = 'succeeded' | 'failed';
@@ -83,8 +91,7 @@ export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<
     },
   );
 
-  // In the background: the API started this workflow just before committing the intent, and the
-  // delivery waits for that commit to be visible.
+  // In the background: the API started this workflow just before committing the intent.
   const createdDelivered = input.createdDeliveryId ? startDelivery({ deliveryId: input.createdDeliveryId, merchantId: input.merchantId }) : undefined;
   const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
   if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
