@@ -15,6 +15,8 @@ export interface ApiDeps {
   redis: Redis;
   events: EventHub;
   temporal: { connection: Connection; client: Client };
+  /** Asks the Temporal server for its health, giving up after `timeoutMs`. */
+  pingTemporal(timeoutMs: number): Promise<unknown>;
   metrics: Registry;
 }
 
@@ -26,6 +28,15 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   const temporal = await connectTemporal(config);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  // The client retries an unanswered call on timers of its own, which outlive the request that made it:
+  // a ping gets a deadline, and close() waits for pings still retrying, so no retry fires on a closed channel.
+  const pings = new Set<Promise<unknown>>();
+  const pingTemporal = (timeoutMs: number) => {
+    const ping = temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.healthService.check({}));
+    pings.add(ping);
+    void ping.catch(() => {}).finally(() => pings.delete(ping));
+    return ping;
+  };
   return {
     config,
     log,
@@ -33,9 +44,11 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     redis,
     events,
     temporal,
+    pingTemporal,
     metrics,
     async close() {
       await events.close();
+      await Promise.allSettled(pings);
       await temporal.connection.close();
       redis.disconnect();
       await releaseDb(db);

@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../lib/services.js';
-import { call, startApi } from './helpers.js';
+import { openApiDeps } from '../api/deps.js';
+import { freePort, startTemporal } from '../lib/services.js';
+import { call, startApi, testConfig } from './helpers.js';
 
 /** A Redis of this test's own, so stopping it hurts no other test. */
 async function ownRedis() {
@@ -50,5 +54,27 @@ describe('readiness', () => {
     const meta = await call(api.url, 'GET', '/api/v1/meta');
     expect(meta.status).toBe(503);
     expect(meta.json.error.code).toBe('dependency_unavailable');
+  });
+
+  it('closing while a Temporal ping is still being retried leaves no retry to fire on the closed channel', async () => {
+    // The client retries an unanswered call on its own timers; one firing after close() used to throw
+    // "Channel has been shut down" as an uncaught exception (seen in the Temporal restart fault test).
+    const temporal = await startTemporal({ dataDir: mkdtempSync(path.join(tmpdir(), 'meridian-ping-')), persistent: false, log: () => {} });
+    const deps = await openApiDeps(testConfig({ TEMPORAL_ADDRESS: temporal.address }));
+    await temporal.stop();
+    const uncaught: Error[] = [];
+    const onUncaught = (error: Error) => void uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const ping = deps.pingTemporal(1_000).then(() => 'answered', () => 'gave up');
+      await new Promise((r) => setTimeout(r, 300));
+      await deps.close();
+      expect(await ping).toBe('gave up');
+      // The client's longest wait between retries is 5 s.
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 });

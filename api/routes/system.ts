@@ -65,7 +65,7 @@ export function systemRoutes(api: Api, deps: ApiDeps, spec: () => unknown) {
       const [postgres, redis, temporal] = await Promise.all([
         check(() => deps.db.raw('select 1')),
         check(() => deps.redis.ping()),
-        check(() => deps.temporal.connection.healthService.check({})),
+        check(() => deps.pingTemporal(CHECK_TIMEOUT_MS)),
       ]);
       const checks = { postgres, redis, temporal };
       const down = Object.entries(checks).filter(([, c]) => c.status === 'down').map(([name]) => name);
