@@ -1,12 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import { logAppointmentEvent, rescheduleAppointment, setAppointmentStatus, type RescheduleResult } from '../db/booking.js';
 import { Appointment, type AppointmentStatus } from '../db/models/Appointment.js';
 import { domainEvent, publish } from '../lib/events.js';
 import { appointmentWorkflowId } from '../workflows/booking.js';
+import type { ActivityDeps } from './index.js';
 
-export function bookingActivities(db: Knex, redis: Redis) {
+export function bookingActivities({ db, redis }: ActivityDeps) {
   /** A live event for consoles (operators: appointments belong to no merchant); best effort. */
   async function announce(type: string, appointmentId: string, data: Record<string, unknown> = {}) {
     const appointment = await Appointment.query(db).findById(appointmentId);

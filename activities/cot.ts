@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { recordCotRun, type CotRunRecord } from '../db/cot.js';
@@ -12,9 +11,9 @@ import { groupIndicators } from '../lib/cot/indicators.js';
 import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
 import { reportColumns, reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotHttpError, openCotSource } from '../lib/cot/source.js';
-import type { Config } from '../lib/config.js';
 import { domainEvent, publish } from '../lib/events.js';
 import { guardedAgent, parseAllowList } from '../lib/outbound.js';
+import type { ActivityDeps } from './index.js';
 
 /** The run as the workflow knows it: its row's fields, keyed by the workflow's run id. */
 export type CotRunInput = Omit<CotRunRecord, 'id'> & { runId: string };
@@ -74,7 +73,7 @@ async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<s
 
 const unitPath = (u: CotUnitPlan) => (u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year));
 
-export function cotActivities(config: Config, db: Knex, redis: Redis) {
+export function cotActivities({ config, db, redis }: ActivityDeps) {
   const agent = guardedAgent(parseAllowList(config.outboundAllowList));
   const settings = config.cot;
 

@@ -1,11 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
 import { DiagnosisMessage, DiagnosisSession } from '../db/models/Diagnosis.js';
-import type { Config } from '../lib/config.js';
 import { builtInReply, type Diagnosis, type Reply } from '../lib/diagnosis/engine.js';
 import { ProviderError, providerReply } from '../lib/diagnosis/provider.js';
 import { domainEvent, publish } from '../lib/events.js';
+import type { ActivityDeps } from './index.js';
 
 export interface MessageToRecord {
   sessionId: string;
@@ -21,7 +19,7 @@ export interface MessageToRecord {
 
 export type AssistantReply = Reply & { model: string; latencyMs: number };
 
-export function diagnosisActivities(config: Config, db: Knex, redis: Redis) {
+export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
   const provider = config.diagnosis.provider;
 
   return {

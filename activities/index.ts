@@ -24,10 +24,10 @@ export function createActivities(deps: ActivityDeps) {
     ...eventActivities(deps.redis),
     ...paymentActivities(deps),
     ...webhookActivities(deps),
-    ...bookingActivities(deps.db, deps.redis),
+    ...bookingActivities(deps),
     ...monitorActivities(deps),
-    ...diagnosisActivities(deps.config, deps.db, deps.redis),
-    ...cotActivities(deps.config, deps.db, deps.redis),
+    ...diagnosisActivities(deps),
+    ...cotActivities(deps),
   };
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,7 +59,8 @@ describe('readiness', () => {
   it('closing while a Temporal ping is still being retried leaves no retry to fire on the closed channel', async () => {
     // The client retries an unanswered call on its own timers; one firing after close() used to throw
     // "Channel has been shut down" as an uncaught exception (seen in the Temporal restart fault test).
-    const temporal = await startTemporal({ dataDir: mkdtempSync(path.join(tmpdir(), 'meridian-ping-')), persistent: false, log: () => {} });
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'meridian-ping-'));
+    const temporal = await startTemporal({ dataDir, persistent: false, log: () => {} });
     const deps = await openApiDeps(testConfig({ TEMPORAL_ADDRESS: temporal.address }));
     await temporal.stop();
     const uncaught: Error[] = [];
@@ -75,6 +76,7 @@ describe('readiness', () => {
       expect(uncaught).toEqual([]);
     } finally {
       process.off('uncaughtException', onUncaught);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
