@@ -1,8 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { logAppointmentEvent, rescheduleAppointment, setAppointmentStatus, type RescheduleResult } from '../db/booking.js';
+import {
+  logAppointmentEvent,
+  rescheduleAppointment,
+  setAppointmentStatus,
+  type RescheduleResult,
+} from '../db/booking.js';
 import { Appointment, type AppointmentStatus } from '../db/models/Appointment.js';
-import { domainEvent, publish } from '../lib/events.js';
-import { appointmentWorkflowId } from '../workflows/booking.js';
+import { domainEvent, publish } from '../lib/platform/events.js';
+import { appointmentWorkflowId } from '../workflows/contracts/booking.js';
 import type { ActivityDeps } from './index.js';
 
 export function bookingActivities({ db, redis }: ActivityDeps) {
@@ -10,20 +15,38 @@ export function bookingActivities({ db, redis }: ActivityDeps) {
   async function announce(type: string, appointmentId: string, data: Record<string, unknown> = {}) {
     const appointment = await Appointment.query(db).findById(appointmentId);
     if (!appointment) return;
-    const payload = { appointment_id: appointmentId, workshop_id: appointment.workshop_id, workflow_id: appointmentWorkflowId(appointmentId), ...data };
+    const payload = {
+      appointment_id: appointmentId,
+      workshop_id: appointment.workshop_id,
+      workflow_id: appointmentWorkflowId(appointmentId),
+      ...data,
+    };
     await publish(redis, domainEvent(type, null, payload)).catch(() => {});
   }
 
   return {
-    async setAppointmentStatus(input: { appointmentId: string; from: AppointmentStatus[]; to: AppointmentStatus; data?: Record<string, unknown> }) {
+    async setAppointmentStatus(input: {
+      appointmentId: string;
+      from: AppointmentStatus[];
+      to: AppointmentStatus;
+      data?: Record<string, unknown>;
+    }) {
       const result = await setAppointmentStatus(db, input.appointmentId, input.from, input.to, input.data);
       // The API's transaction rolled back after starting the workflow: there is nothing to move.
-      if (!result) throw ApplicationFailure.nonRetryable(`appointment ${input.appointmentId} does not exist`, 'AppointmentMissing');
+      if (!result)
+        throw ApplicationFailure.nonRetryable(
+          `appointment ${input.appointmentId} does not exist`,
+          'AppointmentMissing',
+        );
       if (result.changed) await announce(`appointment.${input.to}`, input.appointmentId);
       return result;
     },
 
-    async rescheduleAppointment(input: { appointmentId: string; startsAt: string; mechanicId?: string }): Promise<RescheduleResult> {
+    async rescheduleAppointment(input: {
+      appointmentId: string;
+      startsAt: string;
+      mechanicId?: string;
+    }): Promise<RescheduleResult> {
       const result = await rescheduleAppointment(db, input.appointmentId, new Date(input.startsAt), input.mechanicId);
       if (result.ok) await announce('appointment.rescheduled', input.appointmentId, { starts_at: result.starts_at });
       return result;
@@ -41,7 +64,10 @@ export function bookingActivities({ db, redis }: ActivityDeps) {
         .ignore()
         .returning('id');
       if (!inserted.length) return;
-      await logAppointmentEvent(db, appointment.id, 'reminder_sent', { before_s: input.beforeS, starts_at: input.startsAt });
+      await logAppointmentEvent(db, appointment.id, 'reminder_sent', {
+        before_s: input.beforeS,
+        starts_at: input.startsAt,
+      });
       await announce('appointment.reminder', appointment.id, { before_s: input.beforeS, starts_at: input.startsAt });
     },
   };

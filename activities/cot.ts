@@ -11,35 +11,27 @@ import { groupIndicators } from '../lib/cot/indicators.js';
 import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
 import { reportColumns, reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotHttpError, openCotSource } from '../lib/cot/source.js';
-import { domainEvent, publish } from '../lib/events.js';
-import { guardedAgent, parseAllowList } from '../lib/outbound.js';
+import { domainEvent, publish } from '../lib/platform/events.js';
+import { guardedAgent, parseAllowList } from '../lib/platform/outbound.js';
+import type { CotRunInput, CotUnitPlan, CotUnitResult } from '../workflows/contracts/cot.js';
 import type { ActivityDeps } from './index.js';
-
-/** The run as the workflow knows it: its row's fields, keyed by the workflow's run id. */
-export type CotRunInput = Omit<CotRunRecord, 'id'> & { runId: string };
-
-/** One file to load: a year's zip, or (year null) the current-week file. */
-export interface CotUnitPlan {
-  reportType: ReportType;
-  subtype: Subtype;
-  year: number | null;
-}
-
-export interface CotUnitResult {
-  status: UnitStatus;
-  rowsRead: number;
-  inserted: number;
-  updated: number;
-  rejected: number;
-}
 
 const MAX_LISTED_REJECTIONS = 20;
 const HEARTBEAT_INTERVAL_MS = 5000;
 
 /** PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
-const copyText = (value: string) => value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
+const copyText = (value: string) =>
+  value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 const copyLine = (row: CotRow) =>
-  [row.record, copyText(row.code), row.reportDate, copyText(row.market), row.openInterest, row.openInterestChange ?? '\\N', ...row.groups.map((v) => v ?? '\\N')].join('\t') + '\n';
+  [
+    row.record,
+    copyText(row.code),
+    row.reportDate,
+    copyText(row.market),
+    row.openInterest,
+    row.openInterestChange ?? '\\N',
+    ...row.groups.map((v) => v ?? '\\N'),
+  ].join('\t') + '\n';
 
 /**
  * Heartbeats on a timer while `work` runs, whatever phase it is in (download, parse, upsert, indicator
@@ -56,7 +48,11 @@ async function heartbeating<T>(details: () => unknown, work: () => Promise<T>): 
 }
 
 /** COPY text lines into PostgreSQL in 64 KiB writes; an error from `lines` aborts the COPY with that error. */
-async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
+async function copyLines(
+  client: PoolClient,
+  sql: string,
+  lines: AsyncIterable<string> | Iterable<string>,
+): Promise<void> {
   async function* chunks() {
     let buffer = '';
     for await (const line of lines) {
@@ -71,7 +67,8 @@ async function copyLines(client: PoolClient, sql: string, lines: AsyncIterable<s
   await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
 }
 
-const unitPath = (u: CotUnitPlan) => (u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year));
+const unitPath = (u: CotUnitPlan) =>
+  u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year);
 
 export function cotActivities({ config, db, redis }: ActivityDeps) {
   const agent = guardedAgent(parseAllowList(config.outboundAllowList));
@@ -104,10 +101,17 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
       },
     );
 
-  const announce = (type: string, data: Record<string, unknown>) => publish(redis, domainEvent(type, null, data)).catch(() => {});
+  const announce = (type: string, data: Record<string, unknown>) =>
+    publish(redis, domainEvent(type, null, data)).catch(() => {});
 
   /** COPY into a staging table, then one upsert that only touches rows whose values changed. */
-  async function load(client: PoolClient, unit: CotUnitPlan, stream: Readable, rejections: RejectionSummary, progress: { rows: number }) {
+  async function load(
+    client: PoolClient,
+    unit: CotUnitPlan,
+    stream: Readable,
+    rejections: RejectionSummary,
+    progress: { rows: number },
+  ) {
     await client.query(
       `CREATE TEMP TABLE cot_staging (record integer, ${reportColumns.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
     );
@@ -145,7 +149,14 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
        FROM upserted`,
       [unit.reportType, unit.subtype],
     );
-    const r = rows[0] as { staged: number; distinct_rows: number; data_from: string | null; data_through: string | null; inserted: number; updated: number };
+    const r = rows[0] as {
+      staged: number;
+      distinct_rows: number;
+      data_from: string | null;
+      data_through: string | null;
+      inserted: number;
+      updated: number;
+    };
     const duplicates = r.staged - r.distinct_rows;
     if (duplicates > 0) rejections.by_reason['a later record has the same market and report date'] = duplicates;
     return { ...r, rowsRead };
@@ -156,22 +167,30 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
     async planCotIngestion(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
       // A year's file is final once it holds a late-December report (a holiday moves it to Monday the 24th at the earliest).
       const currentYear = new Date().getUTCFullYear();
-      const years = input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
+      const years =
+        input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
       const complete = input.force
         ? []
-        : ((await db.raw(
-            `SELECT DISTINCT report_type, subtype, year FROM cot_units
+        : ((
+            await db.raw(
+              `SELECT DISTINCT report_type, subtype, year FROM cot_units
              WHERE status = 'loaded' AND year IS NOT NULL AND data_through >= make_date(year, 12, 24)
                AND report_type = ANY(?) AND subtype = ANY(?) AND year = ANY(?)`,
-            [input.reportTypes, input.subtypes, years],
-          )).rows as { report_type: string; subtype: string; year: number }[]);
-      const isComplete = (u: CotUnitPlan) => complete.some((c) => c.report_type === u.reportType && c.subtype === u.subtype && c.year === u.year);
+              [input.reportTypes, input.subtypes, years],
+            )
+          ).rows as { report_type: string; subtype: string; year: number }[]);
+      const isComplete = (u: CotUnitPlan) =>
+        complete.some((c) => c.report_type === u.reportType && c.subtype === u.subtype && c.year === u.year);
       const all: CotUnitPlan[] = input.reportTypes.flatMap((reportType) =>
-        input.subtypes.flatMap((subtype) => [...[...years].sort().map((year) => ({ reportType, subtype, year })), { reportType, subtype, year: null }]),
+        input.subtypes.flatMap((subtype) => [
+          ...[...years].sort().map((year) => ({ reportType, subtype, year })),
+          { reportType, subtype, year: null },
+        ]),
       );
       await db.transaction(async (trx) => {
         await recordCotRun(trx, { ...input, id: input.runId }, all.length);
-        for (const unit of all.filter(isComplete)) await recordUnit(input.runId, unit, { status: 'skipped', error: 'already complete; force reloads it' }, trx);
+        for (const unit of all.filter(isComplete))
+          await recordUnit(input.runId, unit, { status: 'skipped', error: 'already complete; force reloads it' }, trx);
       });
       return { units: all.filter((u) => !isComplete(u)), total: all.length };
     },
@@ -179,56 +198,70 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
     /** Downloads, parses and loads one file in one transaction: a retry starts it over, a failure keeps what was stored. */
     async ingestCotUnit(runId: string, unit: CotUnitPlan): Promise<CotUnitResult> {
       const progress = { unit: unitLabel(unit), rows: 0 };
-      return heartbeating(() => progress, async () => {
-        const url = new URL(unitPath(unit), settings.baseUrl);
-        const rejections: RejectionSummary = { by_reason: {}, first: [] };
-        let source;
-        try {
-          source = await openCotSource(url, unit.year === null ? 'text' : 'zip', {
-            dispatcher: agent,
-            timeoutMs: settings.downloadTimeoutMs,
-            maxBytes: settings.maxBytes,
-            signal: Context.current().cancellationSignal,
-          });
-        } catch (error) {
-          throw error instanceof CotHttpError && !error.transient ? ApplicationFailure.nonRetryable(error.message, 'CotHttpError') : asFailure(error);
-        }
-        if (!source) {
-          await recordUnit(runId, unit, { status: 'unavailable', error: `${url} does not exist (not published yet?)` });
-          return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
-        }
-        try {
-          const result = await db.transaction(async (trx) => {
-            // The transaction's own connection: COPY needs the raw pg client.
-            const client = (await trx.client.acquireConnection()) as PoolClient;
-            const loaded = await load(client, unit, source.stream, rejections, progress);
-            const rejected = Object.values(rejections.by_reason).reduce((a, b) => a + b, 0);
-            await recordUnit(
-              runId,
-              unit,
-              {
-                status: 'loaded',
-                rows_read: loaded.rowsRead,
-                rows_inserted: loaded.inserted,
-                rows_updated: loaded.updated,
-                rows_unchanged: loaded.distinct_rows - loaded.inserted - loaded.updated,
-                rows_rejected: rejected,
-                rejections: rejected ? rejections : null,
-                data_from: loaded.data_from,
-                data_through: loaded.data_through,
-              },
-              trx,
-            );
-            return { status: 'loaded' as const, rowsRead: loaded.rowsRead, inserted: loaded.inserted, updated: loaded.updated, rejected };
-          });
-          await announce('cot.unit.loaded', { run_id: runId, unit: unitLabel(unit), ...result });
-          return result;
-        } catch (error) {
-          throw asFailure(error);
-        } finally {
-          await source.close();
-        }
-      });
+      return heartbeating(
+        () => progress,
+        async () => {
+          const url = new URL(unitPath(unit), settings.baseUrl);
+          const rejections: RejectionSummary = { by_reason: {}, first: [] };
+          let source;
+          try {
+            source = await openCotSource(url, unit.year === null ? 'text' : 'zip', {
+              dispatcher: agent,
+              timeoutMs: settings.downloadTimeoutMs,
+              maxBytes: settings.maxBytes,
+              signal: Context.current().cancellationSignal,
+            });
+          } catch (error) {
+            throw error instanceof CotHttpError && !error.transient
+              ? ApplicationFailure.nonRetryable(error.message, 'CotHttpError')
+              : asFailure(error);
+          }
+          if (!source) {
+            await recordUnit(runId, unit, {
+              status: 'unavailable',
+              error: `${url} does not exist (not published yet?)`,
+            });
+            return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
+          }
+          try {
+            const result = await db.transaction(async (trx) => {
+              // The transaction's own connection: COPY needs the raw pg client.
+              const client = (await trx.client.acquireConnection()) as PoolClient;
+              const loaded = await load(client, unit, source.stream, rejections, progress);
+              const rejected = Object.values(rejections.by_reason).reduce((a, b) => a + b, 0);
+              await recordUnit(
+                runId,
+                unit,
+                {
+                  status: 'loaded',
+                  rows_read: loaded.rowsRead,
+                  rows_inserted: loaded.inserted,
+                  rows_updated: loaded.updated,
+                  rows_unchanged: loaded.distinct_rows - loaded.inserted - loaded.updated,
+                  rows_rejected: rejected,
+                  rejections: rejected ? rejections : null,
+                  data_from: loaded.data_from,
+                  data_through: loaded.data_through,
+                },
+                trx,
+              );
+              return {
+                status: 'loaded' as const,
+                rowsRead: loaded.rowsRead,
+                inserted: loaded.inserted,
+                updated: loaded.updated,
+                rejected,
+              };
+            });
+            await announce('cot.unit.loaded', { run_id: runId, unit: unitLabel(unit), ...result });
+            return result;
+          } catch (error) {
+            throw asFailure(error);
+          } finally {
+            await source.close();
+          }
+        },
+      );
     },
 
     /** After retries ran out: the unit is marked failed with the reason; the run goes on without it. */
@@ -239,54 +272,81 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
 
     /** Rebuilds the indicators of one report type and subtype from its stored reports, in one transaction. */
     async computeCotIndicators(reportType: ReportType, subtype: Subtype): Promise<number> {
-      return heartbeating(() => ({ reportType, subtype }), async () => {
-        const { groups } = reports[reportType];
-        const { rows } = (await db.raw(
-          `SELECT code, report_date::text AS report_date, open_interest, ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
+      return heartbeating(
+        () => ({ reportType, subtype }),
+        async () => {
+          const { groups } = reports[reportType];
+          const { rows } = (await db.raw(
+            `SELECT code, report_date::text AS report_date, open_interest, ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
            FROM cot_reports WHERE report_type = ? AND subtype = ? ORDER BY code, report_date`,
-          [reportType, subtype],
-        )) as { rows: Record<string, string | null>[] };
-        let count = 0;
-        function* lines() {
-          for (let start = 0; start < rows.length; ) {
-            let end = start;
-            while (end < rows.length && rows[end].code === rows[start].code) end++;
-            const market = rows.slice(start, end);
-            for (const g of groups) {
-              const series = market
-                .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
-                .map((r) => ({
-                  reportDate: r.report_date!,
-                  openInterest: Number(r.open_interest),
-                  long: Number(r[`${g.key}_long`]),
-                  short: Number(r[`${g.key}_short`]),
-                  longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
-                  shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
-                }));
-              for (const i of groupIndicators(series, g.role)) {
-                count++;
-                yield [reportType, subtype, copyText(market[0].code!), g.id, i.reportDate, i.net, i.netChange, i.pctOi, i.index13, i.index52, i.index156, i.wci26, i.signal]
-                  .map((v) => (v === null ? '\\N' : v))
-                  .join('\t') + '\n';
+            [reportType, subtype],
+          )) as { rows: Record<string, string | null>[] };
+          let count = 0;
+          function* lines() {
+            for (let start = 0; start < rows.length;) {
+              let end = start;
+              while (end < rows.length && rows[end].code === rows[start].code) end++;
+              const market = rows.slice(start, end);
+              for (const g of groups) {
+                const series = market
+                  .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
+                  .map((r) => ({
+                    reportDate: r.report_date!,
+                    openInterest: Number(r.open_interest),
+                    long: Number(r[`${g.key}_long`]),
+                    short: Number(r[`${g.key}_short`]),
+                    longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
+                    shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
+                  }));
+                for (const i of groupIndicators(series, g.role)) {
+                  count++;
+                  yield (
+                    [
+                      reportType,
+                      subtype,
+                      copyText(market[0].code!),
+                      g.id,
+                      i.reportDate,
+                      i.net,
+                      i.netChange,
+                      i.pctOi,
+                      i.index13,
+                      i.index52,
+                      i.index156,
+                      i.wci26,
+                      i.signal,
+                    ]
+                      .map((v) => (v === null ? '\\N' : v))
+                      .join('\t') + '\n'
+                  );
+                }
               }
+              start = end;
             }
-            start = end;
           }
-        }
-        await db.transaction(async (trx) => {
-          await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
-          await copyLines((await trx.client.acquireConnection()) as PoolClient, 'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN', lines());
-        });
-        return count;
-      });
+          await db.transaction(async (trx) => {
+            await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
+            await copyLines(
+              (await trx.client.acquireConnection()) as PoolClient,
+              'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN',
+              lines(),
+            );
+          });
+          return count;
+        },
+      );
     },
 
     /** Settles the run's status from its units, retires cached answers and tells the console. */
     async finishCotRun(runId: string, error: string | null): Promise<RunStatus> {
       const units = await CotUnit.query().where({ run_id: runId }).select('status');
       const failed = units.filter((u) => u.status === 'failed').length;
-      const status: RunStatus = error || (failed && failed === units.length) ? 'failed' : failed ? 'partial' : 'succeeded';
-      await CotRun.query().patch({ status, error, finished_at: new Date() }).where({ id: runId }).where({ status: 'running' });
+      const status: RunStatus =
+        error || (failed && failed === units.length) ? 'failed' : failed ? 'partial' : 'succeeded';
+      await CotRun.query()
+        .patch({ status, error, finished_at: new Date() })
+        .where({ id: runId })
+        .where({ status: 'running' });
       await invalidateCotCache(redis);
       await announce('cot.run.finished', { run_id: runId, status });
       return status;

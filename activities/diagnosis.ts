@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { DiagnosisMessage, DiagnosisSession } from '../db/models/Diagnosis.js';
 import { builtInReply, type Diagnosis, type Reply } from '../lib/diagnosis/engine.js';
 import { ProviderError, providerReply } from '../lib/diagnosis/provider.js';
-import { domainEvent, publish } from '../lib/events.js';
+import { domainEvent, publish } from '../lib/platform/events.js';
+import type { AssistantReply } from '../workflows/contracts/diagnosis.js';
 import type { ActivityDeps } from './index.js';
 
 export interface MessageToRecord {
@@ -16,8 +17,6 @@ export interface MessageToRecord {
   latencyMs?: number;
   confidence?: number;
 }
-
-export type AssistantReply = Reply & { model: string; latencyMs: number };
 
 export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
   const provider = config.diagnosis.provider;
@@ -41,9 +40,15 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
           .onConflict(['session_id', 'seq'])
           .ignore()
           .returning('id');
-        if (inserted.length) await DiagnosisSession.query(trx).patch({ updated_at: new Date(), ...(m.diagnosis ? { diagnosis: m.diagnosis } : {}) }).findById(m.sessionId);
+        if (inserted.length)
+          await DiagnosisSession.query(trx)
+            .patch({ updated_at: new Date(), ...(m.diagnosis ? { diagnosis: m.diagnosis } : {}) })
+            .findById(m.sessionId);
       });
-      await publish(redis, domainEvent('diagnosis.message', null, { session_id: m.sessionId, role: m.role, kind: m.kind ?? null })).catch(() => {});
+      await publish(
+        redis,
+        domainEvent('diagnosis.message', null, { session_id: m.sessionId, role: m.role, kind: m.kind ?? null }),
+      ).catch(() => {});
     },
 
     /**
@@ -51,26 +56,46 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
      * classified for Temporal's retries, `retry-after` honoured), or the built-in engine when there is
      * none, when asked to fall back, or when the provider's answer fails validation twice.
      */
-    async askAssistant({ sessionId, fallback = false }: { sessionId: string; fallback?: boolean }): Promise<AssistantReply> {
+    async askAssistant({
+      sessionId,
+      fallback = false,
+    }: {
+      sessionId: string;
+      fallback?: boolean;
+    }): Promise<AssistantReply> {
       const started = performance.now();
       const session = await DiagnosisSession.query(db).findById(sessionId);
-      if (!session) throw ApplicationFailure.nonRetryable(`diagnosis session ${sessionId} does not exist`, 'SessionMissing');
+      if (!session)
+        throw ApplicationFailure.nonRetryable(`diagnosis session ${sessionId} does not exist`, 'SessionMissing');
       const messages = await DiagnosisMessage.query(db).where({ session_id: sessionId }).orderBy('seq');
-      const builtIn = (model: string) => ({ ...builtInReply(session.vehicle, messages), model, latencyMs: Math.round(performance.now() - started) });
+      const builtIn = (model: string) => ({
+        ...builtInReply(session.vehicle, messages),
+        model,
+        latencyMs: Math.round(performance.now() - started),
+      });
       if (!provider) return builtIn('built-in');
       if (fallback) return builtIn('built-in (fallback: provider unavailable)');
       try {
         const reply = await providerReply(provider, session.vehicle, messages);
-        return reply ? { ...reply, model: provider.model, latencyMs: Math.round(performance.now() - started) } : builtIn('built-in (fallback: invalid provider answer)');
+        return reply
+          ? { ...reply, model: provider.model, latencyMs: Math.round(performance.now() - started) }
+          : builtIn('built-in (fallback: invalid provider answer)');
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         if (!error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'ProviderRefused');
-        throw ApplicationFailure.create({ message: error.message, type: 'ProviderUnavailable', nextRetryDelay: error.retryAfterMs ?? undefined });
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: 'ProviderUnavailable',
+          nextRetryDelay: error.retryAfterMs ?? undefined,
+        });
       }
     },
 
     async closeDiagnosisSession({ sessionId, reason }: { sessionId: string; reason: string }): Promise<void> {
-      await DiagnosisSession.query(db).patch({ status: 'closed', close_reason: reason, closed_at: new Date(), updated_at: new Date() }).findById(sessionId).where({ status: 'open' });
+      await DiagnosisSession.query(db)
+        .patch({ status: 'closed', close_reason: reason, closed_at: new Date(), updated_at: new Date() })
+        .findById(sessionId)
+        .where({ status: 'open' });
       await publish(redis, domainEvent('diagnosis.closed', null, { session_id: sessionId, reason })).catch(() => {});
     },
   };

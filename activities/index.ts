@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import type { Config } from '../lib/config.js';
+import type { Config } from '../lib/platform/config.js';
 import { bookingActivities } from './booking.js';
 import { cotActivities } from './cot.js';
 import { diagnosisActivities } from './diagnosis.js';

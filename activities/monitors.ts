@@ -1,24 +1,19 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { Monitor, type CheckOutcome } from '../db/models/Monitor.js';
-import { newId } from '../db/payments.js';
-import { CircuitBreaker } from '../lib/circuitBreaker.js';
-import { startDeliveryWorkflow } from '../lib/deliveries.js';
-import { domainEvent, publish } from '../lib/events.js';
-import { assertAllowedUrl, BlockedAddressError, guardedAgent, outboundRequest, parseAllowList } from '../lib/outbound.js';
-import { extractPrice } from '../lib/priceExtract.js';
+import { newId } from '../lib/platform/ids.js';
+import { CircuitBreaker } from '../lib/platform/circuitBreaker.js';
+import { startDeliveryWorkflow } from '../clients/webhooks.js';
+import { domainEvent, publish } from '../lib/platform/events.js';
+import {
+  assertAllowedUrl,
+  BlockedAddressError,
+  guardedAgent,
+  outboundRequest,
+  parseAllowList,
+} from '../lib/platform/outbound.js';
+import { extractPrice } from '../lib/monitors/priceExtract.js';
+import type { CheckResult } from '../workflows/contracts/monitors.js';
 import type { ActivityDeps } from './index.js';
-
-/** What one check found, successful or not; the workflow records it. */
-export interface CheckResult {
-  outcome: CheckOutcome;
-  price?: number;
-  currency?: string | null;
-  availability?: string | null;
-  source?: string;
-  http_status?: number;
-  error?: string;
-  attempts: number;
-}
 
 /** Realistic desktop browsers, rotated per request: some shops answer bots with a different page. */
 const USER_AGENTS = [
@@ -70,24 +65,51 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
       } catch (error) {
         const e = error as Error & { code?: string };
         if (e instanceof BlockedAddressError) return { outcome: 'blocked', error: e.message, attempts };
-        if (e.code === 'ETOOMANYREDIRECTS' || e.code === 'EBADREDIRECT') return { outcome: 'http_error', error: e.message, attempts };
+        if (e.code === 'ETOOMANYREDIRECTS' || e.code === 'EBADREDIRECT')
+          return { outcome: 'http_error', error: e.message, attempts };
         await breaker.failure(url.host);
-        const timedOut = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
-        throw ApplicationFailure.retryable(timedOut ? `timed out after ${settings.fetchTimeoutMs} ms` : e.message || String(e), 'NetworkError', { attempts });
+        const timedOut =
+          e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT';
+        throw ApplicationFailure.retryable(
+          timedOut ? `timed out after ${settings.fetchTimeoutMs} ms` : e.message || String(e),
+          'NetworkError',
+          { attempts },
+        );
       }
       if (res.status >= 500) {
         await breaker.failure(url.host);
-        throw ApplicationFailure.retryable(`the shop answered ${res.status}`, 'ServerError', { attempts, http_status: res.status });
+        throw ApplicationFailure.retryable(`the shop answered ${res.status}`, 'ServerError', {
+          attempts,
+          http_status: res.status,
+        });
       }
       await breaker.success(url.host);
-      if (res.status >= 400) return { outcome: 'http_error', http_status: res.status, error: `the shop answered ${res.status}`, attempts };
+      if (res.status >= 400)
+        return { outcome: 'http_error', http_status: res.status, error: `the shop answered ${res.status}`, attempts };
 
       const found = extractPrice(res.body, { selector: monitor.selector, jsonPath: monitor.json_path });
       const base = { http_status: res.status, attempts };
       if (found.outcome === 'not_found') return { ...base, outcome: 'not_found', error: found.reason };
-      if (found.outcome === 'ambiguous') return { ...base, outcome: 'ambiguous', source: found.source, error: `several prices (${found.prices.join(', ')}); set a selector` };
-      const result = { ...base, price: found.price, currency: found.currency ?? monitor.currency, availability: found.availability, source: found.source };
-      if (result.currency !== monitor.currency) return { ...result, outcome: 'currency_mismatch', error: `the page is priced in ${result.currency}, the monitor in ${monitor.currency}` };
+      if (found.outcome === 'ambiguous')
+        return {
+          ...base,
+          outcome: 'ambiguous',
+          source: found.source,
+          error: `several prices (${found.prices.join(', ')}); set a selector`,
+        };
+      const result = {
+        ...base,
+        price: found.price,
+        currency: found.currency ?? monitor.currency,
+        availability: found.availability,
+        source: found.source,
+      };
+      if (result.currency !== monitor.currency)
+        return {
+          ...result,
+          outcome: 'currency_mismatch',
+          error: `the page is priced in ${result.currency}, the monitor in ${monitor.currency}`,
+        };
       return { ...result, outcome: 'ok' };
     },
 
@@ -96,7 +118,12 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
      * state, and — when the price first reaches the target — an alert (plus a webhook delivery row, whose
      * workflow starts after the commit). Keyed by the check's workflow id, so a retry changes nothing.
      */
-    async recordCheck(input: { monitorId: string; checkId: string; scheduledAt: string | null; result: CheckResult }): Promise<void> {
+    async recordCheck(input: {
+      monitorId: string;
+      checkId: string;
+      scheduledAt: string | null;
+      result: CheckResult;
+    }): Promise<void> {
       const { result } = input;
       const recorded = await db.transaction(async (trx) => {
         const monitor = await Monitor.query(trx).findById(input.monitorId).forUpdate();
@@ -120,7 +147,10 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
           .ignore()
           .returning('id');
         if (!check) {
-          const existing = await trx('monitor_alerts').join('price_checks', 'price_checks.id', 'monitor_alerts.check_id').where('price_checks.check_id', input.checkId).first('monitor_alerts.delivery_id');
+          const existing = await trx('monitor_alerts')
+            .join('price_checks', 'price_checks.id', 'monitor_alerts.check_id')
+            .where('price_checks.check_id', input.checkId)
+            .first('monitor_alerts.delivery_id');
           return { monitor, alert: null, deliveryId: (existing?.delivery_id as string | undefined) ?? null };
         }
         const ok = result.outcome === 'ok';
@@ -130,27 +160,68 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
             last_outcome: result.outcome,
             last_error: result.error ?? null,
             last_checked_at: new Date(),
-            ...(ok ? { last_price: result.price!, last_currency: result.currency ?? null, last_availability: result.availability ?? null } : {}),
+            ...(ok
+              ? {
+                  last_price: result.price!,
+                  last_currency: result.currency ?? null,
+                  last_availability: result.availability ?? null,
+                }
+              : {}),
             below_target: below,
           })
           .findById(monitor.id);
         // Only the crossing alerts: at or below target now, above (or never seen) before.
         if (!ok || !below || monitor.below_target) return { monitor, alert: null, deliveryId: null };
-        const alert = { monitor_id: monitor.id, check_id: Number(check.id), price: result.price!, target_price: monitor.target_price, currency: result.currency ?? monitor.currency };
+        const alert = {
+          monitor_id: monitor.id,
+          check_id: Number(check.id),
+          price: result.price!,
+          target_price: monitor.target_price,
+          currency: result.currency ?? monitor.currency,
+        };
         let deliveryId: string | null = null;
         if (monitor.notify_webhook && monitor.merchant_id) {
           const eventId = newId('evt');
-          await trx('events').insert({ id: eventId, merchant_id: monitor.merchant_id, type: 'monitor.price_alert', monitor_id: monitor.id, payload: { ...alert, url: monitor.url } });
-          [{ id: deliveryId }] = await trx('webhook_deliveries').insert({ event_id: eventId, merchant_id: monitor.merchant_id, url: monitor.notify_webhook, status: 'pending' }).returning('id');
+          await trx('events').insert({
+            id: eventId,
+            merchant_id: monitor.merchant_id,
+            type: 'monitor.price_alert',
+            monitor_id: monitor.id,
+            payload: { ...alert, url: monitor.url },
+          });
+          [{ id: deliveryId }] = await trx('webhook_deliveries')
+            .insert({
+              event_id: eventId,
+              merchant_id: monitor.merchant_id,
+              url: monitor.notify_webhook,
+              status: 'pending',
+            })
+            .returning('id');
         }
         await trx('monitor_alerts').insert({ ...alert, delivery_id: deliveryId });
         return { monitor, alert, deliveryId };
       });
       if (!recorded) return;
       const { monitor, alert, deliveryId } = recorded;
-      if (deliveryId && monitor.merchant_id) await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId: monitor.merchant_id, eager: true });
-      await publish(redis, domainEvent('monitor.checked', monitor.merchant_id, { monitor_id: monitor.id, outcome: result.outcome, price: result.price ?? null })).catch(() => {});
-      if (alert) await publish(redis, domainEvent('monitor.alert', monitor.merchant_id, { monitor_id: monitor.id, price: alert.price, target_price: alert.target_price })).catch(() => {});
+      if (deliveryId && monitor.merchant_id)
+        await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId: monitor.merchant_id, eager: true });
+      await publish(
+        redis,
+        domainEvent('monitor.checked', monitor.merchant_id, {
+          monitor_id: monitor.id,
+          outcome: result.outcome,
+          price: result.price ?? null,
+        }),
+      ).catch(() => {});
+      if (alert)
+        await publish(
+          redis,
+          domainEvent('monitor.alert', monitor.merchant_id, {
+            monitor_id: monitor.id,
+            price: alert.price,
+            target_price: alert.target_price,
+          }),
+        ).catch(() => {});
     },
   };
 }

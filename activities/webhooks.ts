@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { decryptSecret } from '../lib/crypto.js';
-import { startDeliveryWorkflow } from '../lib/deliveries.js';
-import { domainEvent, publish } from '../lib/events.js';
-import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/outbound.js';
-import { webhookHeaders } from '../lib/webhookSignature.js';
+import { decryptSecret } from '../lib/platform/crypto.js';
+import { startDeliveryWorkflow } from '../clients/webhooks.js';
+import { domainEvent, publish } from '../lib/platform/events.js';
+import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/platform/outbound.js';
+import { webhookHeaders } from '../lib/webhooks/signature.js';
 import { Merchant } from '../db/models/Merchant.js';
 import { MerchantEvent } from '../db/models/Payment.js';
 import { WebhookAttempt, WebhookDelivery } from '../db/models/Webhook.js';
@@ -35,7 +35,11 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
 
   async function signingSecrets(merchant: Merchant): Promise<string[]> {
     const secrets = [decryptSecret(merchant.webhook_secret_enc, config.secretsKey)];
-    if (merchant.webhook_secret_prev_enc && merchant.webhook_secret_prev_expires_at && new Date(merchant.webhook_secret_prev_expires_at) > new Date()) {
+    if (
+      merchant.webhook_secret_prev_enc &&
+      merchant.webhook_secret_prev_expires_at &&
+      new Date(merchant.webhook_secret_prev_expires_at) > new Date()
+    ) {
       secrets.push(decryptSecret(merchant.webhook_secret_prev_enc, config.secretsKey));
     }
     return secrets;
@@ -48,7 +52,10 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
      */
     async startDelivery({ deliveryId, merchantId }: { deliveryId: string; merchantId: string }): Promise<void> {
       if (!(await WebhookDelivery.query(db).findById(deliveryId).select('id'))) {
-        throw ApplicationFailure.retryable(`webhook delivery ${deliveryId} is not committed yet`, 'DeliveryNotCommitted');
+        throw ApplicationFailure.retryable(
+          `webhook delivery ${deliveryId} is not committed yet`,
+          'DeliveryNotCommitted',
+        );
       }
       await startDeliveryWorkflow(temporal, config, { deliveryId, merchantId, eager: true });
     },
@@ -56,19 +63,36 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
     /** One signed POST of one event, logged as an attempt; the workflow owns the retry schedule. */
     async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptOutcome> {
       const delivery = await WebhookDelivery.query(db).findById(deliveryId);
-      if (!delivery || delivery.status !== 'pending') return delivery?.status === 'succeeded' ? { outcome: 'delivered' } : { outcome: 'skipped' };
-      const [merchant, event] = await Promise.all([Merchant.query(db).findById(delivery.merchant_id), MerchantEvent.query(db).findById(delivery.event_id)]);
+      if (!delivery || delivery.status !== 'pending')
+        return delivery?.status === 'succeeded' ? { outcome: 'delivered' } : { outcome: 'skipped' };
+      const [merchant, event] = await Promise.all([
+        Merchant.query(db).findById(delivery.merchant_id),
+        MerchantEvent.query(db).findById(delivery.event_id),
+      ]);
       // A delivery with its own URL (a monitor's notify_webhook) does not depend on the merchant's endpoint.
       const target = delivery.url ?? merchant?.webhook_url;
       const merchantEndpoint = !delivery.url;
       if (!merchant || !target || (merchantEndpoint && merchant.webhook_disabled_at) || !event) {
-        await WebhookDelivery.query(db).patchAndFetchById(deliveryId, { status: 'canceled', last_error: 'endpoint missing or disabled', updated_at: new Date() });
+        await WebhookDelivery.query(db).patchAndFetchById(deliveryId, {
+          status: 'canceled',
+          last_error: 'endpoint missing or disabled',
+          updated_at: new Date(),
+        });
         return { outcome: 'skipped' };
       }
 
       // The body is rebuilt from the stored event, so every attempt sends the same bytes.
-      const body = JSON.stringify({ id: event.id, type: event.type, created_at: new Date(event.created_at).toISOString(), data: event.payload });
-      const headers = { 'content-type': 'application/json', 'user-agent': 'Meridian-Webhooks/1.0', ...webhookHeaders(await signingSecrets(merchant), event.id, Math.floor(Date.now() / 1000), body) };
+      const body = JSON.stringify({
+        id: event.id,
+        type: event.type,
+        created_at: new Date(event.created_at).toISOString(),
+        data: event.payload,
+      });
+      const headers = {
+        'content-type': 'application/json',
+        'user-agent': 'Meridian-Webhooks/1.0',
+        ...webhookHeaders(await signingSecrets(merchant), event.id, Math.floor(Date.now() / 1000), body),
+      };
       const started = performance.now();
       let status: number | null = null;
       let snippet: string | null = null;
@@ -76,13 +100,22 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
       let retryAfter: number | null = null;
       try {
         const url = assertAllowedUrl(target, allowList);
-        const res = await outboundRequest(agent, url, { method: 'POST', headers, body, timeoutMs: config.webhooks.timeoutMs, maxBytes: SNIPPET_BYTES });
+        const res = await outboundRequest(agent, url, {
+          method: 'POST',
+          headers,
+          body,
+          timeoutMs: config.webhooks.timeoutMs,
+          maxBytes: SNIPPET_BYTES,
+        });
         status = res.status;
         snippet = res.body;
         if (status === 429) retryAfter = retryAfterMs(res.headers['retry-after']);
       } catch (e) {
         const err = e as Error & { code?: string };
-        error = err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' ? `timed out after ${config.webhooks.timeoutMs} ms` : err.message || String(err);
+        error =
+          err.name === 'TimeoutError' || err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT'
+            ? `timed out after ${config.webhooks.timeoutMs} ms`
+            : err.message || String(err);
       }
       const ok = status !== null && status >= 200 && status < 300;
       const now = new Date();
@@ -97,7 +130,14 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
           error,
         });
         await WebhookDelivery.query(trx)
-          .patch({ attempts: delivery.attempts + 1, last_status_code: status, last_error: error, status: ok ? 'succeeded' : 'pending', delivered_at: ok ? now : null, updated_at: now })
+          .patch({
+            attempts: delivery.attempts + 1,
+            last_status_code: status,
+            last_error: error,
+            status: ok ? 'succeeded' : 'pending',
+            delivered_at: ok ? now : null,
+            updated_at: now,
+          })
           .findById(deliveryId);
         if (!merchantEndpoint) return null;
         const [row] = await trx('merchants')
@@ -109,25 +149,54 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
 
       await publish(
         redis,
-        domainEvent('webhook.attempted', merchant.id, { delivery_id: deliveryId, event_id: event.id, status_code: status, error, delivered: ok }),
+        domainEvent('webhook.attempted', merchant.id, {
+          delivery_id: deliveryId,
+          event_id: event.id,
+          status_code: status,
+          error,
+          delivered: ok,
+        }),
       ).catch(() => {});
       if (ok) return { outcome: 'delivered' };
       if (status === 410) return { outcome: 'gone', merchantEndpoint };
-      return { outcome: 'retry', retryAfterMs: retryAfter, failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : 0 };
+      return {
+        outcome: 'retry',
+        retryAfterMs: retryAfter,
+        failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : 0,
+      };
     },
 
-    async closeDelivery({ deliveryId, status, reason }: { deliveryId: string; status: 'failed' | 'canceled'; reason: string }): Promise<void> {
-      await WebhookDelivery.query(db).patch({ status, last_error: reason, next_attempt_at: null, updated_at: new Date() }).findById(deliveryId).where({ status: 'pending' });
+    async closeDelivery({
+      deliveryId,
+      status,
+      reason,
+    }: {
+      deliveryId: string;
+      status: 'failed' | 'canceled';
+      reason: string;
+    }): Promise<void> {
+      await WebhookDelivery.query(db)
+        .patch({ status, last_error: reason, next_attempt_at: null, updated_at: new Date() })
+        .findById(deliveryId)
+        .where({ status: 'pending' });
     },
 
     async scheduleNextAttempt({ deliveryId, at }: { deliveryId: string; at: string }): Promise<void> {
-      await WebhookDelivery.query(db).patch({ next_attempt_at: new Date(at) }).findById(deliveryId);
+      await WebhookDelivery.query(db)
+        .patch({ next_attempt_at: new Date(at) })
+        .findById(deliveryId);
     },
 
     /** Stops all deliveries to an endpoint until the merchant sets it again; operators are told. */
     async disableEndpoint({ merchantId, reason }: { merchantId: string; reason: string }): Promise<void> {
-      const changed = await Merchant.query(db).patch({ webhook_disabled_at: new Date(), webhook_disabled_reason: reason }).findById(merchantId).whereNull('webhook_disabled_at');
-      if (changed) await publish(redis, domainEvent('webhook_endpoint.disabled', null, { merchant_id: merchantId, reason })).catch(() => {});
+      const changed = await Merchant.query(db)
+        .patch({ webhook_disabled_at: new Date(), webhook_disabled_reason: reason })
+        .findById(merchantId)
+        .whereNull('webhook_disabled_at');
+      if (changed)
+        await publish(redis, domainEvent('webhook_endpoint.disabled', null, { merchant_id: merchantId, reason })).catch(
+          () => {},
+        );
     },
   };
 }

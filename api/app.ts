@@ -60,7 +60,12 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.use(httpMetrics(deps.metrics));
   app.use(errors);
   app.use(securityHeaders);
-  app.use(cors({ origin: (ctx) => (deps.config.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''), credentials: true }));
+  app.use(
+    cors({
+      origin: (ctx) => (deps.config.corsOrigins.includes(ctx.get('origin')) ? ctx.get('origin') : ''),
+      credentials: true,
+    }),
+  );
   app.use(staticFiles('/docs/assets/', swaggerUiDir, false));
   app.use(staticFiles('/', consoleDir, true));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: deps.config.bodyLimit }));

@@ -11,8 +11,14 @@ export function jsonClientErrors(server: Server): Server {
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const status = tooLarge ? 431 : 400;
     const body = JSON.stringify({
-      error: { code: tooLarge ? 'headers_too_large' : 'bad_request', message: tooLarge ? 'The URL or headers are larger than 16 KB' : 'The request is not valid HTTP', details: null },
+      error: {
+        code: tooLarge ? 'headers_too_large' : 'bad_request',
+        message: tooLarge ? 'The URL or headers are larger than 16 KB' : 'The request is not valid HTTP',
+        details: null,
+      },
     });
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { sha256 } from '../lib/crypto.js';
+import { sha256 } from '../lib/platform/crypto.js';
 import type { AppContext } from './context.js';
 import { ApiError, notFound, unauthorized } from './errors.js';
 
@@ -23,12 +23,21 @@ export async function customerOrOperator<T extends { access_token_hash: string }
 }
 
 /** Runs an Update; one the workflow rejects, or a closed workflow, becomes a 409 `invalid_state`. */
-export async function runUpdate<T>(handle: WorkflowHandle, run: (h: WorkflowHandle) => Promise<T>, details?: () => Promise<Record<string, unknown>>): Promise<T> {
+export async function runUpdate<T>(
+  handle: WorkflowHandle,
+  run: (h: WorkflowHandle) => Promise<T>,
+  details?: () => Promise<Record<string, unknown>>,
+): Promise<T> {
   try {
     return await run(handle);
   } catch (error) {
     const e = error as Error & { cause?: Error };
-    if (!(error instanceof WorkflowNotFoundError) && e.name !== 'WorkflowUpdateFailedError' && e.name !== 'WorkflowNotFoundError') throw error;
+    if (
+      !(error instanceof WorkflowNotFoundError) &&
+      e.name !== 'WorkflowUpdateFailedError' &&
+      e.name !== 'WorkflowNotFoundError'
+    )
+      throw error;
     const extra = details ? await details() : undefined;
     throw new ApiError(409, 'invalid_state', e.cause?.message ?? 'The process has already finished', extra);
   }

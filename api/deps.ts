@@ -1,11 +1,11 @@
 import type { Client, Connection } from '@temporalio/client';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Config } from '../lib/config.js';
+import type { Config } from '../lib/platform/config.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
-import { EventHub } from '../lib/events.js';
-import { createLogger, type Logger } from '../lib/logger.js';
-import { createRedis, type Redis } from '../lib/redis.js';
-import { connectTemporal } from '../lib/temporal.js';
+import { EventHub } from '../lib/platform/events.js';
+import { createLogger, type Logger } from '../lib/platform/logger.js';
+import { createRedis, type Redis } from '../lib/platform/redis.js';
+import { connectTemporal } from '../lib/platform/temporal.js';
 
 /** Everything the API needs from the outside world, opened once per process. */
 export interface ApiDeps {
@@ -32,7 +32,9 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   // a ping gets a deadline, and close() waits for pings still retrying, so no retry fires on a closed channel.
   const pings = new Set<Promise<unknown>>();
   const pingTemporal = (timeoutMs: number) => {
-    const ping = temporal.connection.withDeadline(Date.now() + timeoutMs, () => temporal.connection.healthService.check({}));
+    const ping = temporal.connection.withDeadline(Date.now() + timeoutMs, () =>
+      temporal.connection.healthService.check({}),
+    );
     pings.add(ping);
     void ping.catch(() => {}).finally(() => pings.delete(ping));
     return ping;

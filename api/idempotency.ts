@@ -5,20 +5,28 @@
  */
 import type { Knex } from 'knex';
 import { stringify } from 'safe-stable-stringify';
-import { decryptSecret, encryptSecret, sha256 } from '../lib/crypto.js';
+import { decryptSecret, encryptSecret, sha256 } from '../lib/platform/crypto.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
 
 const TTL_MS = 24 * 3600 * 1000;
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-export type IdempotencyGuard = (ctx: AppContext, merchantId: string, body: unknown, run: () => Promise<void>) => Promise<void>;
+export type IdempotencyGuard = (
+  ctx: AppContext,
+  merchantId: string,
+  body: unknown,
+  run: () => Promise<void>,
+) => Promise<void>;
 
 export function idempotencyGuard(db: Knex, secretsKey: Buffer): IdempotencyGuard {
   return async (ctx, merchantId, body, run) => {
     const key = ctx.get(IDEMPOTENCY_HEADER);
     if (!key) return run();
-    if (key.length > 255) throw new ApiError(400, 'validation_error', 'Idempotency-Key is at most 255 characters', [{ path: 'Idempotency-Key', message: 'too long' }]);
+    if (key.length > 255)
+      throw new ApiError(400, 'validation_error', 'Idempotency-Key is at most 255 characters', [
+        { path: 'Idempotency-Key', message: 'too long' },
+      ]);
     const fingerprint = sha256(`${ctx.method} ${ctx.path}\n${stringify(body ?? null)}`);
     const now = new Date();
     const row = { merchant_id: merchantId, key };
@@ -36,7 +44,13 @@ export function idempotencyGuard(db: Knex, secretsKey: Buffer): IdempotencyGuard
         throw new ApiError(422, 'idempotency_error', 'This Idempotency-Key was already used with a different request');
       }
       if (!saved || saved.state === 'running') {
-        throw new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly', null, { 'Retry-After': '1' });
+        throw new ApiError(
+          409,
+          'idempotency_in_progress',
+          'A request with this Idempotency-Key is still being processed; retry shortly',
+          null,
+          { 'Retry-After': '1' },
+        );
       }
       ctx.status = saved.response_status;
       ctx.body = JSON.parse(decryptSecret(saved.response_body_enc, secretsKey));
@@ -53,6 +67,10 @@ export function idempotencyGuard(db: Knex, secretsKey: Buffer): IdempotencyGuard
     }
     await db('idempotency_keys')
       .where(row)
-      .update({ state: 'done', response_status: ctx.status, response_body_enc: encryptSecret(JSON.stringify(ctx.body ?? null), secretsKey) });
+      .update({
+        state: 'done',
+        response_status: ctx.status,
+        response_body_enc: encryptSecret(JSON.stringify(ctx.body ?? null), secretsKey),
+      });
   };
 }

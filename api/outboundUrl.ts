@@ -1,6 +1,6 @@
 /** URLs our users give us to call (webhook endpoints, shop pages), checked before they are stored. */
 import { z } from 'zod';
-import { assertAllowedUrl, BlockedAddressError, parseAllowList } from '../lib/outbound.js';
+import { assertAllowedUrl, BlockedAddressError, parseAllowList } from '../lib/platform/outbound.js';
 import { ApiError } from './errors.js';
 
 export const HttpUrl = z.url({ protocol: /^https?$/ }).max(2048);
@@ -12,6 +12,8 @@ export function publicUrl(url: string, field: string, allowList: string | undefi
     return url;
   } catch (error) {
     if (!(error instanceof BlockedAddressError)) throw error;
-    throw new ApiError(400, 'validation_error', `The ${field} must point to a public address`, [{ path: field, message: error.message }]);
+    throw new ApiError(400, 'validation_error', `The ${field} must point to a public address`, [
+      { path: field, message: error.message },
+    ]);
   }
 }

@@ -8,8 +8,8 @@ export const PageQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-
-const encode = (createdAt: Date, id: string) => Buffer.from(JSON.stringify([new Date(createdAt).toISOString(), id])).toString('base64url');
+const encode = (createdAt: Date, id: string) =>
+  Buffer.from(JSON.stringify([new Date(createdAt).toISOString(), id])).toString('base64url');
 
 function decode(cursor: string): [string, string] {
   try {
@@ -17,7 +17,9 @@ function decode(cursor: string): [string, string] {
     if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error('shape');
     return [at, id];
   } catch {
-    throw new ApiError(400, 'validation_error', 'Invalid cursor', [{ path: 'cursor', message: 'not a cursor from this API' }]);
+    throw new ApiError(400, 'validation_error', 'Invalid cursor', [
+      { path: 'cursor', message: 'not a cursor from this API' },
+    ]);
   }
 }
 

@@ -8,7 +8,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-ope
 import { z, type ZodType } from 'zod';
 import type { AppContext, AppState } from './context.js';
 import { ApiError, forbidden, unauthorized } from './errors.js';
-import type { Principal } from './middleware/authenticate.js';
+import type { Principal } from './context.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyGuard } from './idempotency.js';
 
 /** `public`: anyone; `operator`: any console user; `admin`: console admins; `merchant`: API keys. */
@@ -45,7 +45,10 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   responses: Record<number, ResponseSpec>;
   /** Merchant calls may carry an Idempotency-Key (see api/idempotency.ts). */
   idempotent?: boolean;
-  handler: (ctx: AppContext, input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> }) => Promise<void> | void;
+  handler: (
+    ctx: AppContext,
+    input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
+  ) => Promise<void> | void;
 }
 
 export function allows(access: Access[], principal: Principal | undefined): boolean {
@@ -78,7 +81,13 @@ function refuseNulCharacters(body: unknown): unknown {
       }
     }
   }
-  if (found.length) throw new ApiError(400, 'validation_error', 'The request is invalid', found.map((p) => ({ path: p, message: 'must not contain NUL (\\u0000) characters', code: 'invalid_format' })));
+  if (found.length)
+    throw new ApiError(
+      400,
+      'validation_error',
+      'The request is invalid',
+      found.map((p) => ({ path: p, message: 'must not contain NUL (\\u0000) characters', code: 'invalid_format' })),
+    );
   return body;
 }
 
@@ -106,10 +115,13 @@ export class Api {
     });
   }
 
-  route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(spec: RouteSpec<P, Q, B>): void {
+  route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(
+    spec: RouteSpec<P, Q, B>,
+  ): void {
     const isPublic = spec.access.includes('public');
     // The body parser reads every POST, PUT and PATCH body, whether or not the route takes one.
-    const bodyRead = spec.body !== undefined || spec.method === 'post' || spec.method === 'put' || spec.method === 'patch';
+    const bodyRead =
+      spec.body !== undefined || spec.method === 'post' || spec.method === 'put' || spec.method === 'patch';
     const applies: Record<number, boolean> = {
       403: !isPublic,
       409: spec.idempotent === true,
@@ -135,16 +147,23 @@ export class Api {
         body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
       },
       responses: Object.fromEntries([
-        ...errorCodes.map((code) => [code, { description: standardErrors[code], content: { 'application/json': { schema: ErrorSchema } } }]),
+        ...errorCodes.map((code) => [
+          code,
+          { description: standardErrors[code], content: { 'application/json': { schema: ErrorSchema } } },
+        ]),
         ...Object.entries(spec.responses).map(([code, r]) => [
           code,
-          { description: r.description, content: r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : undefined },
+          {
+            description: r.description,
+            content: r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : undefined,
+          },
         ]),
       ]),
     });
     this.router[spec.method](spec.path, async (ctx: AppContext) => {
       if (!allows(spec.access, ctx.state.principal)) throw ctx.state.principal ? forbidden() : unauthorized();
-      if (spec.body && !ctx.is('application/json')) throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
+      if (spec.body && !ctx.is('application/json'))
+        throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
       const input = {
         params: (spec.params ? spec.params.parse(ctx.params) : {}) as z.output<P>,
         query: (spec.query ? spec.query.parse(ctx.query) : {}) as z.output<Q>,
@@ -152,7 +171,8 @@ export class Api {
       };
       const run = async () => spec.handler(ctx, input);
       const principal = ctx.state.principal;
-      if (spec.idempotent && this.idempotency && principal?.kind === 'merchant') await this.idempotency(ctx, principal.merchantId, input, run);
+      if (spec.idempotent && this.idempotency && principal?.kind === 'merchant')
+        await this.idempotency(ctx, principal.merchantId, input, run);
       else await run();
     });
   }

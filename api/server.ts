@@ -1,5 +1,5 @@
 /** `npm run api`: the HTTP API (and the built console) as its own process. */
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/platform/config.js';
 import { openApiDeps } from './deps.js';
 import { createApp } from './app.js';
 import { jsonClientErrors } from './clientErrors.js';
@@ -29,5 +29,6 @@ export async function startApi(config = loadConfig()): Promise<{ server: Server;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const api = await startApi();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void api.close().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void api.close().then(() => process.exit(0)));
 }

@@ -13,10 +13,29 @@ const ZONE = 'Europe/Kyiv';
 const SLOT_MIN = 30;
 
 async function seedWorkshop(mechanicCount: number) {
-  const workshop = await Workshop.query().insertAndFetch({ name: 'Bench garage', address: 'Bench St 1', time_zone: ZONE });
-  const mechanics = await Mechanic.query().insertAndFetch(Array.from({ length: mechanicCount }, (_, i) => ({ workshop_id: workshop.id, name: `Mechanic ${i}` })));
-  await WorkingHours.query().insert(Array.from({ length: 7 }, (_, i) => ({ workshop_id: workshop.id, weekday: i + 1, opens: '08:00', closes: '20:00' })));
-  const service = await Service.query().insertAndFetch({ workshop_id: workshop.id, name: 'Inspection', duration_min: SLOT_MIN, buffer_before_min: 0, buffer_after_min: 0 });
+  const workshop = await Workshop.query().insertAndFetch({
+    name: 'Bench garage',
+    address: 'Bench St 1',
+    time_zone: ZONE,
+  });
+  const mechanics = await Mechanic.query().insertAndFetch(
+    Array.from({ length: mechanicCount }, (_, i) => ({ workshop_id: workshop.id, name: `Mechanic ${i}` })),
+  );
+  await WorkingHours.query().insert(
+    Array.from({ length: 7 }, (_, i) => ({
+      workshop_id: workshop.id,
+      weekday: i + 1,
+      opens: '08:00',
+      closes: '20:00',
+    })),
+  );
+  const service = await Service.query().insertAndFetch({
+    workshop_id: workshop.id,
+    name: 'Inspection',
+    duration_min: SLOT_MIN,
+    buffer_before_min: 0,
+    buffer_after_min: 0,
+  });
   return { workshop, mechanics, service };
 }
 
@@ -29,7 +48,10 @@ export async function bookingBench({ n = 200, concurrency = 20 } = {}) {
     /** The i-th distinct (slot, mechanic) pair, filling days from tomorrow on. */
     const distinct = (i: number) => {
       const slot = Math.floor(i / mechanics.length);
-      const start = firstDay.plus({ days: Math.floor(slot / slotsPerDay) }).set({ hour: 8 }).plus({ minutes: (slot % slotsPerDay) * SLOT_MIN });
+      const start = firstDay
+        .plus({ days: Math.floor(slot / slotsPerDay) })
+        .set({ hour: 8 })
+        .plus({ minutes: (slot % slotsPerDay) * SLOT_MIN });
       return { start: start.toUTC().toISO()!, mechanic_id: mechanics[i % mechanics.length].id };
     };
     const book = (slot: { start: string; mechanic_id?: string }, client: number) =>
@@ -55,13 +77,21 @@ export async function bookingBench({ n = 200, concurrency = 20 } = {}) {
 
     const runId = Date.now().toString(36);
     const baselineSeconds = await runPool(n, concurrency, async (i) => {
-      await env.deps.temporal.client.workflow.start<typeof emptyWorkflow>('emptyWorkflow', { taskQueue: env.baselineQueue, workflowId: `baseline-${runId}-${i}` });
+      await env.deps.temporal.client.workflow.start<typeof emptyWorkflow>('emptyWorkflow', {
+        taskQueue: env.baselineQueue,
+        workflowId: `baseline-${runId}-${i}`,
+      });
     });
 
     // Contention: `clients` customers, each trying the few contested slots in its own order until one holds.
     const clients = Math.max(concurrency, 50);
     const contested = Array.from({ length: 5 }, (_, k) => ({
-      start: firstDay.plus({ days: 20 }).set({ hour: 9 }).plus({ minutes: k * SLOT_MIN }).toUTC().toISO()!,
+      start: firstDay
+        .plus({ days: 20 })
+        .set({ hour: 9 })
+        .plus({ minutes: k * SLOT_MIN })
+        .toUTC()
+        .toISO()!,
       mechanic_id: mechanics[0].id,
     }));
     let attempts = 0;
@@ -74,7 +104,12 @@ export async function bookingBench({ n = 200, concurrency = 20 } = {}) {
         if (res.status !== 409) throw new Error(`contention booking failed: ${res.status} ${await res.text()}`);
       }
     });
-    const held = await Appointment.query().where({ mechanic_id: mechanics[0].id, status: 'held' }).whereIn('starts_at', contested.map((s) => new Date(s.start)));
+    const held = await Appointment.query()
+      .where({ mechanic_id: mechanics[0].id, status: 'held' })
+      .whereIn(
+        'starts_at',
+        contested.map((s) => new Date(s.start)),
+      );
     const overlaps = await Appointment.knex().raw(
       `SELECT count(*)::int AS n FROM appointments a JOIN appointments b ON a.id < b.id AND a.mechanic_id = b.mechanic_id
         AND tstzrange(a.block_start, a.block_end) && tstzrange(b.block_start, b.block_end)
@@ -89,12 +124,26 @@ export async function bookingBench({ n = 200, concurrency = 20 } = {}) {
       baseline_workflow_starts_per_s: n / baselineSeconds,
       ratio: n / bookingSeconds / (n / baselineSeconds),
       booking_latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
-      contention: { clients, slots: contested.length, attempts, held: held.length, overlapping_pairs: overlaps.rows[0].n, attempts_per_s: attempts / contentionSeconds, correct },
+      contention: {
+        clients,
+        slots: contested.length,
+        attempts,
+        held: held.length,
+        overlapping_pairs: overlaps.rows[0].n,
+        attempts_per_s: attempts / contentionSeconds,
+        correct,
+      },
     };
     const file = writeResult('booking', result);
-    console.log(`booking: ${result.bookings_per_s.toFixed(1)} distinct-slot bookings/s vs ${result.baseline_workflow_starts_per_s.toFixed(1)} bare workflow starts/s`);
-    console.log(`  ratio ${result.ratio.toFixed(2)}; booking latency p50 ${result.booking_latency_ms.p50.toFixed(1)} ms, p99 ${result.booking_latency_ms.p99.toFixed(1)} ms`);
-    console.log(`  contention: ${clients} clients for ${contested.length} slots → ${held.length} held, ${result.contention.overlapping_pairs} overlaps, ${attempts} attempts at ${result.contention.attempts_per_s.toFixed(1)}/s: ${correct ? 'correct' : 'WRONG'} → ${file}`);
+    console.log(
+      `booking: ${result.bookings_per_s.toFixed(1)} distinct-slot bookings/s vs ${result.baseline_workflow_starts_per_s.toFixed(1)} bare workflow starts/s`,
+    );
+    console.log(
+      `  ratio ${result.ratio.toFixed(2)}; booking latency p50 ${result.booking_latency_ms.p50.toFixed(1)} ms, p99 ${result.booking_latency_ms.p99.toFixed(1)} ms`,
+    );
+    console.log(
+      `  contention: ${clients} clients for ${contested.length} slots → ${held.length} held, ${result.contention.overlapping_pairs} overlaps, ${attempts} attempts at ${result.contention.attempts_per_s.toFixed(1)}/s: ${correct ? 'correct' : 'WRONG'} → ${file}`,
+    );
     if (!correct) process.exitCode = 1;
     return result;
   } finally {

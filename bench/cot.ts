@@ -28,14 +28,19 @@ async function parseOnlyRowsPerS(copies: number): Promise<number> {
   let rows = 0;
   const started = performance.now();
   for (let copy = 0; copy < copies; copy++) {
-    for (const { type, text } of texts) for await (const row of parseCotFile(Readable.from([text]), type)) if (!('reason' in row)) rows++;
+    for (const { type, text } of texts)
+      for await (const row of parseCotFile(Readable.from([text]), type)) if (!('reason' in row)) rows++;
   }
   return rows / ((performance.now() - started) / 1000);
 }
 
 export async function cotBench({ n = 1 } = {}) {
   const cftc = await startCftc({ copies: n });
-  const env = await benchEnvironment({ CFTC_BASE_URL: cftc.url, OUTBOUND_ALLOWLIST: '127.0.0.1/32', COT_SCHEDULE: 'off' });
+  const env = await benchEnvironment({
+    CFTC_BASE_URL: cftc.url,
+    OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+    COT_SCHEDULE: 'off',
+  });
   try {
     const { token } = await signIn(env.apiUrl, 'admin');
     const years = [...new Set(fixtures.map((f) => f.year))].sort();
@@ -50,7 +55,11 @@ export async function cotBench({ n = 1 } = {}) {
     let run: { status: string; rows: { read: number; inserted: number; rejected: number } };
     for (;;) {
       await new Promise((r) => setTimeout(r, 200));
-      run = await (await fetch(`${env.apiUrl}/api/v1/cot/ingestions/${ingestion.id}`, { headers: { authorization: `Bearer ${token}` } })).json();
+      run = await (
+        await fetch(`${env.apiUrl}/api/v1/cot/ingestions/${ingestion.id}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json();
       if (run.status !== 'running') break;
     }
     const ingestSeconds = (performance.now() - started) / 1000;
@@ -63,9 +72,12 @@ export async function cotBench({ n = 1 } = {}) {
     let baselineRows: number;
     try {
       const chunks: Buffer[] = [];
-      await pipeline(client.query(copyTo(`COPY (SELECT ${COLUMNS} FROM cot_reports) TO STDOUT`)), async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) chunks.push(chunk);
-      });
+      await pipeline(
+        client.query(copyTo(`COPY (SELECT ${COLUMNS} FROM cot_reports) TO STDOUT`)),
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) chunks.push(chunk);
+        },
+      );
       await client.query(`CREATE TABLE cot_copy_baseline AS SELECT ${COLUMNS} FROM cot_reports WITH NO DATA`);
       const copyStarted = performance.now();
       await pipeline(Readable.from(chunks), client.query(copyFrom(`COPY cot_copy_baseline FROM STDIN`)));

@@ -39,7 +39,10 @@ export async function diagnosisBench({ n = 400, concurrency = 10 } = {}) {
     const runId = Date.now().toString(36);
     const handles = await Promise.all(
       Array.from({ length: concurrency }, (_, i) =>
-        env.deps.temporal.client.workflow.start<typeof noopUpdateWorkflow>('noopUpdateWorkflow', { taskQueue: env.baselineQueue, workflowId: `noop-${runId}-${i}` }),
+        env.deps.temporal.client.workflow.start<typeof noopUpdateWorkflow>('noopUpdateWorkflow', {
+          taskQueue: env.baselineQueue,
+          workflowId: `noop-${runId}-${i}`,
+        }),
       ),
     );
     const baselineSeconds = await runPool(concurrency, concurrency, async (i) => {
@@ -57,8 +60,12 @@ export async function diagnosisBench({ n = 400, concurrency = 10 } = {}) {
       message_round_trip_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
     };
     const file = writeResult('diagnosis', result);
-    console.log(`diagnosis: ${result.messages_per_s.toFixed(1)} messages/s vs ${result.baseline_updates_per_s.toFixed(1)} no-op Updates/s → ratio ${result.ratio.toFixed(2)}`);
-    console.log(`  round trip p50 ${result.message_round_trip_ms.p50.toFixed(1)} ms, p99 ${result.message_round_trip_ms.p99.toFixed(1)} ms → ${file}`);
+    console.log(
+      `diagnosis: ${result.messages_per_s.toFixed(1)} messages/s vs ${result.baseline_updates_per_s.toFixed(1)} no-op Updates/s → ratio ${result.ratio.toFixed(2)}`,
+    );
+    console.log(
+      `  round trip p50 ${result.message_round_trip_ms.p50.toFixed(1)} ms, p99 ${result.message_round_trip_ms.p99.toFixed(1)} ms → ${file}`,
+    );
     return result;
   } finally {
     await env.close();

@@ -8,8 +8,8 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { listen } from '../api/server.js';
 import { openApiDeps } from '../api/deps.js';
 import { createScratchDatabase } from '../db/knex.js';
-import { loadConfig } from '../lib/config.js';
-import { freePort, provisionServices } from '../lib/services.js';
+import { loadConfig } from '../lib/platform/config.js';
+import { freePort, provisionServices } from '../scripts/services.js';
 import { startWorker } from '../workers/worker.js';
 import { baselineActivities } from './baseline/activities.js';
 
@@ -49,7 +49,11 @@ export function machineBusySeconds(): number | null {
 }
 
 /** `runPool`, also measuring the machine's CPU seconds spent meanwhile. */
-export async function measuredPool(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ seconds: number; cpuSeconds: number | null }> {
+export async function measuredPool(
+  n: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<{ seconds: number; cpuSeconds: number | null }> {
   const busyBefore = machineBusySeconds();
   const seconds = await runPool(n, concurrency, task);
   const busyAfter = machineBusySeconds();

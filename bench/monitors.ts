@@ -28,7 +28,12 @@ export async function monitorsBench({ n = 1000, concurrency = 20, seconds = 120 
       const res = await fetch(`${env.apiUrl}/api/v1/monitors`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ url: shop.product(`bench-${i}`, 'jsonld', { price: 100 + (i % 50) }), target_price: 90, currency: 'USD', interval: INTERVAL_S }),
+        body: JSON.stringify({
+          url: shop.product(`bench-${i}`, 'jsonld', { price: 100 + (i % 50) }),
+          target_price: 90,
+          currency: 'USD',
+          interval: INTERVAL_S,
+        }),
       });
       if (res.status !== 201) throw new Error(`create ${i} failed: ${res.status} ${await res.text()}`);
     });
@@ -43,7 +48,10 @@ export async function monitorsBench({ n = 1000, concurrency = 20, seconds = 120 
     const cpu = process.cpuUsage(cpuBefore);
     const machine = machineCpu();
     const to = new Date();
-    const checks = await PriceCheck.query().where('checked_at', '>=', from).where('checked_at', '<', to).whereNotNull('scheduled_at');
+    const checks = await PriceCheck.query()
+      .where('checked_at', '>=', from)
+      .where('checked_at', '<', to)
+      .whereNotNull('scheduled_at');
     const lags = checks.map((c) => new Date(c.checked_at).getTime() - new Date(c.scheduled_at!).getTime());
     const achieved = checks.length / seconds;
     const demanded = n / INTERVAL_S;
@@ -65,8 +73,12 @@ export async function monitorsBench({ n = 1000, concurrency = 20, seconds = 120 
       machine_cores: cpus().length,
     };
     const file = writeResult('monitors', result);
-    console.log(`monitors: ${achieved.toFixed(2)} checks/s achieved vs ${demanded.toFixed(2)} demanded → ratio ${result.ratio.toFixed(2)} (goal ${result.goal})`);
-    console.log(`  schedule-fire-to-recorded lag p50 ${result.lag_ms.p50} ms, p99 ${result.lag_ms.p99} ms; API+worker process CPU ${result.process_cpu_cores.toFixed(2)} cores, machine ${(result.machine_cpu_busy * 100).toFixed(0)} % busy of ${result.machine_cores} cores; ${result.failed_checks} failed → ${file}`);
+    console.log(
+      `monitors: ${achieved.toFixed(2)} checks/s achieved vs ${demanded.toFixed(2)} demanded → ratio ${result.ratio.toFixed(2)} (goal ${result.goal})`,
+    );
+    console.log(
+      `  schedule-fire-to-recorded lag p50 ${result.lag_ms.p50} ms, p99 ${result.lag_ms.p99} ms; API+worker process CPU ${result.process_cpu_cores.toFixed(2)} cores, machine ${(result.machine_cpu_busy * 100).toFixed(0)} % busy of ${result.machine_cores} cores; ${result.failed_checks} failed → ${file}`,
+    );
     return result;
   } finally {
     await shop.close();

@@ -38,10 +38,19 @@ export async function paymentsBench({ n = 200, concurrency = 20, rounds = 3 } = 
   try {
     // A webhook that never comes is a bug to report, not a benchmark that hangs.
     const lost = (orderId: string) =>
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`payment_intent.succeeded for ${orderId} not received within ${LOST_AFTER_MS / 1000} s`)), LOST_AFTER_MS).unref());
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(new Error(`payment_intent.succeeded for ${orderId} not received within ${LOST_AFTER_MS / 1000} s`)),
+          LOST_AFTER_MS,
+        ).unref(),
+      );
     /** One round of intents end to end for a merchant whose endpoint takes `events`. */
     const intents = async (runId: string, events: string[]): Promise<Run> => {
-      const { merchant } = await createMerchant({ name: `bench ${events.join(' ')}`, webhook_url: `${receiverUrl}/hooks`, webhook_events: events }, env.config.secretsKey);
+      const { merchant } = await createMerchant(
+        { name: `bench ${events.join(' ')}`, webhook_url: `${receiverUrl}/hooks`, webhook_events: events },
+        env.config.secretsKey,
+      );
       const { key } = await issueApiKey(merchant.id, 'bench');
       const post = (path: string, body: unknown, auth = true) =>
         fetch(`${env.apiUrl}${path}`, {
@@ -89,7 +98,8 @@ export async function paymentsBench({ n = 200, concurrency = 20, rounds = 3 } = 
     }
     if (baselineHits !== n * rounds) throw new Error(`baseline delivered ${baselineHits} of ${n * rounds}`);
 
-    const total = (runs: Run[], key: 'seconds' | 'cpuSeconds') => (runs.some((r) => r[key] === null) ? null : runs.reduce((sum, r) => sum + r[key]!, 0));
+    const total = (runs: Run[], key: 'seconds' | 'cpuSeconds') =>
+      runs.some((r) => r[key] === null) ? null : runs.reduce((sum, r) => sum + r[key]!, 0);
     const cpuMsEach = (runs: Run[]) => {
       const cpu = total(runs, 'cpuSeconds');
       return cpu === null ? null : (1000 * cpu) / (n * rounds);
@@ -120,12 +130,19 @@ export async function paymentsBench({ n = 200, concurrency = 20, rounds = 3 } = 
       ...everyEvent,
       goal: 0.7,
       final_event_only: finalEvent,
-      variants: { 'endpoint subscribed to the final event only (one webhook per intent, as in the baseline)': finalEvent.ratio },
+      variants: {
+        'endpoint subscribed to the final event only (one webhook per intent, as in the baseline)': finalEvent.ratio,
+      },
     };
     const file = writeResult('payments', result);
     const cpu = (ms: number | null) => (ms === null ? '' : `, ${ms.toFixed(1)} CPU-ms each (whole machine)`);
-    console.log(`payments, ${rounds} rounds of ${n}: baseline ${result.baseline_workflows_per_s.toFixed(1)} workflows/s (one workflow, one HTTP POST)${cpu(result.baseline_cpu_ms_per_workflow)}`);
-    for (const [label, r] of [['every event delivered', everyEvent], ['final event only    ', finalEvent]] as const) {
+    console.log(
+      `payments, ${rounds} rounds of ${n}: baseline ${result.baseline_workflows_per_s.toFixed(1)} workflows/s (one workflow, one HTTP POST)${cpu(result.baseline_cpu_ms_per_workflow)}`,
+    );
+    for (const [label, r] of [
+      ['every event delivered', everyEvent],
+      ['final event only    ', finalEvent],
+    ] as const) {
       console.log(
         `  ${label}: ${r.intents_per_s.toFixed(1)} intents/s → ratio ${r.ratio.toFixed(2)} (rounds ${r.ratio_range.map((x) => x.toFixed(2)).join('–')}; goal ≥ ${result.goal}); ` +
           `create p50 ${r.create_latency_ms.p50.toFixed(1)} ms, p99 ${r.create_latency_ms.p99.toFixed(1)} ms; end to end p50 ${r.end_to_end_ms.p50.toFixed(0)} ms, p99 ${r.end_to_end_ms.p99.toFixed(0)} ms${cpu(r.cpu_ms_per_intent)}`,

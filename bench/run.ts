@@ -7,7 +7,10 @@ import { monitorsBench } from './monitors.js';
 import { paymentsBench } from './payments.js';
 import { writeSummary } from './summary.js';
 
-const scenarios: Record<string, (opts: { n?: number; concurrency?: number; seconds?: number; rounds?: number }) => Promise<unknown>> = {
+const scenarios: Record<
+  string,
+  (opts: { n?: number; concurrency?: number; seconds?: number; rounds?: number }) => Promise<unknown>
+> = {
   payments: paymentsBench,
   booking: bookingBench,
   monitors: monitorsBench,
@@ -17,7 +20,12 @@ const scenarios: Record<string, (opts: { n?: number; concurrency?: number; secon
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { n: { type: 'string' }, concurrency: { type: 'string' }, seconds: { type: 'string' }, rounds: { type: 'string' } },
+  options: {
+    n: { type: 'string' },
+    concurrency: { type: 'string' },
+    seconds: { type: 'string' },
+    rounds: { type: 'string' },
+  },
 });
 const chosen = positionals.length ? positionals : Object.keys(scenarios);
 const unknown = chosen.filter((s) => !scenarios[s]);

@@ -29,11 +29,17 @@ const measures: Record<string, string> = {
 };
 
 function newest(scenario: string): Result | null {
-  const files = readdirSync(dir).filter((f) => f.startsWith(`${scenario}-`) && f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith(`${scenario}-`) && f.endsWith('.json'))
+    .sort();
   return files.length ? (JSON.parse(readFileSync(path.join(dir, files[files.length - 1]), 'utf8')) as Result) : null;
 }
 
-const size = (r: Result) => ['n', 'concurrency', 'rounds', 'copies'].filter((k) => r[k] !== undefined).map((k) => `${k} ${r[k]}`).join(', ');
+const size = (r: Result) =>
+  ['n', 'concurrency', 'rounds', 'copies']
+    .filter((k) => r[k] !== undefined)
+    .map((k) => `${k} ${r[k]}`)
+    .join(', ');
 
 /** The lines the committed summary holds for a scenario (its row, then its variants): kept where this checkout has no result of its own. */
 function previousLines(summary: string, scenario: string): { row?: string; variants: string[] } {
@@ -60,7 +66,9 @@ export function writeSummary(scenarios: string[]): string {
     ),
     '',
     ...rows.flatMap(({ scenario, result: r, kept }) =>
-      r ? Object.entries(r.variants ?? {}).map(([label, ratio]) => `- ${scenario}, ${label}: ratio ${ratio.toFixed(2)}`) : kept.variants,
+      r
+        ? Object.entries(r.variants ?? {}).map(([label, ratio]) => `- ${scenario}, ${label}: ratio ${ratio.toFixed(2)}`)
+        : kept.variants,
     ),
     '',
   ];

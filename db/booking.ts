@@ -2,12 +2,12 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { pgErrorCode } from './errors.js';
-import { freeSlots, type Slot } from '../lib/slots.js';
-import { ACTIVE_APPOINTMENT_STATES } from './migrations/20261123000004_booking.js';
+import { freeSlots, type Slot } from '../lib/booking/slots.js';
 import { Appointment, AppointmentEvent, type AppointmentStatus } from './models/Appointment.js';
 import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
 
-export { ACTIVE_APPOINTMENT_STATES };
+/** States that occupy a slot; the `appointments_no_overlap` exclusion constraint (booking migration) uses the same list. */
+export const ACTIVE_APPOINTMENT_STATES = ['held', 'confirmed', 'in_progress'];
 
 /** PostgreSQL's exclusion_violation: the slot overlaps an active appointment of that mechanic. */
 export const isSlotTaken = (error: unknown) => pgErrorCode(error) === '23P01';
@@ -32,7 +32,9 @@ export interface AvailabilityQuery {
 
 /** Free slots per mechanic, merged: each slot lists the mechanics free for it. */
 export async function availability(db: Knex, q: AvailabilityQuery): Promise<AvailableSlot[]> {
-  const mechanics = await Mechanic.query(db).where({ workshop_id: q.workshop.id, active: true }).modify((b) => q.mechanicId && b.where({ id: q.mechanicId }));
+  const mechanics = await Mechanic.query(db)
+    .where({ workshop_id: q.workshop.id, active: true })
+    .modify((b) => q.mechanicId && b.where({ id: q.mechanicId }));
   if (!mechanics.length) return [];
   // Local dates, widened a day each way so busy intervals near midnight in any zone are seen.
   const from = DateTime.fromISO(q.dateFrom, { zone: q.workshop.time_zone }).minus({ days: 1 }).toJSDate();
@@ -41,7 +43,10 @@ export async function availability(db: Knex, q: AvailabilityQuery): Promise<Avai
     WorkingHours.query(db).where({ workshop_id: q.workshop.id }),
     DateOverrideRow.query(db).where({ workshop_id: q.workshop.id }).whereBetween('date', [q.dateFrom, q.dateTo]),
     Appointment.query(db)
-      .whereIn('mechanic_id', mechanics.map((m) => m.id))
+      .whereIn(
+        'mechanic_id',
+        mechanics.map((m) => m.id),
+      )
       .whereIn('status', ACTIVE_APPOINTMENT_STATES)
       .where('block_end', '>', from)
       .where('block_start', '<', to)
@@ -60,8 +65,19 @@ export async function availability(db: Knex, q: AvailabilityQuery): Promise<Avai
       breakEnd: hhmm(h.break_end),
     }));
     const dayOverrides = overrides
-      .filter((o) => o.mechanic_id === mechanic.id || (o.mechanic_id === null && !overrides.some((x) => x.mechanic_id === mechanic.id && sameDate(x.date, o.date))))
-      .map((o) => ({ date: isoDate(o.date), closed: o.closed, opens: hhmm(o.opens) ?? undefined, closes: hhmm(o.closes) ?? undefined, breakStart: hhmm(o.break_start), breakEnd: hhmm(o.break_end) }));
+      .filter(
+        (o) =>
+          o.mechanic_id === mechanic.id ||
+          (o.mechanic_id === null && !overrides.some((x) => x.mechanic_id === mechanic.id && sameDate(x.date, o.date))),
+      )
+      .map((o) => ({
+        date: isoDate(o.date),
+        closed: o.closed,
+        opens: hhmm(o.opens) ?? undefined,
+        closes: hhmm(o.closes) ?? undefined,
+        breakStart: hhmm(o.break_start),
+        breakEnd: hhmm(o.break_end),
+      }));
     const slots = freeSlots({
       timeZone: q.workshop.time_zone,
       dateFrom: q.dateFrom,
@@ -69,7 +85,11 @@ export async function availability(db: Knex, q: AvailabilityQuery): Promise<Avai
       weekly,
       overrides: dayOverrides,
       busy: busy.filter((b) => b.mechanic_id === mechanic.id).map((b) => ({ start: b.block_start, end: b.block_end })),
-      service: { durationMin: q.service.duration_min, bufferBeforeMin: q.service.buffer_before_min, bufferAfterMin: q.service.buffer_after_min },
+      service: {
+        durationMin: q.service.duration_min,
+        bufferBeforeMin: q.service.buffer_before_min,
+        bufferAfterMin: q.service.buffer_after_min,
+      },
       stepMin: q.stepMin,
       notBefore: q.notBefore,
     });
@@ -97,7 +117,12 @@ export function blockFor(service: Service, startsAt: Date) {
   };
 }
 
-export async function logAppointmentEvent(db: Knex, appointmentId: string, type: string, data: Record<string, unknown> = {}) {
+export async function logAppointmentEvent(
+  db: Knex,
+  appointmentId: string,
+  type: string,
+  data: Record<string, unknown> = {},
+) {
   await AppointmentEvent.query(db).insert({ appointment_id: appointmentId, type, data });
 }
 
@@ -114,7 +139,9 @@ export async function setAppointmentStatus(
     if (!current) return null;
     if (current.status === to || !from.includes(current.status)) return { status: current.status, changed: false };
     const reason = typeof data.reason === 'string' ? data.reason : null;
-    await Appointment.query(trx).patch({ status: to, cancel_reason: to === 'canceled' ? reason : current.cancel_reason, updated_at: new Date() }).findById(appointmentId);
+    await Appointment.query(trx)
+      .patch({ status: to, cancel_reason: to === 'canceled' ? reason : current.cancel_reason, updated_at: new Date() })
+      .findById(appointmentId);
     await logAppointmentEvent(trx, appointmentId, to, { from: current.status, ...data });
     return { status: to, changed: true };
   });
@@ -123,16 +150,28 @@ export async function setAppointmentStatus(
 export type RescheduleResult = { ok: true; starts_at: string; mechanic_id: string } | { ok: false; reason: string };
 
 /** One UPDATE: the new interval is taken whole, or — when it overlaps another booking — not at all. */
-export async function rescheduleAppointment(db: Knex, appointmentId: string, startsAt: Date, mechanicId?: string): Promise<RescheduleResult> {
+export async function rescheduleAppointment(
+  db: Knex,
+  appointmentId: string,
+  startsAt: Date,
+  mechanicId?: string,
+): Promise<RescheduleResult> {
   try {
     return await db.transaction(async (trx) => {
       const current = await Appointment.query(trx).findById(appointmentId).forUpdate();
       if (!current) return { ok: false, reason: 'not_found' };
-      if (current.status !== 'held' && current.status !== 'confirmed') return { ok: false, reason: `an appointment that is ${current.status} cannot be moved` };
+      if (current.status !== 'held' && current.status !== 'confirmed')
+        return { ok: false, reason: `an appointment that is ${current.status} cannot be moved` };
       const service = await Service.query(trx).findById(current.service_id);
       const mechanic = mechanicId ?? current.mechanic_id;
-      await Appointment.query(trx).patch({ ...blockFor(service!, startsAt), mechanic_id: mechanic, updated_at: new Date() }).findById(appointmentId);
-      await logAppointmentEvent(trx, appointmentId, 'rescheduled', { from: current.starts_at, to: startsAt.toISOString(), mechanic_id: mechanic });
+      await Appointment.query(trx)
+        .patch({ ...blockFor(service!, startsAt), mechanic_id: mechanic, updated_at: new Date() })
+        .findById(appointmentId);
+      await logAppointmentEvent(trx, appointmentId, 'rescheduled', {
+        from: current.starts_at,
+        to: startsAt.toISOString(),
+        mechanic_id: mechanic,
+      });
       return { ok: true, starts_at: startsAt.toISOString(), mechanic_id: mechanic };
     });
   } catch (error) {

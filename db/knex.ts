@@ -12,7 +12,12 @@ const pools = new Map<string, { db: Knex; users: number }>();
 export function openDb(databaseUrl: string, poolMax = 10): Knex {
   let entry = pools.get(databaseUrl);
   if (!entry) {
-    const db = knexFactory({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: poolMax }, acquireConnectionTimeout: 10_000 });
+    const db = knexFactory({
+      client: 'pg',
+      connection: databaseUrl,
+      pool: { min: 0, max: poolMax },
+      acquireConnectionTimeout: 10_000,
+    });
     entry = { db, users: 0 };
     pools.set(databaseUrl, entry);
   }
@@ -36,7 +41,10 @@ export async function migrate(db: Knex): Promise<string[]> {
 export type { Knex };
 
 /** A new, migrated database on the server of `serverUrl` (tests, benchmarks), and how to drop it. */
-export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(
+  serverUrl: string,
+  prefix: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `${prefix}_${Date.now()}_${Math.random().toString(16).slice(2, 8)}`;
   const server = knexFactory({ client: 'pg', connection: serverUrl, pool: { min: 0, max: 1 } });
   await server.raw(`CREATE DATABASE ${name}`);

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { ApiKey } from './models/ApiKey.js';
 import { Merchant } from './models/Merchant.js';
-import { encryptSecret, newWebhookSecret, sha256 } from '../lib/crypto.js';
+import { encryptSecret, newWebhookSecret, sha256 } from '../lib/platform/crypto.js';
 
 const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -28,7 +28,12 @@ export async function createMerchant(
 }
 
 /** Stores only the key's hash and a recognisable prefix; the caller shows the key once. */
-export async function issueApiKey(merchantId: string, name: string, key = generateApiKey(), trx?: Knex.Transaction): Promise<{ apiKey: ApiKey; key: string }> {
+export async function issueApiKey(
+  merchantId: string,
+  name: string,
+  key = generateApiKey(),
+  trx?: Knex.Transaction,
+): Promise<{ apiKey: ApiKey; key: string }> {
   const apiKey = await ApiKey.query(trx).insertAndFetch({
     merchant_id: merchantId,
     name,

@@ -1,4 +1,4 @@
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/platform/config.js';
 import { migrate, openDb, releaseDb } from './knex.js';
 
 const db = openDb(loadConfig().databaseUrl, 1);

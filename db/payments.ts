@@ -1,11 +1,9 @@
 /** The one place a payment intent changes state: status, its log row, its event and delivery, together. */
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Merchant } from './models/Merchant.js';
 import { MerchantEvent, PaymentIntent, PaymentTransaction, type PaymentStatus } from './models/Payment.js';
 import { WebhookDelivery } from './models/Webhook.js';
-
-export const newId = (prefix: string, bytes = 16) => `${prefix}_${randomBytes(bytes).toString('base64url')}`;
+import { newId } from '../lib/platform/ids.js';
 
 const eventTypeFor = {
   requires_payment_method: 'payment_intent.created',
@@ -19,7 +17,8 @@ const eventTypeFor = {
 export const paymentEventTypes = Object.values(eventTypeFor);
 
 /** Whether an endpoint subscribed to `subscribed` receives events of this type. */
-export const subscribes = (subscribed: readonly string[], type: string) => subscribed.includes('*') || subscribed.includes(type);
+export const subscribes = (subscribed: readonly string[], type: string) =>
+  subscribed.includes('*') || subscribed.includes(type);
 
 /** What merchants (API and webhooks) see of an intent; never the token. */
 export function intentView(intent: PaymentIntent) {
@@ -51,7 +50,13 @@ export async function logTransition(
   from: PaymentStatus | null,
   data: Record<string, unknown>,
 ): Promise<LoggedTransition> {
-  await PaymentTransaction.query(trx).insert({ intent_id: intent.id, type: eventTypeFor[intent.status].split('.')[1], from_status: from, to_status: intent.status, data });
+  await PaymentTransaction.query(trx).insert({
+    intent_id: intent.id,
+    type: eventTypeFor[intent.status].split('.')[1],
+    from_status: from,
+    to_status: intent.status,
+    data,
+  });
   // Plain inserts (no fetch after): each query here sits inside a payment's critical path.
   const event = await MerchantEvent.query(trx).insert({
     id: newId('evt'),
@@ -62,8 +67,13 @@ export async function logTransition(
   });
   const merchant = await Merchant.query(trx).findById(intent.merchant_id);
   // Every event is stored (the API lists them all); only subscribed types get a delivery workflow.
-  if (!merchant?.webhook_url || merchant.webhook_disabled_at || !subscribes(merchant.webhook_events, event.type)) return { eventId: event.id, deliveryId: null };
-  const delivery = await WebhookDelivery.query(trx).insert({ event_id: event.id, merchant_id: intent.merchant_id, status: 'pending' });
+  if (!merchant?.webhook_url || merchant.webhook_disabled_at || !subscribes(merchant.webhook_events, event.type))
+    return { eventId: event.id, deliveryId: null };
+  const delivery = await WebhookDelivery.query(trx).insert({
+    event_id: event.id,
+    merchant_id: intent.merchant_id,
+    status: 'pending',
+  });
   return { eventId: event.id, deliveryId: delivery.id };
 }
 
@@ -92,7 +102,11 @@ export async function transitionIntent(
       // `to` or already past it; its event and delivery, if it got there, are returned for the caller to finish.
       const event = await MerchantEvent.query(trx).findOne({ intent_id: intentId, type: eventTypeFor[to] });
       const delivery = event && (await WebhookDelivery.query(trx).findOne({ event_id: event.id }));
-      return { status: current.status, changed: false, logged: event ? { eventId: event.id, deliveryId: delivery?.id ?? null } : null };
+      return {
+        status: current.status,
+        changed: false,
+        logged: event ? { eventId: event.id, deliveryId: delivery?.id ?? null } : null,
+      };
     }
     const reason = typeof data.reason === 'string' ? data.reason : null;
     const [updated] = await PaymentIntent.query(trx)

@@ -2,8 +2,8 @@
  * `npm start`: the whole system on embedded defaults — Temporal dev server, PostgreSQL, Redis
  * (each only where no address is configured), migrations, demo seed, worker, API and console.
  */
-import { DEFAULT_WORKER_METRICS_PORT, loadConfig } from '../lib/config.js';
-import { provisionServices } from '../lib/services.js';
+import { DEFAULT_WORKER_METRICS_PORT, loadConfig } from '../lib/platform/config.js';
+import { provisionServices } from './services.js';
 import { migrate, openDb, releaseDb } from '../db/knex.js';
 import { seed } from '../db/seed.js';
 import { ensureSchedules, installWorkerRuntime, startWorker } from '../workers/worker.js';
@@ -15,7 +15,12 @@ const say = (message: string) => console.log(`[meridian] ${message}`);
 // The Temporal runtime is a process singleton: install it (with worker metrics) before the dev server starts.
 installWorkerRuntime(Number(process.env.WORKER_METRICS_PORT ?? DEFAULT_WORKER_METRICS_PORT));
 say('starting services…');
-const services = await provisionServices({ dataDir, persistent: true, temporalUiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233), log: say });
+const services = await provisionServices({
+  dataDir,
+  persistent: true,
+  temporalUiPort: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+  log: say,
+});
 process.env.DATABASE_URL = services.databaseUrl;
 process.env.REDIS_URL = services.redisUrl;
 process.env.TEMPORAL_ADDRESS = services.temporalAddress;

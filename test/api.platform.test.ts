@@ -24,7 +24,10 @@ describe('error format', () => {
   });
 
   it('invalid bodies are a 400 naming each field', async () => {
-    const res = await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: { name: '', webhook_url: 'ftp://x' } });
+    const res = await call(api.url, 'POST', '/api/v1/merchants', {
+      token: admin.token,
+      body: { name: '', webhook_url: 'ftp://x' },
+    });
     expectError(res, 400, 'validation_error');
     expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['name', 'webhook_url']);
   });
@@ -35,21 +38,41 @@ describe('error format', () => {
 
   it('bodies over 1 MB are a 413', async () => {
     const huge = JSON.stringify({ name: 'x'.repeat(1_100_000) });
-    expectError(await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: huge }), 413, 'payload_too_large');
+    expectError(
+      await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: huge }),
+      413,
+      'payload_too_large',
+    );
   });
 
   it('non-JSON bodies are a 415', async () => {
-    const res = await call(api.url, 'POST', '/api/v1/merchants', { token: admin.token, body: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await call(api.url, 'POST', '/api/v1/merchants', {
+      token: admin.token,
+      body: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expectError(res, 415, 'unsupported_media_type');
   });
 
   it('a URL or headers over the 16 KB limit of Node get the JSON error format too', async () => {
-    expectError(await call(api.url, 'GET', `/api/v1/merchants?name=${'x'.repeat(20_000)}`, { token: admin.token }), 431, 'headers_too_large');
-    expectError(await call(api.url, 'GET', '/healthz', { headers: { 'x-padding': 'y'.repeat(20_000) } }), 431, 'headers_too_large');
+    expectError(
+      await call(api.url, 'GET', `/api/v1/merchants?name=${'x'.repeat(20_000)}`, { token: admin.token }),
+      431,
+      'headers_too_large',
+    );
+    expectError(
+      await call(api.url, 'GET', '/healthz', { headers: { 'x-padding': 'y'.repeat(20_000) } }),
+      431,
+      'headers_too_large',
+    );
   });
 
   it('bad path parameters are a 400', async () => {
-    expectError(await call(api.url, 'GET', '/api/v1/merchants/..%2F..%2Fetc', { token: admin.token }), 400, 'validation_error');
+    expectError(
+      await call(api.url, 'GET', '/api/v1/merchants/..%2F..%2Fetc', { token: admin.token }),
+      400,
+      'validation_error',
+    );
   });
 
   it('every response carries a request id, echoing a sane incoming one', async () => {
@@ -65,18 +88,28 @@ describe('authentication and roles', () => {
     expectError(await call(api.url, 'GET', '/api/v1/merchants'), 401, 'unauthorized');
     expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: 'not-a-jwt' }), 401, 'unauthorized');
     expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: 'mk_live_unknown' }), 401, 'unauthorized');
-    expectError(await call(api.url, 'GET', '/api/v1/merchants', { headers: { authorization: 'Basic abc' } }), 401, 'unauthorized');
+    expectError(
+      await call(api.url, 'GET', '/api/v1/merchants', { headers: { authorization: 'Basic abc' } }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('rejects a wrong password without saying which part was wrong', async () => {
     const wrong = await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: admin.email, password: 'nope' } });
-    const unknown = await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: 'nobody@test.local', password: 'nope' } });
+    const unknown = await call(api.url, 'POST', '/api/v1/auth/login', {
+      body: { email: 'nobody@test.local', password: 'nope' },
+    });
     expectError(wrong, 401, 'unauthorized');
     expect(unknown.json).toEqual(wrong.json);
   });
 
   it('forbids operators from admin routes with 403', async () => {
-    expectError(await call(api.url, 'POST', '/api/v1/merchants', { token: operator.token, body: { name: 'x' } }), 403, 'forbidden');
+    expectError(
+      await call(api.url, 'POST', '/api/v1/merchants', { token: operator.token, body: { name: 'x' } }),
+      403,
+      'forbidden',
+    );
     expect((await call(api.url, 'GET', '/api/v1/merchants', { token: operator.token })).status).toBe(200);
   });
 
@@ -93,20 +126,35 @@ describe('authentication and roles', () => {
     expect(rotated).not.toBe(user.cookie);
     expect(first.headers.get('set-cookie')).toMatch(/httponly/i);
     // The old cookie again: refused, and the rotated one dies with it.
-    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(401);
-    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: rotated } })).status).toBe(401);
+    expect(
+      (await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: rotated } })).status,
+    ).toBe(401);
   });
 
   it('logout ends the session', async () => {
     const user = await signIn(api.url, 'operator');
-    expect((await fetch(`${api.url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(204);
-    expect((await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status).toBe(401);
+    expect(
+      (await fetch(`${api.url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie: user.cookie } })).status,
+    ).toBe(204);
+    expect(
+      (await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status,
+    ).toBe(401);
   });
 
   it('tells callers who they are', async () => {
-    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: admin.token })).json).toMatchObject({ kind: 'user', role: 'admin', email: admin.email });
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: admin.token })).json).toMatchObject({
+      kind: 'user',
+      role: 'admin',
+      email: admin.email,
+    });
     const m = await createMerchant(api.url, admin.token);
-    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).json).toMatchObject({ kind: 'merchant', merchant_id: m.id });
+    expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).json).toMatchObject({
+      kind: 'merchant',
+      merchant_id: m.id,
+    });
   });
 });
 
@@ -136,14 +184,25 @@ describe('merchants and API keys', () => {
 
   it('issues and revokes keys; a revoked key stops working', async () => {
     const m = await createMerchant(api.url, admin.token);
-    const issued = await call(api.url, 'POST', `/api/v1/merchants/${m.id}/api-keys`, { token: admin.token, body: { name: 'ci' } });
+    const issued = await call(api.url, 'POST', `/api/v1/merchants/${m.id}/api-keys`, {
+      token: admin.token,
+      body: { name: 'ci' },
+    });
     expect(issued.status).toBe(201);
     expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: issued.json.key })).status).toBe(200);
-    const revoked = await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, { token: admin.token });
+    const revoked = await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, {
+      token: admin.token,
+    });
     expect(revoked.status).toBe(200);
     expect(revoked.json.revoked_at).not.toBeNull();
     expectError(await call(api.url, 'GET', '/api/v1/auth/me', { token: issued.json.key }), 401, 'unauthorized');
-    expectError(await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, { token: admin.token }), 404, 'not_found');
+    expectError(
+      await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${issued.json.api_key.id}`, {
+        token: admin.token,
+      }),
+      404,
+      'not_found',
+    );
     // The first key still works.
     expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
   });
@@ -155,7 +214,9 @@ describe('metrics, docs and CORS', () => {
     await call(api.url, 'GET', `/api/v1/merchants/${m.id}`, { token: admin.token });
     const res = await call(api.url, 'GET', '/metrics');
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
-    expect(res.text).toMatch(/http_request_duration_seconds_count\{route="\/api\/v1\/merchants\/:id",method="GET",status="200"\} [1-9]/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_count\{route="\/api\/v1\/merchants\/:id",method="GET",status="200"\} [1-9]/,
+    );
     expect(res.text).not.toContain(m.id);
     expect(res.text).toContain('process_cpu_seconds_total');
   });

@@ -4,11 +4,17 @@ import { call, startApi, unique } from './helpers.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
 beforeAll(async () => {
-  api = await startApi({ RATE_LIMIT_PER_IP: '5', RATE_LIMIT_PER_KEY: '3', RATE_LIMIT_WINDOW_S: '60', TRUST_PROXY: '1' });
+  api = await startApi({
+    RATE_LIMIT_PER_IP: '5',
+    RATE_LIMIT_PER_KEY: '3',
+    RATE_LIMIT_WINDOW_S: '60',
+    TRUST_PROXY: '1',
+  });
 });
 afterAll(() => api?.close());
 
-const clientIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+const clientIp = () =>
+  `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
 
 describe('rate limiting (Redis)', () => {
   it('limits each client IP and answers 429 with Retry-After', async () => {
@@ -24,7 +30,9 @@ describe('rate limiting (Redis)', () => {
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(limited!.json.error.code).toBe('rate_limited');
     // Another client is unaffected.
-    expect((await call(api.url, 'GET', '/api/v1/meta', { headers: { 'x-forwarded-for': clientIp() } })).status).toBe(200);
+    expect((await call(api.url, 'GET', '/api/v1/meta', { headers: { 'x-forwarded-for': clientIp() } })).status).toBe(
+      200,
+    );
   });
 
   it('limits each credential across IPs', async () => {
@@ -33,7 +41,10 @@ describe('rate limiting (Redis)', () => {
     const { key } = await issueApiKey(merchant.id, 'limited');
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
-      statuses.push((await call(api.url, 'GET', '/api/v1/auth/me', { token: key, headers: { 'x-forwarded-for': clientIp() } })).status);
+      statuses.push(
+        (await call(api.url, 'GET', '/api/v1/auth/me', { token: key, headers: { 'x-forwarded-for': clientIp() } }))
+          .status,
+      );
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
   });

@@ -4,23 +4,37 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openApiDeps } from '../api/deps.js';
-import { freePort, startTemporal } from '../lib/services.js';
+import { freePort, startTemporal } from '../scripts/services.js';
 import { call, startApi, testConfig } from './helpers.js';
 
 /** A Redis of this test's own, so stopping it hurts no other test. */
 async function ownRedis() {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
     const { Redis } = await import('ioredis');
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     probe.on('error', () => {});
-    const up = await probe.connect().then(() => true, () => false);
+    const up = await probe.connect().then(
+      () => true,
+      () => false,
+    );
     probe.disconnect();
     if (up) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGKILL'))) };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((r) => (child.once('exit', () => r()), child.kill('SIGKILL'))),
+  };
 }
 
 describe('readiness', () => {
@@ -36,7 +50,11 @@ describe('readiness', () => {
 
     const ready = await call(api.url, 'GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.json.checks).toEqual({ postgres: { status: 'ok' }, redis: { status: 'ok' }, temporal: { status: 'ok' } });
+    expect(ready.json.checks).toEqual({
+      postgres: { status: 'ok' },
+      redis: { status: 'ok' },
+      temporal: { status: 'ok' },
+    });
 
     await redis.stop();
     const started = Date.now();
@@ -67,7 +85,10 @@ describe('readiness', () => {
     const onUncaught = (error: Error) => void uncaught.push(error);
     process.on('uncaughtException', onUncaught);
     try {
-      const ping = deps.pingTemporal(1_000).then(() => 'answered', () => 'gave up');
+      const ping = deps.pingTemporal(1_000).then(
+        () => 'answered',
+        () => 'gave up',
+      );
       await new Promise((r) => setTimeout(r, 300));
       await deps.close();
       expect(await ping).toBe('gave up');

@@ -10,7 +10,10 @@ describe.skipIf(!hasChromium)('booking in the browser', () => {
   it('a customer books and confirms a slot; the operator sees it on the calendar and cancels it', async () => {
     const url = env.stack.api.url;
     const operator = await signIn(url, 'operator');
-    const shop = await createWorkshop(url, operator.token, { mechanics: 2, hours: { opens: '08:00', closes: '18:00' } });
+    const shop = await createWorkshop(url, operator.token, {
+      mechanics: 2,
+      hours: { opens: '08:00', closes: '18:00' },
+    });
     const tomorrow = DateTime.now().setZone('Europe/Kyiv').plus({ days: 1 }).toISODate()!;
     // Another customer holds 08:00 with the first mechanic: the calendar shows both states.
     const other = await call(url, 'POST', '/api/v1/appointments', {

@@ -2,14 +2,24 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appointment } from '../db/models/Appointment.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
-import { appointmentWorkflowId, cancelAppointment, rescheduleAppointmentUpdate } from '../workflows/booking.js';
+import {
+  appointmentWorkflowId,
+  cancelAppointment,
+  rescheduleAppointmentUpdate,
+} from '../workflows/contracts/booking.js';
 import { startWorker } from '../workers/worker.js';
 import { call, createWorkshop, signIn, startStack, testConfig, type WorkshopOptions } from './helpers.js';
 import { waitFor } from './receiver.js';
 
 // Short, configurable durations instead of a time-skipping server (its binary needs a download):
 // an 8 s hold, reminders 15 s and 5 s before the start, slots on a one-minute grid, no minimum notice.
-const settings = { BOOKING_HOLD_S: '8', BOOKING_REMINDERS_S: '15,5', BOOKING_SLOT_STEP_MIN: '1', BOOKING_MIN_NOTICE_MIN: '0', RATE_LIMIT_PER_IP: '100000' };
+const settings = {
+  BOOKING_HOLD_S: '8',
+  BOOKING_REMINDERS_S: '15,5',
+  BOOKING_SLOT_STEP_MIN: '1',
+  BOOKING_MIN_NOTICE_MIN: '0',
+  RATE_LIMIT_PER_IP: '100000',
+};
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 let operator: Awaited<ReturnType<typeof signIn>>;
@@ -50,7 +60,12 @@ const book = (shop: Shop, start: string, extra: Record<string, unknown> = {}) =>
 const asCustomer = (token: string) => ({ headers: { 'x-appointment-token': token } });
 
 async function slots(shop: Shop, from: string, to = from, mechanic?: string) {
-  const q = new URLSearchParams({ date_from: from, date_to: to, service: shop.serviceId, ...(mechanic ? { mechanic } : {}) });
+  const q = new URLSearchParams({
+    date_from: from,
+    date_to: to,
+    service: shop.serviceId,
+    ...(mechanic ? { mechanic } : {}),
+  });
   const res = await call(url(), 'GET', `/api/v1/workshops/${shop.id}/availability?${q}`);
   expect(res.status).toBe(200);
   return res.json.data as Array<{ start: string; end: string; mechanic_ids: string[] }>;
@@ -61,20 +76,41 @@ const statusOf = async (id: string) => (await Appointment.query(db).findById(id)
 describe('workshop data', () => {
   it('validates hours, overrides and references, and refuses to delete a mechanic with bookings', async () => {
     const op = { token: operator.token };
-    expect((await call(url(), 'POST', '/api/v1/workshops', { ...op, body: { name: 'X', address: 'Y', time_zone: 'Mars/Olympus' } })).json.error.code).toBe('validation_error');
-    expect((await call(url(), 'POST', '/api/v1/workshops', { body: { name: 'X', address: 'Y', time_zone: TZ } })).status).toBe(401);
+    expect(
+      (
+        await call(url(), 'POST', '/api/v1/workshops', {
+          ...op,
+          body: { name: 'X', address: 'Y', time_zone: 'Mars/Olympus' },
+        })
+      ).json.error.code,
+    ).toBe('validation_error');
+    expect(
+      (await call(url(), 'POST', '/api/v1/workshops', { body: { name: 'X', address: 'Y', time_zone: TZ } })).status,
+    ).toBe(401);
 
     const shop = await workshop();
-    const badBreak = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, { ...op, body: { weekday: 1, opens: '09:00', closes: '18:00', break_start: '19:00', break_end: '20:00' } });
+    const badBreak = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, {
+      ...op,
+      body: { weekday: 1, opens: '09:00', closes: '18:00', break_start: '19:00', break_end: '20:00' },
+    });
     expect(badBreak.status).toBe(400);
     const other = await workshop();
-    const foreign = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, { ...op, body: { weekday: 1, opens: '09:00', closes: '18:00', mechanic_id: other.mechanics[0] } });
+    const foreign = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, {
+      ...op,
+      body: { weekday: 1, opens: '09:00', closes: '18:00', mechanic_id: other.mechanics[0] },
+    });
     expect(foreign.status).toBe(400);
     expect(foreign.json.error.details[0].path).toBe('mechanic_id');
 
     // PUT replaces the row: the break it leaves out is gone, so hours that exclude it are fine.
-    const hours = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, { ...op, body: { weekday: 1, opens: '09:00', closes: '18:00', break_start: '13:00', break_end: '14:00' } });
-    const replaced = await call(url(), 'PUT', `/api/v1/hours/${hours.json.id}`, { ...op, body: { weekday: 1, opens: '14:30', closes: '18:00' } });
+    const hours = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/hours`, {
+      ...op,
+      body: { weekday: 1, opens: '09:00', closes: '18:00', break_start: '13:00', break_end: '14:00' },
+    });
+    const replaced = await call(url(), 'PUT', `/api/v1/hours/${hours.json.id}`, {
+      ...op,
+      body: { weekday: 1, opens: '14:30', closes: '18:00' },
+    });
     expect(replaced.status).toBe(200);
     expect(replaced.json.break_start).toBeNull();
     expect((await call(url(), 'PATCH', `/api/v1/workshops/${shop.id}`, { ...op, body: {} })).status).toBe(400);
@@ -83,7 +119,14 @@ describe('workshop data', () => {
     // A closed day removes every slot of that date.
     const closedDay = dayAhead(5);
     expect((await slots(shop, closedDay)).length).toBeGreaterThan(0);
-    expect((await call(url(), 'POST', `/api/v1/workshops/${shop.id}/overrides`, { ...op, body: { date: closedDay, closed: true } })).status).toBe(201);
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/workshops/${shop.id}/overrides`, {
+          ...op,
+          body: { date: closedDay, closed: true },
+        })
+      ).status,
+    ).toBe(201);
     expect(await slots(shop, closedDay)).toEqual([]);
 
     const booked = await book(shop, localTime(dayAhead(), '10:00'));
@@ -98,13 +141,25 @@ describe('workshop data', () => {
 
   it('answers availability questions with clear errors', async () => {
     const shop = await workshop();
-    const bad = await call(url(), 'GET', `/api/v1/workshops/${shop.id}/availability?date_from=${dayAhead(2)}&date_to=${dayAhead(1)}&service=${shop.serviceId}`);
+    const bad = await call(
+      url(),
+      'GET',
+      `/api/v1/workshops/${shop.id}/availability?date_from=${dayAhead(2)}&date_to=${dayAhead(1)}&service=${shop.serviceId}`,
+    );
     expect(bad.status).toBe(400);
     expect(bad.json.error.details[0].path).toBe('date_to');
     const other = await workshop();
-    const foreignService = await call(url(), 'GET', `/api/v1/workshops/${shop.id}/availability?date_from=${dayAhead()}&date_to=${dayAhead()}&service=${other.serviceId}`);
+    const foreignService = await call(
+      url(),
+      'GET',
+      `/api/v1/workshops/${shop.id}/availability?date_from=${dayAhead()}&date_to=${dayAhead()}&service=${other.serviceId}`,
+    );
     expect(foreignService.status).toBe(400);
-    const missing = await call(url(), 'GET', `/api/v1/workshops/00000000-0000-4000-8000-000000000000/availability?date_from=${dayAhead()}&date_to=${dayAhead()}&service=${shop.serviceId}`);
+    const missing = await call(
+      url(),
+      'GET',
+      `/api/v1/workshops/00000000-0000-4000-8000-000000000000/availability?date_from=${dayAhead()}&date_to=${dayAhead()}&service=${shop.serviceId}`,
+    );
     expect(missing.status).toBe(404);
   });
 });
@@ -121,7 +176,9 @@ describe('booking', () => {
     for (const r of refused) {
       expect(r.json.error.code).toBe('slot_unavailable');
       expect(r.json.error.details.next_free_slots.length).toBeGreaterThan(0);
-      expect(r.json.error.details.next_free_slots.map((s: { start: string }) => s.start)).not.toContain(new Date(start).toISOString());
+      expect(r.json.error.details.next_free_slots.map((s: { start: string }) => s.start)).not.toContain(
+        new Date(start).toISOString(),
+      );
     }
     const rows = await Appointment.query(db).where({ workshop_id: shop.id });
     expect(rows.map((r) => r.status)).toEqual(['held']);
@@ -162,7 +219,14 @@ describe('booking', () => {
     expect((await call(url(), 'GET', `/api/v1/appointments/${id}`)).status).toBe(401);
     expect((await call(url(), 'GET', `/api/v1/appointments/${id}`, asCustomer('at_wrong'))).status).toBe(404);
     expect((await call(url(), 'POST', `/api/v1/appointments/${id}/confirm`, asCustomer('at_wrong'))).status).toBe(404);
-    expect((await call(url(), 'POST', `/api/v1/appointments/${id}/status`, { ...asCustomer(access_token), body: { status: 'completed' } })).status).toBe(401);
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/appointments/${id}/status`, {
+          ...asCustomer(access_token),
+          body: { status: 'completed' },
+        })
+      ).status,
+    ).toBe(401);
 
     const confirmed = await call(url(), 'POST', `/api/v1/appointments/${id}/confirm`, asCustomer(access_token));
     expect(confirmed.status).toBe(200);
@@ -176,9 +240,13 @@ describe('booking', () => {
     expect(detail.json.temporal_url).toContain(appointmentWorkflowId(id));
     expect(detail.json.diagnosis_session_id).toBe('ds_demo');
 
-    const list = await call(url(), 'GET', `/api/v1/appointments?workshop_id=${shop.id}&status=confirmed`, { token: operator.token });
+    const list = await call(url(), 'GET', `/api/v1/appointments?workshop_id=${shop.id}&status=confirmed`, {
+      token: operator.token,
+    });
     expect(list.json.data.map((a: { id: string }) => a.id)).toEqual([id]);
-    expect((await call(url(), 'GET', `/api/v1/appointments?workshop_id=${shop.id}`, asCustomer(access_token))).status).toBe(401);
+    expect(
+      (await call(url(), 'GET', `/api/v1/appointments?workshop_id=${shop.id}`, asCustomer(access_token))).status,
+    ).toBe(401);
   });
 
   it('an unconfirmed hold expires and releases the slot', async () => {
@@ -189,7 +257,12 @@ describe('booking', () => {
     expect((await book(shop, start)).status).toBe(409);
     await waitFor(async () => ((await statusOf(created.json.id)) === 'expired' ? true : null), 20_000, 'hold expiry');
     expect((await slots(shop, dayAhead())).map((s) => s.start)).toContain(new Date(start).toISOString());
-    const late = await call(url(), 'POST', `/api/v1/appointments/${created.json.id}/confirm`, asCustomer(created.json.access_token));
+    const late = await call(
+      url(),
+      'POST',
+      `/api/v1/appointments/${created.json.id}/confirm`,
+      asCustomer(created.json.access_token),
+    );
     expect(late.status).toBe(409);
     expect(late.json.error.code).toBe('invalid_state');
     expect((await book(shop, start)).status).toBe(201);
@@ -203,7 +276,10 @@ describe('booking', () => {
     await call(url(), 'POST', `/api/v1/appointments/${mine.json.id}/confirm`, asCustomer(mine.json.access_token));
     await call(url(), 'POST', `/api/v1/appointments/${theirs.json.id}/confirm`, asCustomer(theirs.json.access_token));
 
-    const into = await call(url(), 'POST', `/api/v1/appointments/${mine.json.id}/reschedule`, { ...asCustomer(mine.json.access_token), body: { start: localTime(day, '10:30') } });
+    const into = await call(url(), 'POST', `/api/v1/appointments/${mine.json.id}/reschedule`, {
+      ...asCustomer(mine.json.access_token),
+      body: { start: localTime(day, '10:30') },
+    });
     expect(into.status).toBe(409);
     expect(into.json.error.code).toBe('slot_unavailable');
 
@@ -214,10 +290,18 @@ describe('booking', () => {
     expect(raced).toEqual({ ok: false, reason: 'slot_taken' });
     const unchanged = await Appointment.query(db).findById(mine.json.id);
     expect(unchanged!.starts_at.toISOString()).toBe(localTime(day, '09:00'));
-    const timeline = await call(url(), 'GET', `/api/v1/appointments/${mine.json.id}`, asCustomer(mine.json.access_token));
+    const timeline = await call(
+      url(),
+      'GET',
+      `/api/v1/appointments/${mine.json.id}`,
+      asCustomer(mine.json.access_token),
+    );
     expect(timeline.json.timeline.map((e: { type: string }) => e.type)).toEqual(['held', 'confirmed']);
 
-    const moved = await call(url(), 'POST', `/api/v1/appointments/${mine.json.id}/reschedule`, { ...asCustomer(mine.json.access_token), body: { start: localTime(day, '15:00') } });
+    const moved = await call(url(), 'POST', `/api/v1/appointments/${mine.json.id}/reschedule`, {
+      ...asCustomer(mine.json.access_token),
+      body: { start: localTime(day, '15:00') },
+    });
     expect(moved.status).toBe(200);
     expect(moved.json.starts_at).toBe(new Date(localTime(day, '15:00')).toISOString());
     expect(moved.json.status).toBe('confirmed');
@@ -231,28 +315,58 @@ describe('booking', () => {
     const day = dayAhead();
     const start = localTime(day, '16:00');
     const a = await book(shop, start);
-    const cancel = await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, { ...asCustomer(a.json.access_token), body: { reason: 'car sold' } });
+    const cancel = await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, {
+      ...asCustomer(a.json.access_token),
+      body: { reason: 'car sold' },
+    });
     expect(cancel.status).toBe(200);
     expect(cancel.json).toMatchObject({ status: 'canceled', cancel_reason: 'car sold' });
-    expect((await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, { ...asCustomer(a.json.access_token), body: { reason: 'again' } })).json.cancel_reason).toBe('car sold');
-    expect((await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, { ...asCustomer(a.json.access_token), body: {} })).status).toBe(400);
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, {
+          ...asCustomer(a.json.access_token),
+          body: { reason: 'again' },
+        })
+      ).json.cancel_reason,
+    ).toBe('car sold');
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, {
+          ...asCustomer(a.json.access_token),
+          body: {},
+        })
+      ).status,
+    ).toBe(400);
 
     const b = await book(shop, start);
     expect(b.status).toBe(201);
-    const early = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/status`, { token: operator.token, body: { status: 'no_show' } });
+    const early = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/status`, {
+      token: operator.token,
+      body: { status: 'no_show' },
+    });
     expect(early.status).toBe(409);
     await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/confirm`, { token: operator.token });
     for (const status of ['in_progress', 'completed']) {
-      const r = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/status`, { token: operator.token, body: { status } });
+      const r = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/status`, {
+        token: operator.token,
+        body: { status },
+      });
       expect(r.status).toBe(200);
       expect(r.json.status).toBe(status);
     }
-    const afterwards = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/cancel`, { token: operator.token, body: { reason: 'too late' } });
+    const afterwards = await call(url(), 'POST', `/api/v1/appointments/${b.json.id}/cancel`, {
+      token: operator.token,
+      body: { reason: 'too late' },
+    });
     expect(afterwards.status).toBe(409);
-    await waitFor(async () => {
-      const d = await stack.api.deps.temporal.client.workflow.getHandle(appointmentWorkflowId(b.json.id)).describe();
-      return d.status.name === 'COMPLETED' ? true : null;
-    }, 10_000, 'workflow closes after the visit');
+    await waitFor(
+      async () => {
+        const d = await stack.api.deps.temporal.client.workflow.getHandle(appointmentWorkflowId(b.json.id)).describe();
+        return d.status.name === 'COMPLETED' ? true : null;
+      },
+      10_000,
+      'workflow closes after the visit',
+    );
   });
 
   it('a step whose data the database refuses fails its Update at once instead of retrying for ever', async () => {
@@ -260,11 +374,16 @@ describe('booking', () => {
     const a = await book(await workshop(), localTime(dayAhead(), '10:00'));
     const handle = stack.api.deps.temporal.client.workflow.getHandle(appointmentWorkflowId(a.json.id));
     const started = Date.now();
-    await expect(handle.executeUpdate(cancelAppointment, { args: [{ reason: 'bad \u0000 reason' }] })).rejects.toThrow();
+    await expect(
+      handle.executeUpdate(cancelAppointment, { args: [{ reason: 'bad \u0000 reason' }] }),
+    ).rejects.toThrow();
     expect(Date.now() - started).toBeLessThan(10_000);
     // The appointment is unharmed and still usable.
     expect(await statusOf(a.json.id)).toBe('held');
-    const cancel = await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, { ...asCustomer(a.json.access_token), body: { reason: 'changed my mind' } });
+    const cancel = await call(url(), 'POST', `/api/v1/appointments/${a.json.id}/cancel`, {
+      ...asCustomer(a.json.access_token),
+      body: { reason: 'changed my mind' },
+    });
     expect(cancel.json.status).toBe('canceled');
   });
 });
@@ -277,7 +396,16 @@ describe('durable timers', () => {
     const free = await slots(shop, today.toISODate()!, today.plus({ days: 1 }).toISODate()!);
     const slot = free.find((s) => Date.parse(s.start) >= Date.now() + 25_000)!;
     const confirmed = await book(shop, slot.start);
-    expect((await call(url(), 'POST', `/api/v1/appointments/${confirmed.json.id}/confirm`, asCustomer(confirmed.json.access_token))).status).toBe(200);
+    expect(
+      (
+        await call(
+          url(),
+          'POST',
+          `/api/v1/appointments/${confirmed.json.id}/confirm`,
+          asCustomer(confirmed.json.access_token),
+        )
+      ).status,
+    ).toBe(200);
     const held = await book(shop, localTime(dayAhead(), '10:00'));
     expect(held.status).toBe(201);
 
@@ -287,7 +415,11 @@ describe('durable timers', () => {
     expect(await statusOf(held.json.id)).toBe('held');
     stack.worker = await startWorker(testConfig(stack.settings), { codePath: process.env.WORKFLOW_BUNDLE_PATH! });
 
-    await waitFor(async () => ((await statusOf(held.json.id)) === 'expired' ? true : null), 15_000, 'hold expiry after restart');
+    await waitFor(
+      async () => ((await statusOf(held.json.id)) === 'expired' ? true : null),
+      15_000,
+      'hold expiry after restart',
+    );
     const startMs = Date.parse(slot.start);
     const reminders = await waitFor(
       async () => {

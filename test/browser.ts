@@ -11,12 +11,23 @@ export function launchChromium() {
   return chromium.launch({
     executablePath: chromiumPath,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
 /** A console page signed in through the login form. */
-export async function consolePage(browser: Browser, url: string, user: { email: string; password: string }): Promise<Page> {
+export async function consolePage(
+  browser: Browser,
+  url: string,
+  user: { email: string; password: string },
+): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${url}/login`);
   await page.fill('input[name=email]', user.email);

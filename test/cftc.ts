@@ -14,7 +14,10 @@ import yazl from 'yazl';
 import { reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
 
 /** `../shared` beside the project root, as the fixtures' README places it; SHARED_DIR names another. */
-export const FIXTURES = path.join(process.env.SHARED_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared'), 'fixtures/cot');
+export const FIXTURES = path.join(
+  process.env.SHARED_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared'),
+  'fixtures/cot',
+);
 
 /** What CFTC names the text file inside each yearly zip. */
 const MEMBER: Record<ReportType, Record<Subtype, string>> = {
@@ -36,7 +39,13 @@ export const fixtures: Fixture[] = readdirSync(FIXTURES)
   .filter((f) => /\.(csv|zip)$/.test(f) && !f.includes('_subset'))
   .map((file) => {
     const [type, subtype, year] = file.split('_');
-    return { file, type: type as ReportType, subtype: subtype as Subtype, year: Number(year), zip: file.endsWith('.zip') };
+    return {
+      file,
+      type: type as ReportType,
+      subtype: subtype as Subtype,
+      year: Number(year),
+      zip: file.endsWith('.zip'),
+    };
   });
 
 /** Lines with their own endings (CRLF or LF, as the file has them). */
@@ -65,7 +74,10 @@ export function unzipText(zip: Buffer): Promise<string> {
         file.openReadStream(entry, (e, stream) => {
           if (e) return reject(e);
           const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c)).once('end', () => resolve(Buffer.concat(chunks).toString('utf8'))).once('error', reject);
+          stream
+            .on('data', (c: Buffer) => chunks.push(c))
+            .once('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+            .once('error', reject);
         }),
       );
       file.readEntry();
@@ -82,7 +94,11 @@ interface Served {
 /** A record of a synthetic market: the same numbers under a contract code of its own. */
 const CODE_FIELD = /^("(?:[^"]|"")*"\s*,[^,]*,[^,]*,)\s*([0-9A-Z+]+)/;
 const copiesOf = (records: string[], copies: number) =>
-  records.concat(...Array.from({ length: copies - 1 }, (_, i) => records.map((l) => l.replace(CODE_FIELD, (_m, head, code) => `${head}${code}S${i + 1}`))));
+  records.concat(
+    ...Array.from({ length: copies - 1 }, (_, i) =>
+      records.map((l) => l.replace(CODE_FIELD, (_m, head, code) => `${head}${code}S${i + 1}`)),
+    ),
+  );
 
 /**
  * `copies` > 1 multiplies every file for benchmarks: each record again under a synthetic code per copy.
@@ -106,13 +122,17 @@ export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
     const latest = records.map(dateOf).filter(Boolean).sort().pop();
     if (f.zip || !isNewest || !latest) {
       // The original CFTC archives are served as they are, unless multiplied.
-      const body = f.zip && copies === 1 ? raw : await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + records.join('')));
+      const body =
+        f.zip && copies === 1 ? raw : await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + records.join('')));
       files.set(yearly, { body, records: records.length });
       continue;
     }
     const older = records.filter((l) => dateOf(l) !== latest);
     const week = records.filter((l) => dateOf(l) === latest);
-    files.set(yearly, { body: await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + older.join(''))), records: older.length });
+    files.set(yearly, {
+      body: await zipOf(MEMBER[f.type][f.subtype], Buffer.from(header + older.join(''))),
+      records: older.length,
+    });
     files.set(reports[f.type].weeklyFile[f.subtype], { body: Buffer.from(week.join('')), records: week.length });
   }
 
@@ -124,7 +144,9 @@ export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
     if (typeof override === 'number') return void res.writeHead(override).end();
     const body = override ?? (served && (!weekly || weeklyOn) ? served.body : null);
     if (!body) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Page not found</h1>');
-    res.writeHead(200, { 'content-type': weekly ? 'text/plain' : 'application/zip', 'content-length': body.length }).end(body);
+    res
+      .writeHead(200, { 'content-type': weekly ? 'text/plain' : 'application/zip', 'content-length': body.length })
+      .end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventActivities } from '../activities/events.js';
-import { domainEvent } from '../lib/events.js';
+import { domainEvent } from '../lib/platform/events.js';
 import { hasChromium, launchChromium } from './browser.js';
 import { signIn, startApi, unique } from './helpers.js';
 
@@ -41,7 +41,9 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
     await eventActivities(api.deps.redis).publishEvent(domainEvent('console.test', null, { workflow_id: workflowId }));
     const link = page.locator(`a:has-text("${workflowId}")`);
     await link.waitFor();
-    expect(await link.getAttribute('href')).toBe(`${api.deps.config.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`);
+    expect(await link.getAttribute('href')).toBe(
+      `${api.deps.config.temporal.uiUrl}/namespaces/default/workflows/${workflowId}`,
+    );
 
     // A reload keeps the session through the refresh cookie.
     await page.reload();

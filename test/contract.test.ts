@@ -8,10 +8,14 @@ describe('OpenAPI contract', () => {
   it('every router route is in the spec and every spec operation is routed', () => {
     const api = buildApi({} as ApiDeps);
     const routed = api.router.stack.flatMap((layer) =>
-      layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),
+      layer.methods
+        .filter((m) => m !== 'HEAD')
+        .map((m) => `${m.toLowerCase()} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`),
     );
     const spec = api.document();
-    const documented = Object.entries(spec.paths ?? {}).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`));
+    const documented = Object.entries(spec.paths ?? {}).flatMap(([path, ops]) =>
+      Object.keys(ops as object).map((m) => `${m} ${path}`),
+    );
     expect(routed.length).toBeGreaterThan(10);
     expect(new Set(routed)).toEqual(new Set(documented));
   });
@@ -25,9 +29,13 @@ describe('OpenAPI contract', () => {
   it('every non-public operation declares bearer security and who may call it', () => {
     const spec = buildApi({} as ApiDeps).document();
     for (const [path, ops] of Object.entries(spec.paths ?? {})) {
-      for (const [method, op] of Object.entries(ops as Record<string, { security?: unknown[]; 'x-access'?: string[] }>)) {
+      for (const [method, op] of Object.entries(
+        ops as Record<string, { security?: unknown[]; 'x-access'?: string[] }>,
+      )) {
         expect(op['x-access'], `${method} ${path}`).toBeInstanceOf(Array);
-        expect(op.security?.length ? 'secured' : 'public', `${method} ${path}`).toBe(op['x-access']!.includes('public') ? 'public' : 'secured');
+        expect(op.security?.length ? 'secured' : 'public', `${method} ${path}`).toBe(
+          op['x-access']!.includes('public') ? 'public' : 'secured',
+        );
       }
     }
   });

@@ -3,9 +3,9 @@ import path from 'node:path';
 import Papa from 'papaparse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
-import { ensureCotSchedule, defaultIngestion } from '../lib/cot/schedule.js';
+import { ensureCotSchedule, defaultIngestion } from '../clients/cot.js';
 import { reports } from '../lib/cot/reports.js';
-import { COT_SCHEDULE_ID } from '../workflows/cot.js';
+import { COT_SCHEDULE_ID } from '../workflows/contracts/cot.js';
 import { consolePage, hasChromium, launchChromium } from './browser.js';
 import { FIXTURES, fixtures, startCftc, unzipText, zipOf } from './cftc.js';
 import { call, signIn, startStack, testConfig } from './helpers.js';
@@ -23,7 +23,13 @@ const YEARS = [...new Set(fixtures.map((f) => f.year))].sort();
 beforeAll(async () => {
   cftc = await startCftc();
   // Quick retries (100 ms, 3 attempts) keep the failing-download test short.
-  stack = await startStack({ CFTC_BASE_URL: cftc.url, OUTBOUND_ALLOWLIST: '127.0.0.1/32', COT_SCHEDULE: 'off', COT_RETRY_INITIAL_MS: '100', COT_RETRY_ATTEMPTS: '3' });
+  stack = await startStack({
+    CFTC_BASE_URL: cftc.url,
+    OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+    COT_SCHEDULE: 'off',
+    COT_RETRY_INITIAL_MS: '100',
+    COT_RETRY_ATTEMPTS: '3',
+  });
   admin = await signIn(url(), 'admin');
   operator = await signIn(url(), 'operator');
   db = openDb(process.env.DATABASE_URL!);
@@ -52,13 +58,18 @@ async function finished(id: string) {
     .not.toBe('running');
   return run;
 }
-const unitOf = (run: any, type: string, subtype: string, year: number | null) => run.units.find((u: any) => u.report_type === type && u.subtype === subtype && u.year === year);
+const unitOf = (run: any, type: string, subtype: string, year: number | null) =>
+  run.units.find((u: any) => u.report_type === type && u.subtype === subtype && u.year === year);
 
 /** Rows of a fixture file with named columns, parsed here independently of the loader. */
 async function fixtureRows(file: string): Promise<Record<string, string>[]> {
   const raw = readFileSync(path.join(FIXTURES, file));
   const text = file.endsWith('.zip') ? await unzipText(raw) : raw.toString('utf8');
-  return Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: 'greedy', transformHeader: (h) => h.trim() }).data;
+  return Papa.parse<Record<string, string>>(text, {
+    header: true,
+    skipEmptyLines: 'greedy',
+    transformHeader: (h) => h.trim(),
+  }).data;
 }
 
 describe('COT ingestion', () => {
@@ -83,12 +94,15 @@ describe('COT ingestion', () => {
   });
 
   it('serves a screener, market list, groups and status from a cache; a run with a new week lets go of it', async () => {
-    const screener = async (query = '') => call(url(), 'GET', `/api/v1/cot/screener/tff/fo${query}`, { token: operator.token });
+    const screener = async (query = '') =>
+      call(url(), 'GET', `/api/v1/cot/screener/tff/fo${query}`, { token: operator.token });
     const first = await screener('?sort=-leveraged_funds.index_52&limit=10');
     expect(first.status, first.text).toBe(200);
     expect(first.headers.get('x-cache')).toBe('MISS');
     expect(first.json.report_date).toBe('2026-07-28');
-    const indexes = first.json.data.map((r: any) => r.groups.find((g: any) => g.group === 'leveraged_funds').index_52).filter((v: number | null) => v !== null);
+    const indexes = first.json.data
+      .map((r: any) => r.groups.find((g: any) => g.group === 'leveraged_funds').index_52)
+      .filter((v: number | null) => v !== null);
     expect(indexes.length).toBeGreaterThan(0);
     expect(indexes).toEqual([...indexes].sort((a, b) => b - a));
     const again = await screener('?sort=name&limit=500');
@@ -98,47 +112,77 @@ describe('COT ingestion', () => {
     expect((await screener('?sort=managed_money.index_52')).status).toBe(400);
 
     const markets = await call(url(), 'GET', '/api/v1/cot/markets/tff/fo', { token: operator.token });
-    expect(markets.json.data.find((m: any) => m.code === '099741')).toMatchObject({ first_report: '2017-01-03', latest_report: '2026-07-28' });
-    expect((await call(url(), 'GET', '/api/v1/cot/markets/tff/fo', { token: operator.token })).headers.get('x-cache')).toBe('HIT');
+    expect(markets.json.data.find((m: any) => m.code === '099741')).toMatchObject({
+      first_report: '2017-01-03',
+      latest_report: '2026-07-28',
+    });
+    expect(
+      (await call(url(), 'GET', '/api/v1/cot/markets/tff/fo', { token: operator.token })).headers.get('x-cache'),
+    ).toBe('HIT');
     const groups = await call(url(), 'GET', '/api/v1/cot/groups/legacy', { token: operator.token });
-    expect(groups.json.groups.map((g: any) => [g.id, g.role])).toEqual([['noncommercial', 'speculative'], ['commercial', 'commercial'], ['nonreportable', 'small']]);
+    expect(groups.json.groups.map((g: any) => [g.id, g.role])).toEqual([
+      ['noncommercial', 'speculative'],
+      ['commercial', 'commercial'],
+      ['nonreportable', 'small'],
+    ]);
 
     // CFTC publishes the current week: the headerless weekly files bring the held-back newest report date.
     cftc.setWeekly(true);
     const run = await finished(await ingest({ years: [2026] }));
     expect(run.status).toBe('succeeded');
     const week = unitOf(run, 'tff', 'fo', null);
-    expect(week).toMatchObject({ status: 'loaded', data_from: '2026-08-04', data_through: '2026-08-04', rows_rejected: 0 });
+    expect(week).toMatchObject({
+      status: 'loaded',
+      data_from: '2026-08-04',
+      data_through: '2026-08-04',
+      rows_rejected: 0,
+    });
     expect(week.rows_read).toBe(cftc.records('/dea/newcot/FinFutWk.txt'));
     const fresh = await screener('?sort=name&limit=500');
     expect(fresh.headers.get('x-cache')).toBe('MISS');
     expect(fresh.json.report_date).toBe('2026-08-04');
 
-    const stored = await db('cot_reports').where({ report_type: 'tff', subtype: 'fo' }).count<{ count: string }[]>('* as count');
+    const stored = await db('cot_reports')
+      .where({ report_type: 'tff', subtype: 'fo' })
+      .count<{ count: string }[]>('* as count');
     const expected = new Set<string>();
     for (const f of fixtures.filter((x) => x.type === 'tff' && x.subtype === 'fo')) {
-      for (const row of await fixtureRows(f.file)) expected.add(`${row.CFTC_Contract_Market_Code.trim()}|${row['Report_Date_as_YYYY-MM-DD'].trim()}`);
+      for (const row of await fixtureRows(f.file))
+        expected.add(`${row.CFTC_Contract_Market_Code.trim()}|${row['Report_Date_as_YYYY-MM-DD'].trim()}`);
     }
     expect(Number(stored[0].count)).toBe(expected.size);
 
     const status = (await call(url(), 'GET', '/api/v1/cot/status', { token: operator.token })).json;
-    expect(status.reports.find((r: any) => r.report_type === 'tff' && r.subtype === 'fo')).toMatchObject({ latest_report: '2026-08-04', stale: true });
+    expect(status.reports.find((r: any) => r.report_type === 'tff' && r.subtype === 'fo')).toMatchObject({
+      latest_report: '2026-08-04',
+      stale: true,
+    });
     expect(status.last_run).toMatchObject({ id: run.id, status: 'succeeded' });
   });
 
   it('stores `.` as NULL, keeps codes as text, and keys markets on the code through renames', async () => {
-    const row = (await fixtureRows('legacy_fo_2004_alexcolls-fx-oanda.csv')).find((r) => r['Change in Open Interest (All)'].trim() === '.')!;
+    const row = (await fixtureRows('legacy_fo_2004_alexcolls-fx-oanda.csv')).find(
+      (r) => r['Change in Open Interest (All)'].trim() === '.',
+    )!;
     const code = row['CFTC Contract Market Code'].trim();
     const date = row['As of Date in Form YYYY-MM-DD'].trim();
-    const market = (await call(url(), 'GET', `/api/v1/cot/markets/legacy/fo/${code}?weeks=200`, { token: operator.token })).json;
+    const market = (
+      await call(url(), 'GET', `/api/v1/cot/markets/legacy/fo/${code}?weeks=200`, { token: operator.token })
+    ).json;
     const week = market.weeks.find((w: any) => w.report_date === date);
     expect(week.open_interest_change).toBeNull();
     expect(week.groups.find((g: any) => g.group === 'noncommercial').long_change).toBeNull();
     expect(week.open_interest).toBe(Number(row['Open Interest (All)'].trim()));
 
-    const sp = (await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/13874a?weeks=2000', { token: operator.token })).json;
+    const sp = (await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/13874a?weeks=2000', { token: operator.token }))
+      .json;
     expect(sp.code).toBe('13874A');
-    expect(sp.names.map((n: any) => n.name)).toEqual(expect.arrayContaining(['E-MINI S&P 500 STOCK INDEX - CHICAGO MERCANTILE EXCHANGE', 'E-MINI S&P 500 - CHICAGO MERCANTILE EXCHANGE']));
+    expect(sp.names.map((n: any) => n.name)).toEqual(
+      expect.arrayContaining([
+        'E-MINI S&P 500 STOCK INDEX - CHICAGO MERCANTILE EXCHANGE',
+        'E-MINI S&P 500 - CHICAGO MERCANTILE EXCHANGE',
+      ]),
+    );
     expect(sp.names.find((n: any) => n.name.startsWith('E-MINI S&P 500 STOCK INDEX')).through).toBe('2022-02-01');
     expect(new Set(sp.weeks.map((w: any) => w.report_date)).size).toBe(sp.weeks.length);
     expect((await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/999999', { token: operator.token })).status).toBe(404);
@@ -153,27 +197,89 @@ describe('COT ingestion', () => {
       return max === min ? 50 : (100 * (values[values.length - 1] - min)) / (max - min);
     };
     const signal = (role: 'commercial' | 'speculative', index52: number | null) =>
-      index52 === null ? null : index52 >= 80 ? (role === 'commercial' ? 'BUY' : 'SELL') : index52 <= 20 ? (role === 'commercial' ? 'SELL' : 'BUY') : null;
+      index52 === null
+        ? null
+        : index52 >= 80
+          ? role === 'commercial'
+            ? 'BUY'
+            : 'SELL'
+          : index52 <= 20
+            ? role === 'commercial'
+              ? 'SELL'
+              : 'BUY'
+            : null;
 
     const cases = [
       // The multi-year TFF futures-only files give 156-report windows.
-      { type: 'tff', code: '099741', group: 'leveraged_funds', role: 'speculative', date: 'Report_Date_as_YYYY-MM-DD', code_col: 'CFTC_Contract_Market_Code', oi: 'Open_Interest_All', long: 'Lev_Money_Positions_Long_All', short: 'Lev_Money_Positions_Short_All', longChg: 'Change_in_Lev_Money_Long_All', shortChg: 'Change_in_Lev_Money_Short_All' },
-      { type: 'tff', code: '13874A', group: 'dealer', role: 'commercial', date: 'Report_Date_as_YYYY-MM-DD', code_col: 'CFTC_Contract_Market_Code', oi: 'Open_Interest_All', long: 'Dealer_Positions_Long_All', short: 'Dealer_Positions_Short_All', longChg: 'Change_in_Dealer_Long_All', shortChg: 'Change_in_Dealer_Short_All' },
-      { type: 'legacy', code: '088691', group: 'commercial', role: 'commercial', date: 'As of Date in Form YYYY-MM-DD', code_col: 'CFTC Contract Market Code', oi: 'Open Interest (All)', long: 'Commercial Positions-Long (All)', short: 'Commercial Positions-Short (All)', longChg: 'Change in Commercial-Long (All)', shortChg: 'Change in Commercial-Short (All)' },
-      { type: 'disagg', code: '067651', group: 'managed_money', role: 'speculative', date: 'Report_Date_as_YYYY-MM-DD', code_col: 'CFTC_Contract_Market_Code', oi: 'Open_Interest_All', long: 'M_Money_Positions_Long_All', short: 'M_Money_Positions_Short_All', longChg: 'Change_in_M_Money_Long_All', shortChg: 'Change_in_M_Money_Short_All' },
+      {
+        type: 'tff',
+        code: '099741',
+        group: 'leveraged_funds',
+        role: 'speculative',
+        date: 'Report_Date_as_YYYY-MM-DD',
+        code_col: 'CFTC_Contract_Market_Code',
+        oi: 'Open_Interest_All',
+        long: 'Lev_Money_Positions_Long_All',
+        short: 'Lev_Money_Positions_Short_All',
+        longChg: 'Change_in_Lev_Money_Long_All',
+        shortChg: 'Change_in_Lev_Money_Short_All',
+      },
+      {
+        type: 'tff',
+        code: '13874A',
+        group: 'dealer',
+        role: 'commercial',
+        date: 'Report_Date_as_YYYY-MM-DD',
+        code_col: 'CFTC_Contract_Market_Code',
+        oi: 'Open_Interest_All',
+        long: 'Dealer_Positions_Long_All',
+        short: 'Dealer_Positions_Short_All',
+        longChg: 'Change_in_Dealer_Long_All',
+        shortChg: 'Change_in_Dealer_Short_All',
+      },
+      {
+        type: 'legacy',
+        code: '088691',
+        group: 'commercial',
+        role: 'commercial',
+        date: 'As of Date in Form YYYY-MM-DD',
+        code_col: 'CFTC Contract Market Code',
+        oi: 'Open Interest (All)',
+        long: 'Commercial Positions-Long (All)',
+        short: 'Commercial Positions-Short (All)',
+        longChg: 'Change in Commercial-Long (All)',
+        shortChg: 'Change in Commercial-Short (All)',
+      },
+      {
+        type: 'disagg',
+        code: '067651',
+        group: 'managed_money',
+        role: 'speculative',
+        date: 'Report_Date_as_YYYY-MM-DD',
+        code_col: 'CFTC_Contract_Market_Code',
+        oi: 'Open_Interest_All',
+        long: 'M_Money_Positions_Long_All',
+        short: 'M_Money_Positions_Short_All',
+        longChg: 'Change_in_M_Money_Long_All',
+        shortChg: 'Change_in_M_Money_Short_All',
+      },
     ] as const;
 
     it.each(cases)('$type $code $group', async (c) => {
       const byDate = new Map<string, Record<string, string>>();
       for (const f of fixtures.filter((x) => x.type === c.type && x.subtype === 'fo')) {
-        for (const row of await fixtureRows(f.file)) if (row[c.code_col].trim() === c.code) byDate.set(row[c.date].trim(), row);
+        for (const row of await fixtureRows(f.file))
+          if (row[c.code_col].trim() === c.code) byDate.set(row[c.date].trim(), row);
       }
       const dates = [...byDate.keys()].sort();
-      const n = (row: Record<string, string>, column: string) => (row[column].trim() === '.' ? null : Number(row[column]));
+      const n = (row: Record<string, string>, column: string) =>
+        row[column].trim() === '.' ? null : Number(row[column]);
       const nets = dates.map((d) => n(byDate.get(d)!, c.long)! - n(byDate.get(d)!, c.short)!);
       const pctOi = dates.map((d, i) => (100 * nets[i]) / n(byDate.get(d)!, c.oi)!);
 
-      const market = (await call(url(), 'GET', `/api/v1/cot/markets/${c.type}/fo/${c.code}?weeks=2000`, { token: operator.token })).json;
+      const market = (
+        await call(url(), 'GET', `/api/v1/cot/markets/${c.type}/fo/${c.code}?weeks=2000`, { token: operator.token })
+      ).json;
       expect(market.weeks.map((w: any) => w.report_date).reverse()).toEqual(dates);
       let windows156 = 0;
       dates.forEach((date, i) => {
@@ -202,10 +308,13 @@ describe('COT ingestion', () => {
 
   it('a rerun stores nothing twice; complete years are skipped unless forced', async () => {
     const count = async () => Number((await db('cot_reports').count<{ count: string }[]>('* as count'))[0].count);
-    const indicators = async () => Number((await db('cot_indicators').count<{ count: string }[]>('* as count'))[0].count);
+    const indicators = async () =>
+      Number((await db('cot_indicators').count<{ count: string }[]>('* as count'))[0].count);
     const before = [await count(), await indicators()];
 
-    const plain = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020] }));
+    const plain = await finished(
+      await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020] }),
+    );
     expect(plain.units.filter((u: any) => u.status === 'skipped').map((u: any) => u.year)).toEqual([2017, 2018, 2019]);
     expect(unitOf(plain, 'tff', 'fo', 2020)).toMatchObject({ status: 'loaded', rows_inserted: 0, rows_updated: 0 });
 
@@ -213,28 +322,54 @@ describe('COT ingestion', () => {
     expect(forced.status).toBe('succeeded');
     const loaded = forced.units.filter((u: any) => u.status === 'loaded');
     expect(loaded.length).toBeGreaterThan(fixtures.length);
-    for (const unit of loaded) expect([unit.rows_inserted, unit.rows_updated, unit.rows_unchanged], `${unit.report_type} ${unit.year}`).toEqual([0, 0, unit.rows_read]);
+    for (const unit of loaded)
+      expect([unit.rows_inserted, unit.rows_updated, unit.rows_unchanged], `${unit.report_type} ${unit.year}`).toEqual([
+        0,
+        0,
+        unit.rows_read,
+      ]);
     expect([await count(), await indicators()]).toEqual(before);
   });
 
   it('a corrupt zip or a truncated file fails its unit clearly and loses nothing already stored', async () => {
     const rowsOf = async (year: number) =>
-      Number((await db('cot_reports').where({ report_type: 'tff', subtype: 'fo' }).whereRaw('extract(year from report_date) = ?', [year]).count<{ count: string }[]>('* as count'))[0].count);
+      Number(
+        (
+          await db('cot_reports')
+            .where({ report_type: 'tff', subtype: 'fo' })
+            .whereRaw('extract(year from report_date) = ?', [year])
+            .count<{ count: string }[]>('* as count')
+        )[0].count,
+      );
     const before = [await rowsOf(2019), await rowsOf(2023)];
 
     const text = readFileSync(path.join(FIXTURES, 'tff_fo_2019_storrealba09-fx_fundamentals.csv'));
-    cftc.override('/files/dea/history/fut_fin_txt_2019.zip', await zipOf('FinFutYY.txt', text.subarray(0, Math.floor(text.length * 0.6))));
+    cftc.override(
+      '/files/dea/history/fut_fin_txt_2019.zip',
+      await zipOf('FinFutYY.txt', text.subarray(0, Math.floor(text.length * 0.6))),
+    );
     const original = readFileSync(path.join(FIXTURES, 'tff_fo_2023_cloorem2-fx-trader.fut_fin_txt_2023.zip'));
     const corrupt = Buffer.from(original);
     for (let i = 20_000; i < 20_064; i++) corrupt[i] ^= 0xff;
     cftc.override('/files/dea/history/fut_fin_txt_2023.zip', corrupt);
     cftc.override('/files/dea/history/fut_fin_txt_2021.zip', original.subarray(0, original.length - 100));
     try {
-      const run = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2019, 2021, 2023], force: true }));
+      const run = await finished(
+        await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2019, 2021, 2023], force: true }),
+      );
       expect(run.status).toBe('partial');
-      expect(unitOf(run, 'tff', 'fo', 2019)).toMatchObject({ status: 'failed', error: expect.stringMatching(/truncated/) });
-      expect(unitOf(run, 'tff', 'fo', 2023)).toMatchObject({ status: 'failed', error: expect.stringMatching(/corrupt|invalid|zip/i) });
-      expect(unitOf(run, 'tff', 'fo', 2021)).toMatchObject({ status: 'failed', error: expect.stringMatching(/not a readable zip/) });
+      expect(unitOf(run, 'tff', 'fo', 2019)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/truncated/),
+      });
+      expect(unitOf(run, 'tff', 'fo', 2023)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/corrupt|invalid|zip/i),
+      });
+      expect(unitOf(run, 'tff', 'fo', 2021)).toMatchObject({
+        status: 'failed',
+        error: expect.stringMatching(/not a readable zip/),
+      });
       expect(unitOf(run, 'tff', 'fo', null).status).toBe('loaded');
       expect([await rowsOf(2019), await rowsOf(2023)]).toEqual(before);
     } finally {
@@ -256,11 +391,16 @@ describe('COT ingestion', () => {
   it('keeps ingestion to admins and the data to signed-in callers', async () => {
     expect((await call(url(), 'POST', '/api/v1/cot/ingestions', { token: operator.token, body: {} })).status).toBe(403);
     expect((await call(url(), 'GET', '/api/v1/cot/screener/tff/fo')).status).toBe(401);
-    const bad = await call(url(), 'POST', '/api/v1/cot/ingestions', { token: admin.token, body: { report_types: ['weekly'], years: [1900] } });
+    const bad = await call(url(), 'POST', '/api/v1/cot/ingestions', {
+      token: admin.token,
+      body: { report_types: ['weekly'], years: [1900] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.code).toBe('validation_error');
     expect((await call(url(), 'GET', '/api/v1/cot/markets/tff/xx', { token: operator.token })).status).toBe(400);
-    expect([400, 404]).toContain((await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/..%2F..%2Fetc', { token: operator.token })).status);
+    expect([400, 404]).toContain(
+      (await call(url(), 'GET', '/api/v1/cot/markets/tff/fo/..%2F..%2Fetc', { token: operator.token })).status,
+    );
   });
 });
 
@@ -274,11 +414,24 @@ describe('weekly schedule', () => {
       const described = await handle.describe();
       expect(described.spec.timezone).toBe('Europe/Kyiv');
       const next = described.info.nextActionTimes[0];
-      const kyiv = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Kyiv', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next);
+      const kyiv = new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/Kyiv',
+        weekday: 'short',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(next);
       expect(kyiv).toBe('Fri 23:00');
-      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'cotScheduledIngestionWorkflow', taskQueue: config.temporal.taskQueue });
+      expect(described.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'cotScheduledIngestionWorkflow',
+        taskQueue: config.temporal.taskQueue,
+      });
 
-      await ensureCotSchedule(client, testConfig({ ...stack.settings, COT_SCHEDULE: '30 6 * * 1', COT_TIMEZONE: 'UTC' }));
+      await ensureCotSchedule(
+        client,
+        testConfig({ ...stack.settings, COT_SCHEDULE: '30 6 * * 1', COT_TIMEZONE: 'UTC' }),
+      );
       expect((await handle.describe()).info.nextActionTimes[0].toISOString()).toMatch(/T06:30:00/);
     } finally {
       await ensureCotSchedule(client, testConfig({ ...stack.settings, COT_SCHEDULE: 'off' }));
@@ -317,7 +470,9 @@ describe.skipIf(!hasChromium)('COT in the console', () => {
       await page.click('text=Run ingestion now');
       await expect.poll(() => page.locator('[data-testid=ingestion-run]').count()).toBe(Math.min(runs + 1, 5));
       const newest = page.locator('[data-testid=ingestion-run]').first();
-      await expect.poll(() => newest.locator('[data-testid=run-status]').textContent(), { timeout: 120_000 }).toBe('succeeded');
+      await expect
+        .poll(() => newest.locator('[data-testid=run-status]').textContent(), { timeout: 120_000 })
+        .toBe('succeeded');
       const progress = newest.locator('[data-testid=run-progress]');
       expect(await progress.getAttribute('value')).toBe(await progress.getAttribute('max'));
 

@@ -32,7 +32,13 @@ describe.skipIf(!hasChromium)('diagnosis in the browser', () => {
     await owner.screenshot({ path: 'test/artifacts/diagnosis-owner.png', fullPage: true });
 
     // From the diagnosis to a booking that carries it.
-    const sessionId = new URL(await owner.locator('[data-testid=book-links] a').first().getAttribute('href').then((h) => `${url}${h}`)).searchParams.get('diagnosis')!;
+    const sessionId = new URL(
+      await owner
+        .locator('[data-testid=book-links] a')
+        .first()
+        .getAttribute('href')
+        .then((h) => `${url}${h}`),
+    ).searchParams.get('diagnosis')!;
     await owner.locator('[data-testid=book-links] a').first().click();
     await owner.locator('[data-testid=slot]').first().click();
     await owner.fill('input[name=name]', 'Petro');

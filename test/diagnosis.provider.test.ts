@@ -8,7 +8,12 @@ const url = () => stack.api.url;
 
 beforeAll(async () => {
   llm = await startLlm();
-  stack = await startStack({ AI_BASE_URL: llm.url, AI_API_KEY: 'sk-test-123', AI_MODEL: 'test-model', DIAGNOSIS_MESSAGES_PER_MIN: '100' });
+  stack = await startStack({
+    AI_BASE_URL: llm.url,
+    AI_API_KEY: 'sk-test-123',
+    AI_MODEL: 'test-model',
+    DIAGNOSIS_MESSAGES_PER_MIN: '100',
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -16,9 +21,14 @@ afterAll(async () => {
 });
 
 async function session() {
-  const res = await call(url(), 'POST', '/api/v1/diagnosis/sessions', { body: { vehicle: { make: 'VW', model: 'Golf', year: 2014, mileage: 180000, obd_codes: ['C0035'] } } });
+  const res = await call(url(), 'POST', '/api/v1/diagnosis/sessions', {
+    body: { vehicle: { make: 'VW', model: 'Golf', year: 2014, mileage: 180000, obd_codes: ['C0035'] } },
+  });
   const as = { headers: { 'x-session-token': res.json.access_token as string } };
-  return { say: (text: string) => call(url(), 'POST', `/api/v1/diagnosis/sessions/${res.json.id}/messages`, { ...as, body: { text } }) };
+  return {
+    say: (text: string) =>
+      call(url(), 'POST', `/api/v1/diagnosis/sessions/${res.json.id}/messages`, { ...as, body: { text } }),
+  };
 }
 
 describe('OpenAI-compatible provider', () => {
@@ -27,14 +37,30 @@ describe('OpenAI-compatible provider', () => {
     const before = llm.requests.length;
     expect((await s.say('Grinding noise')).json).toMatchObject({ type: 'question', model: 'test-model' });
     const reply = await s.say('Yes, only when braking');
-    expect(reply.json).toMatchObject({ type: 'diagnosis', model: 'test-model', diagnosis: { severity: 'high', currency: 'USD' } });
+    expect(reply.json).toMatchObject({
+      type: 'diagnosis',
+      model: 'test-model',
+      diagnosis: { severity: 'high', currency: 'USD' },
+    });
     const request = llm.requests[before];
     expect(request.headers.authorization).toBe('Bearer sk-test-123');
     expect(request.body.model).toBe('test-model');
-    expect(request.body.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'diagnosis_turn', strict: true } });
-    expect(request.body.response_format.json_schema.schema.required).toEqual(['type', 'text', 'confidence', 'diagnosis']);
+    expect(request.body.response_format).toMatchObject({
+      type: 'json_schema',
+      json_schema: { name: 'diagnosis_turn', strict: true },
+    });
+    expect(request.body.response_format.json_schema.schema.required).toEqual([
+      'type',
+      'text',
+      'confidence',
+      'diagnosis',
+    ]);
     expect(request.body.messages[0].content).toContain('C0035');
-    expect(llm.requests[before + 1].body.messages.filter((m: { role: string }) => m.role !== 'system').map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(
+      llm.requests[before + 1].body.messages
+        .filter((m: { role: string }) => m.role !== 'system')
+        .map((m: { role: string }) => m.role),
+    ).toEqual(['user', 'assistant', 'user']);
   });
 
   it('retries a 429 after retry-after-ms and a 500 with backoff', async () => {

@@ -26,7 +26,8 @@ async function start(extra: Record<string, unknown> = {}) {
   expect(res.status, res.text).toBe(201);
   return { id: res.json.id as string, as: { headers: { 'x-session-token': res.json.access_token as string } } };
 }
-const say = (s: Awaited<ReturnType<typeof start>>, text: string) => call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/messages`, { ...s.as, body: { text } });
+const say = (s: Awaited<ReturnType<typeof start>>, text: string) =>
+  call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/messages`, { ...s.as, body: { text } });
 
 describe('diagnosis sessions', () => {
   it('asks a follow-up, then diagnoses worn pads; the transcript keeps model, latency and confidence', async () => {
@@ -49,11 +50,17 @@ describe('diagnosis sessions', () => {
       [3, 'user'],
       [4, 'assistant'],
     ]);
-    expect(session.json.messages[3]).toMatchObject({ kind: 'diagnosis', model: 'built-in', confidence: second.json.confidence });
+    expect(session.json.messages[3]).toMatchObject({
+      kind: 'diagnosis',
+      model: 'built-in',
+      confidence: second.json.confidence,
+    });
     expect(session.json.messages[3].latency_ms).toBeGreaterThanOrEqual(0);
     expect(session.json.workflow_id).toBeUndefined();
 
-    const transcript = await stack.api.deps.temporal.client.workflow.getHandle(`diagnosis-${s.id}`).query<Array<{ role: string }>>('transcript');
+    const transcript = await stack.api.deps.temporal.client.workflow
+      .getHandle(`diagnosis-${s.id}`)
+      .query<Array<{ role: string }>>('transcript');
     expect(transcript.map((t) => t.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
   });
 
@@ -67,17 +74,32 @@ describe('diagnosis sessions', () => {
   it('keeps sessions private and refuses bad input', async () => {
     const s = await start();
     expect((await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`)).status).toBe(401);
-    expect((await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`, { headers: { 'x-session-token': 'ds_nope' } })).status).toBe(404);
-    expect((await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/messages`, { headers: { 'x-session-token': 'ds_nope' }, body: { text: 'hi' } })).status).toBe(404);
+    expect(
+      (await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`, { headers: { 'x-session-token': 'ds_nope' } }))
+        .status,
+    ).toBe(404);
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/messages`, {
+          headers: { 'x-session-token': 'ds_nope' },
+          body: { text: 'hi' },
+        })
+      ).status,
+    ).toBe(404);
     expect((await call(url(), 'GET', '/api/v1/diagnosis/sessions', s.as)).status).toBe(401);
     const list = await call(url(), 'GET', '/api/v1/diagnosis/sessions?limit=100', { token: operator.token });
     expect(list.json.data.map((x: { id: string }) => x.id)).toContain(s.id);
 
     expect((await say(s, '   ')).status).toBe(400);
     expect((await say(s, 'x'.repeat(2001))).status).toBe(400);
-    const badCode = await call(url(), 'POST', '/api/v1/diagnosis/sessions', { body: { vehicle: { ...vehicle, obd_codes: ['XYZ'] } } });
+    const badCode = await call(url(), 'POST', '/api/v1/diagnosis/sessions', {
+      body: { vehicle: { ...vehicle, obd_codes: ['XYZ'] } },
+    });
     expect(badCode.json.error.details[0].path).toBe('vehicle.obd_codes.0');
-    expect((await call(url(), 'POST', '/api/v1/diagnosis/sessions', { body: { vehicle: { ...vehicle, year: '2016' } } })).status).toBe(400);
+    expect(
+      (await call(url(), 'POST', '/api/v1/diagnosis/sessions', { body: { vehicle: { ...vehicle, year: '2016' } } }))
+        .status,
+    ).toBe(400);
   });
 
   it('closes on request and takes feedback; a closed session refuses messages', async () => {
@@ -88,18 +110,28 @@ describe('diagnosis sessions', () => {
     const late = await say(s, 'hello?');
     expect(late.status).toBe(409);
     expect(late.json.error.code).toBe('invalid_state');
-    expect((await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/feedback`, { ...s.as, body: { rating: 6 } })).status).toBe(400);
-    const feedback = await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/feedback`, { ...s.as, body: { rating: 4, comment: 'helpful' } });
+    expect(
+      (await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/feedback`, { ...s.as, body: { rating: 6 } }))
+        .status,
+    ).toBe(400);
+    const feedback = await call(url(), 'POST', `/api/v1/diagnosis/sessions/${s.id}/feedback`, {
+      ...s.as,
+      body: { rating: 4, comment: 'helpful' },
+    });
     expect(feedback.json).toMatchObject({ rating: 4, feedback_comment: 'helpful' });
   });
 
   it('closes itself after the idle timeout', async () => {
     const s = await start();
     await say(s, 'Something is wrong');
-    const closed = await waitFor(async () => {
-      const got = await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`, s.as);
-      return got.json.status === 'closed' ? got.json : null;
-    }, 20_000, 'idle close');
+    const closed = await waitFor(
+      async () => {
+        const got = await call(url(), 'GET', `/api/v1/diagnosis/sessions/${s.id}`, s.as);
+        return got.json.status === 'closed' ? got.json : null;
+      },
+      20_000,
+      'idle close',
+    );
     expect(closed.close_reason).toBe('idle');
   });
 
@@ -115,7 +147,8 @@ describe('diagnosis sessions', () => {
     const s = await start();
     const handle = stack.api.deps.temporal.client.workflow.getHandle(`diagnosis-${s.id}`);
     const firstRun = (await handle.describe()).runId;
-    for (const line of ['a noise', 'not sure', 'maybe', 'a clunk over bumps']) expect((await say(s, line)).status).toBe(200);
+    for (const line of ['a noise', 'not sure', 'maybe', 'a clunk over bumps'])
+      expect((await say(s, line)).status).toBe(200);
     await waitFor(async () => ((await handle.describe()).runId !== firstRun ? true : null), 10_000, 'a new run');
     const transcript = await handle.query<Array<{ content: string }>>('transcript');
     expect(transcript.map((t) => t.content)).toContain('a clunk over bumps');

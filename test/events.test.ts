@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventActivities } from '../activities/events.js';
-import { domainEvent, type DomainEvent } from '../lib/events.js';
+import { domainEvent, type DomainEvent } from '../lib/platform/events.js';
 import { createMerchant, signIn, startApi } from './helpers.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
@@ -52,8 +52,12 @@ describe('live events over SSE', () => {
     const b = await createMerchant(api.url, admin.token);
     const publisher = eventActivities(api.deps.redis);
 
-    const operatorStream = await collect(`${api.url}/api/v1/events`, admin.token, (e) => e.some((x) => x.type === 'test.done'));
-    const merchantStream = await collect(`${api.url}/api/v1/events`, a.key, (e) => e.some((x) => x.type === 'test.done'));
+    const operatorStream = await collect(`${api.url}/api/v1/events`, admin.token, (e) =>
+      e.some((x) => x.type === 'test.done'),
+    );
+    const merchantStream = await collect(`${api.url}/api/v1/events`, a.key, (e) =>
+      e.some((x) => x.type === 'test.done'),
+    );
     const filtered = await collect(`${api.url}/api/v1/events?types=test.only`, admin.token, (e) => e.length >= 1);
 
     await new Promise((r) => setTimeout(r, 200));

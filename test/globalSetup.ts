@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { provisionServices } from '../lib/services.js';
+import { provisionServices } from '../scripts/services.js';
 import { createScratchDatabase } from '../db/knex.js';
 import { workflowsPath } from '../workers/worker.js';
 
@@ -19,7 +19,10 @@ export default async function setup() {
 
   const database = await createScratchDatabase(services.databaseUrl, 'meridian_test');
 
-  const bundle = await bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath,
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } as never,
+  });
   const bundlePath = path.join(dataDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
 

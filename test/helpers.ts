@@ -4,8 +4,8 @@ import bcrypt from 'bcryptjs';
 import { listen } from '../api/server.js';
 import { openApiDeps } from '../api/deps.js';
 import { User, type Role } from '../db/models/User.js';
-import { loadConfig } from '../lib/config.js';
-import { freePort } from '../lib/services.js';
+import { loadConfig } from '../lib/platform/config.js';
+import { freePort } from '../scripts/services.js';
 import { startWorker } from '../workers/worker.js';
 
 export function testConfig(overrides: Record<string, string> = {}) {
@@ -39,7 +39,10 @@ export async function startTestWorker(overrides: Record<string, string> = {}) {
 export const unique = (prefix: string) => `${prefix}-${randomBytes(5).toString('hex')}`;
 
 /** Creates a console user straight in the database and signs in through the API. */
-export async function signIn(apiUrl: string, role: Role): Promise<{ token: string; email: string; password: string; cookie: string }> {
+export async function signIn(
+  apiUrl: string,
+  role: Role,
+): Promise<{ token: string; email: string; password: string; cookie: string }> {
   const email = `${unique(role)}@test.local`;
   const password = randomBytes(12).toString('base64url');
   await User.query().insert({ email, password_hash: await bcrypt.hash(password, 4), role });
@@ -65,7 +68,12 @@ export async function createMerchant(apiUrl: string, adminToken: string, name = 
   return { id: body.merchant.id, key: body.key, webhookSecret: body.webhook_secret };
 }
 
-export async function call(apiUrl: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function call(
+  apiUrl: string,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
@@ -111,17 +119,26 @@ export interface WorkshopOptions {
 /** A workshop open all day every day (unless `hours` says otherwise), with mechanics and one service. */
 export async function createWorkshop(url: string, token: string, opts: WorkshopOptions = {}) {
   const op = { token };
-  const w = await call(url, 'POST', '/api/v1/workshops', { ...op, body: { name: unique('Garage'), address: '1 Test St', time_zone: opts.timeZone ?? 'Europe/Kyiv' } });
+  const w = await call(url, 'POST', '/api/v1/workshops', {
+    ...op,
+    body: { name: unique('Garage'), address: '1 Test St', time_zone: opts.timeZone ?? 'Europe/Kyiv' },
+  });
   if (w.status !== 201) throw new Error(`workshop create failed: ${w.text}`);
   const mechanics: string[] = [];
   for (let i = 0; i < (opts.mechanics ?? 1); i++) {
-    const m = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/mechanics`, { ...op, body: { name: `Mechanic ${i}` } });
+    const m = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/mechanics`, {
+      ...op,
+      body: { name: `Mechanic ${i}` },
+    });
     if (m.status !== 201) throw new Error(`mechanic create failed: ${m.text}`);
     mechanics.push(m.json.id);
   }
   const { opens, closes } = opts.hours ?? { opens: '00:00', closes: '23:59' };
   for (let weekday = 1; weekday <= 7; weekday++) {
-    const h = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/hours`, { ...op, body: { weekday, opens, closes } });
+    const h = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/hours`, {
+      ...op,
+      body: { weekday, opens, closes },
+    });
     if (h.status !== 201) throw new Error(`hours create failed: ${h.text}`);
   }
   const s = await call(url, 'POST', `/api/v1/workshops/${w.json.id}/services`, {
@@ -131,4 +148,3 @@ export async function createWorkshop(url: string, token: string, opts: WorkshopO
   if (s.status !== 201) throw new Error(`service create failed: ${s.text}`);
   return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
 }
-

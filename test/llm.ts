@@ -33,7 +33,8 @@ export async function startLlm() {
     choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop' }],
     usage: { prompt_tokens: 100, completion_tokens: 50, total_tokens: 150 },
   });
-  const error = (message: string, type: string, code: string | null) => JSON.stringify({ error: { message, type, param: null, code } });
+  const error = (message: string, type: string, code: string | null) =>
+    JSON.stringify({ error: { message, type, param: null, code } });
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -43,13 +44,31 @@ export async function startLlm() {
       requests.push({ at: Date.now(), headers: req.headers, body });
       const step = script.shift() ?? 'answer';
       const json = { 'content-type': 'application/json' };
-      if (step === 'rate_limited') return void res.writeHead(429, { ...json, 'retry-after-ms': '300' }).end(error('Rate limit reached', 'requests', 'rate_limit_exceeded'));
-      if (step === 'server_error') return void res.writeHead(500, json).end(error('The server had an error', 'server_error', null));
-      if (step === 'quota') return void res.writeHead(429, json).end(error('You exceeded your current quota', 'insufficient_quota', 'insufficient_quota'));
-      if (step === 'invalid_json') return void res.writeHead(200, json).end(JSON.stringify(completion('Sure! The pads {')));
-      if (step === 'wrong_schema') return void res.writeHead(200, json).end(JSON.stringify(completion(JSON.stringify({ type: 'diagnosis', text: 'Pads', confidence: 2, diagnosis: null }))));
+      if (step === 'rate_limited')
+        return void res
+          .writeHead(429, { ...json, 'retry-after-ms': '300' })
+          .end(error('Rate limit reached', 'requests', 'rate_limit_exceeded'));
+      if (step === 'server_error')
+        return void res.writeHead(500, json).end(error('The server had an error', 'server_error', null));
+      if (step === 'quota')
+        return void res
+          .writeHead(429, json)
+          .end(error('You exceeded your current quota', 'insufficient_quota', 'insufficient_quota'));
+      if (step === 'invalid_json')
+        return void res.writeHead(200, json).end(JSON.stringify(completion('Sure! The pads {')));
+      if (step === 'wrong_schema')
+        return void res
+          .writeHead(200, json)
+          .end(
+            JSON.stringify(
+              completion(JSON.stringify({ type: 'diagnosis', text: 'Pads', confidence: 2, diagnosis: null })),
+            ),
+          );
       const users = body.messages.filter((m: { role: string }) => m.role === 'user').length;
-      const turn = users < 2 ? { type: 'question', text: 'Does it happen only when braking?', confidence: 0.4, diagnosis: null } : { type: 'diagnosis', text: 'Most likely worn brake pads.', confidence: 0.82, diagnosis };
+      const turn =
+        users < 2
+          ? { type: 'question', text: 'Does it happen only when braking?', confidence: 0.4, diagnosis: null }
+          : { type: 'diagnosis', text: 'Most likely worn brake pads.', confidence: 0.82, diagnosis };
       res.writeHead(200, json).end(JSON.stringify(completion(JSON.stringify(turn))));
     });
   });

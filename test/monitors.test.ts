@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { monitorScheduleId } from '../workflows/monitors.js';
+import { monitorScheduleId } from '../workflows/contracts/monitors.js';
 import { call, createMerchant, signIn, startStack } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
 import { startShop } from './shop.js';
@@ -43,7 +43,10 @@ const sku = () => `sku${++skus}-${Date.now().toString(36)}`;
 const schedules = () => stack.api.deps.temporal.client.schedule;
 
 async function monitor(pageUrl: string, extra: Record<string, unknown> = {}, token = merchant.key) {
-  const res = await call(url(), 'POST', '/api/v1/monitors', { token, body: { url: pageUrl, target_price: 80, currency: 'USD', interval: 3600, ...extra } });
+  const res = await call(url(), 'POST', '/api/v1/monitors', {
+    token,
+    body: { url: pageUrl, target_price: 80, currency: 'USD', interval: 3600, ...extra },
+  });
   expect(res.status, res.text).toBe(201);
   return res.json as { id: string };
 }
@@ -63,9 +66,15 @@ describe('monitor lifecycle', () => {
     expect(described.state.paused).toBe(false);
     expect(described.info.nextActionTimes.length).toBeGreaterThan(0);
 
-    expect((await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { paused: true } })).json.paused).toBe(true);
+    expect(
+      (await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { paused: true } })).json
+        .paused,
+    ).toBe(true);
     expect((await handle.describe()).state.paused).toBe(true);
-    await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { paused: false, interval: 120 } });
+    await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, {
+      token: merchant.key,
+      body: { paused: false, interval: 120 },
+    });
     described = await handle.describe();
     expect(described.state.paused).toBe(false);
     expect(described.spec.intervals?.[0].every).toBe(120_000);
@@ -82,10 +91,14 @@ describe('monitor lifecycle', () => {
     const path = `/jsonld/${sku()}`;
     const m = await monitor(shop.product(path.split('/')[2], 'jsonld'), { interval: 60 });
     await waitFor(() => shop.hits(path) > 0, 100_000, 'a scheduled check');
-    const history = await waitFor(async () => {
-      const h = await call(url(), 'GET', `/api/v1/monitors/${m.id}/history`, { token: merchant.key });
-      return h.json.checks.length ? h.json : null;
-    }, 10_000, 'the check recorded');
+    const history = await waitFor(
+      async () => {
+        const h = await call(url(), 'GET', `/api/v1/monitors/${m.id}/history`, { token: merchant.key });
+        return h.json.checks.length ? h.json : null;
+      },
+      10_000,
+      'the check recorded',
+    );
     expect(history.checks[0]).toMatchObject({ outcome: 'ok', price: 100 });
     expect(Date.parse(history.checks[0].checked_at) - Date.parse(history.checks[0].scheduled_at)).toBeLessThan(70_000);
   });
@@ -93,14 +106,19 @@ describe('monitor lifecycle', () => {
   it('validates input and keeps owners apart', async () => {
     const page = shop.product(sku(), 'jsonld');
     const post = (body: Record<string, unknown>, token = merchant.key) =>
-      call(url(), 'POST', '/api/v1/monitors', { token, body: { url: page, target_price: 10, currency: 'usd', interval: 3600, ...body } });
+      call(url(), 'POST', '/api/v1/monitors', {
+        token,
+        body: { url: page, target_price: 10, currency: 'usd', interval: 3600, ...body },
+      });
     expect((await post({ interval: 30 })).json.error.details[0].path).toBe('interval');
     expect((await post({ url: 'http://10.1.2.3/p' })).json.error.details[0].path).toBe('url');
     expect((await post({ url: 'file:///etc/passwd' })).status).toBe(400);
     expect((await post({ target_price: 10.123 })).status).toBe(400);
     expect((await post({ currency: 'XYZ' })).status).toBe(400);
     expect((await post({ selector: '.p', json_path: '$.p' })).status).toBe(400);
-    expect((await post({ notify_webhook: receiver.url }, admin.token)).json.error.details[0].path).toBe('notify_webhook');
+    expect((await post({ notify_webhook: receiver.url }, admin.token)).json.error.details[0].path).toBe(
+      'notify_webhook',
+    );
     expect((await post({ selector: 'div[[[' })).json.error.details[0].path).toBe('selector');
     expect((await post({ json_path: '$..[?(@.x' })).json.error.details[0].path).toBe('json_path');
     expect((await post({})).json.currency).toBe('USD');
@@ -128,18 +146,32 @@ describe('price checks', () => {
     const m = await monitor(shop.product(id, 'jsonld'), { target_price: 80, notify_webhook: receiver.url });
     for (const price of [100, 79, 75, 90, 70]) {
       shop.setPrice(id, price);
-      expect(await checkNow(m.id)).toMatchObject({ outcome: 'ok', price, currency: 'USD', availability: 'InStock', source: 'json-ld' });
+      expect(await checkNow(m.id)).toMatchObject({
+        outcome: 'ok',
+        price,
+        currency: 'USD',
+        availability: 'InStock',
+        source: 'json-ld',
+      });
     }
     const history = await call(url(), 'GET', `/api/v1/monitors/${m.id}/history`, { token: merchant.key });
     expect(history.json.checks.map((c: { price: number }) => c.price)).toEqual([100, 79, 75, 90, 70]);
     expect(history.json.alerts.map((a: { price: number }) => a.price)).toEqual([79, 70]);
 
-    const hooks = await waitFor(() => {
-      const got = receiver.forType('monitor.price_alert').filter((r) => JSON.parse(r.body).data.monitor_id === m.id);
-      return got.length >= 2 ? got : null;
-    }, 15_000, 'two alert webhooks');
+    const hooks = await waitFor(
+      () => {
+        const got = receiver.forType('monitor.price_alert').filter((r) => JSON.parse(r.body).data.monitor_id === m.id);
+        return got.length >= 2 ? got : null;
+      },
+      15_000,
+      'two alert webhooks',
+    );
     const verifier = new Webhook(merchant.webhookSecret);
-    expect(hooks.map((h) => (verifier.verify(h.body, h.headers as Record<string, string>) as { data: { price: number } }).data.price)).toEqual([79, 70]);
+    expect(
+      hooks.map(
+        (h) => (verifier.verify(h.body, h.headers as Record<string, string>) as { data: { price: number } }).data.price,
+      ),
+    ).toEqual([79, 70]);
 
     const detail = await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key });
     expect(detail.json).toMatchObject({ last_price: 70, below_target: true, last_outcome: 'ok' });
@@ -150,7 +182,11 @@ describe('price checks', () => {
     const cases: Array<[string, Record<string, unknown>, string]> = [
       [shop.product(sku(), 'microdata', { price: 1234.5 }), {}, 'microdata'],
       [shop.product(sku(), 'opengraph', { price: 1234.5 }), {}, 'opengraph'],
-      [shop.product(sku(), 'selector', { price: 1234.5, currency: 'EUR' }), { selector: '.pricing .now', currency: 'EUR' }, 'selector'],
+      [
+        shop.product(sku(), 'selector', { price: 1234.5, currency: 'EUR' }),
+        { selector: '.pricing .now', currency: 'EUR' },
+        'selector',
+      ],
       [shop.product(sku(), 'api', { price: 1234.5 }), { json_path: '$.data.product.price.amount' }, 'json_path'],
     ];
     const moved = sku();
@@ -174,7 +210,9 @@ describe('price checks', () => {
 
     const euros = await monitor(shop.product(sku(), 'jsonld', { currency: 'EUR' }));
     expect(await checkNow(euros.id)).toMatchObject({ outcome: 'currency_mismatch', price: 100, currency: 'EUR' });
-    expect((await call(url(), 'GET', `/api/v1/monitors/${euros.id}/history`, { token: merchant.key })).json.alerts).toEqual([]);
+    expect(
+      (await call(url(), 'GET', `/api/v1/monitors/${euros.id}/history`, { token: merchant.key })).json.alerts,
+    ).toEqual([]);
   });
 
   it('retries 5xx with backoff and records the attempts', async () => {
@@ -196,7 +234,12 @@ describe('per-host circuit breaker', () => {
       const path = `/jsonld/${id}`;
       const m = await monitor(flaky.product(id, 'jsonld'));
       flaky.failNext(path);
-      expect(await checkNow(m.id)).toMatchObject({ outcome: 'http_error', http_status: 500, attempts: 3, error: 'the shop answered 500' });
+      expect(await checkNow(m.id)).toMatchObject({
+        outcome: 'http_error',
+        http_status: 500,
+        attempts: 3,
+        error: 'the shop answered 500',
+      });
       expect(flaky.hits(path)).toBe(3);
       const open = await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key });
       expect(open.json.breaker).toMatchObject({ state: 'open', failures: 3 });
@@ -205,9 +248,17 @@ describe('per-host circuit breaker', () => {
       expect(flaky.hits(path)).toBe(3);
 
       flaky.heal(path);
-      await waitFor(async () => (await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).json.breaker.state === 'half_open', 5000, 'half-open');
+      await waitFor(
+        async () =>
+          (await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).json.breaker.state ===
+          'half_open',
+        5000,
+        'half-open',
+      );
       expect(await checkNow(m.id)).toMatchObject({ outcome: 'ok' });
-      expect((await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).json.breaker).toMatchObject({ state: 'closed', failures: 0 });
+      expect(
+        (await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).json.breaker,
+      ).toMatchObject({ state: 'closed', failures: 0 });
     } finally {
       await flaky.close();
     }

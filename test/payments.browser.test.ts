@@ -21,7 +21,12 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     const m = await createMerchant(url, admin.token, unique('Browser shop'));
     await call(url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } });
     receiver.script.push(500);
-    const intent = (await call(url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 4250, currency: 'eur', order_id: unique('order') } })).json;
+    const intent = (
+      await call(url, 'POST', '/api/v1/payments', {
+        token: m.key,
+        body: { amount: 4250, currency: 'eur', order_id: unique('order') },
+      })
+    ).json;
 
     // The operator watches the payment's page while the payer pays.
     const operator = await consolePage(env.browser, url, admin);
@@ -37,7 +42,9 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     await expect.poll(() => operator.textContent('[data-testid=intent-status]'), { timeout: 15_000 }).toBe('succeeded');
     await expect.poll(() => operator.locator('[data-testid=transition-row]').count(), { timeout: 15_000 }).toBe(3);
     // The created event failed once (500), then went through: both attempts are listed.
-    await expect.poll(() => operator.locator('[data-testid=attempt-row]').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(4);
+    await expect
+      .poll(() => operator.locator('[data-testid=attempt-row]').count(), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(4);
     expect(await operator.textContent('main')).toContain('answered 500');
 
     mkdirSync('test/artifacts', { recursive: true });
@@ -45,6 +52,8 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     await payer.screenshot({ path: 'test/artifacts/payer-page.png' });
 
     await operator.goto(`${url}/payments`);
-    await expect.poll(() => operator.locator(`[data-testid=payment-row]:has-text("${intent.order_id}")`).count()).toBe(1);
+    await expect
+      .poll(() => operator.locator(`[data-testid=payment-row]:has-text("${intent.order_id}")`).count())
+      .toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { call, createMerchant, signIn, startStack, testConfig, unique } from './
 import { startReceiver, waitFor } from './receiver.js';
 import { startWorker } from '../workers/worker.js';
 import { transitionIntent } from '../db/payments.js';
-import { paymentWorkflowId, processPayment } from '../workflows/payments.js';
+import { paymentWorkflowId, processPayment } from '../workflows/contracts/payments.js';
 
 // Retry schedule in seconds (0 = at once) and a short attempt timeout keep these tests quick;
 // the production schedule is the default of WEBHOOK_RETRY_SCHEDULE_S.
@@ -29,7 +29,11 @@ const url = () => stack.api.url;
 
 async function merchantWithEndpoint(endpoint: string | null = receiver.url) {
   const m = await createMerchant(url(), admin.token);
-  if (endpoint) expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: admin.token, body: { webhook_url: endpoint } })).status).toBe(200);
+  if (endpoint)
+    expect(
+      (await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: admin.token, body: { webhook_url: endpoint } }))
+        .status,
+    ).toBe(200);
   return m;
 }
 
@@ -49,10 +53,14 @@ const deliveredTo = (orderId: string, type: string) =>
 
 /** Waits until at least `count` requests of this event type arrived for the order. */
 const awaitDeliveries = (orderId: string, type: string, count = 1, timeoutMs = 15_000) =>
-  waitFor(() => {
-    const hits = deliveredTo(orderId, type);
-    return hits.length >= count ? hits : null;
-  }, timeoutMs, `${count} × ${type}`);
+  waitFor(
+    () => {
+      const hits = deliveredTo(orderId, type);
+      return hits.length >= count ? hits : null;
+    },
+    timeoutMs,
+    `${count} × ${type}`,
+  );
 
 describe('payment intents', () => {
   it('create → pay on the payer side → signed webhooks for every transition', async () => {
@@ -60,7 +68,12 @@ describe('payment intents', () => {
     const created = await createIntent(m.key, { metadata: { cart: 'c1' } });
     expect(created.status).toBe(201);
     const intent = created.json;
-    expect(intent).toMatchObject({ status: 'requires_payment_method', amount: 1999, currency: 'eur', metadata: { cart: 'c1' } });
+    expect(intent).toMatchObject({
+      status: 'requires_payment_method',
+      amount: 1999,
+      currency: 'eur',
+      metadata: { cart: 'c1' },
+    });
     expect(intent.payment_token).toMatch(/^pt_[A-Za-z0-9_-]{43}$/);
     expect(intent.checkout_url).toBe(`${stack.api.deps.config.publicUrl}/pay/${intent.payment_token}`);
 
@@ -68,20 +81,33 @@ describe('payment intents', () => {
     expect(payer.json).toMatchObject({ amount: 1999, currency: 'eur', status: 'requires_payment_method' });
     expect(JSON.stringify(payer.json)).not.toContain(m.id);
 
-    const paid = await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    const paid = await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, {
+      body: { outcome: 'succeeded' },
+    });
     expect(paid.status).toBe(200);
     expect(paid.json.status).toBe('succeeded');
 
     for (const type of ['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']) {
       const [hit] = await awaitDeliveries(intent.order_id, type);
-      const verified = new Webhook(m.webhookSecret).verify(hit.body, hit.headers as Record<string, string>) as { id: string; data: { id: string } };
+      const verified = new Webhook(m.webhookSecret).verify(hit.body, hit.headers as Record<string, string>) as {
+        id: string;
+        data: { id: string };
+      };
       expect(verified.data.id).toBe(intent.id);
       expect(hit.headers['webhook-id']).toBe(verified.id);
     }
 
     const detail = await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
-    expect(detail.json.transactions.map((t: { to_status: string }) => t.to_status)).toEqual(['requires_payment_method', 'processing', 'succeeded']);
-    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']);
+    expect(detail.json.transactions.map((t: { to_status: string }) => t.to_status)).toEqual([
+      'requires_payment_method',
+      'processing',
+      'succeeded',
+    ]);
+    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual([
+      'payment_intent.created',
+      'payment_intent.processing',
+      'payment_intent.succeeded',
+    ]);
     // Every status change has its log row and event.
     const rows = await stack.api.deps.db('payment_transactions').where({ intent_id: intent.id });
     expect(rows).toHaveLength(3);
@@ -91,7 +117,11 @@ describe('payment intents', () => {
     const m = await merchantWithEndpoint(null);
     const res = await createIntent(m.key, { amount: 0, currency: 'EUR', metadata: { k: { nested: true } } });
     expect(res.status).toBe(400);
-    expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['amount', 'currency', 'metadata.k']);
+    expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      'amount',
+      'currency',
+      'metadata.k',
+    ]);
     expect((await createIntent(m.key, { amount: 100_000_000 })).status).toBe(400);
     expect((await createIntent(m.key, { currency: 'xyz' })).status).toBe(400);
   });
@@ -100,12 +130,18 @@ describe('payment intents', () => {
     const m = await merchantWithEndpoint(null);
     const intent = (await createIntent(m.key)).json;
     const outcomes = Array.from({ length: 12 }, (_, i) => (i % 2 ? 'failed' : 'succeeded'));
-    const responses = await Promise.all(outcomes.map((outcome) => call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome } })));
+    const responses = await Promise.all(
+      outcomes.map((outcome) =>
+        call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome } }),
+      ),
+    );
     const finals = new Set(responses.map((r) => r.json.status));
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(finals.size).toBe(1);
     const rows = await stack.api.deps.db('payment_transactions').where({ intent_id: intent.id });
-    expect(rows.map((r) => r.to_status).sort()).toEqual(['processing', 'requires_payment_method', [...finals][0]].sort());
+    expect(rows.map((r) => r.to_status).sort()).toEqual(
+      ['processing', 'requires_payment_method', [...finals][0]].sort(),
+    );
   });
 
   it('transitions committed by a workflow task that was then lost still get their webhooks', async () => {
@@ -121,10 +157,19 @@ describe('payment intents', () => {
 
     const workflow = stack.api.deps.temporal.client.workflow.getHandle(paymentWorkflowId(intent.id));
     expect(await workflow.executeUpdate(processPayment, { args: [{ outcome: 'succeeded' }] })).toBe('succeeded');
-    for (const type of ['payment_intent.processing', 'payment_intent.succeeded']) await awaitDeliveries(intent.order_id, type);
+    for (const type of ['payment_intent.processing', 'payment_intent.succeeded'])
+      await awaitDeliveries(intent.order_id, type);
     expect(await db('payment_transactions').where({ intent_id: intent.id }).pluck('to_status')).toHaveLength(3);
-    const statuses = () => db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': intent.id }).pluck('webhook_deliveries.status');
-    await waitFor(async () => (await statuses()).join() === 'succeeded,succeeded,succeeded', 10_000, 'every delivery settled');
+    const statuses = () =>
+      db('webhook_deliveries')
+        .join('events', 'events.id', 'webhook_deliveries.event_id')
+        .where({ 'events.intent_id': intent.id })
+        .pluck('webhook_deliveries.status');
+    await waitFor(
+      async () => (await statuses()).join() === 'succeeded,succeeded,succeeded',
+      10_000,
+      'every delivery settled',
+    );
   });
 
   it('the created webhook waits for the API to commit the intent its workflow was started for', async () => {
@@ -132,7 +177,9 @@ describe('payment intents', () => {
     // trigger, for this merchant only), so the workflow's first task runs before the intent is visible.
     const m = await merchantWithEndpoint();
     const db = stack.api.deps.db;
-    await db.raw(`CREATE OR REPLACE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`);
+    await db.raw(
+      `CREATE OR REPLACE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1.5); RETURN NULL; END $$`,
+    );
     await db.raw(
       `CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON payment_intents DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
        WHEN (NEW.merchant_id = '${m.id}') EXECUTE FUNCTION test_slow_commit()`,
@@ -141,7 +188,11 @@ describe('payment intents', () => {
       const created = await createIntent(m.key);
       expect(created.status).toBe(201);
       expect(await awaitDeliveries(created.json.order_id, 'payment_intent.created')).toHaveLength(1);
-      const delivery = () => db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': created.json.id }).first('webhook_deliveries.*');
+      const delivery = () =>
+        db('webhook_deliveries')
+          .join('events', 'events.id', 'webhook_deliveries.event_id')
+          .where({ 'events.intent_id': created.json.id })
+          .first('webhook_deliveries.*');
       // The attempt is logged once the receiver has answered.
       await expect.poll(delivery).toMatchObject({ status: 'succeeded', attempts: 1 });
     } finally {
@@ -153,9 +204,14 @@ describe('payment intents', () => {
   it('cancel: only before payment; a canceled intent cannot be paid', async () => {
     const m = await merchantWithEndpoint(null);
     const a = (await createIntent(m.key)).json;
-    const canceled = await call(url(), 'POST', `/api/v1/payments/${a.id}/cancel`, { token: m.key, body: { reason: 'abandoned' } });
+    const canceled = await call(url(), 'POST', `/api/v1/payments/${a.id}/cancel`, {
+      token: m.key,
+      body: { reason: 'abandoned' },
+    });
     expect(canceled.json).toMatchObject({ status: 'canceled', cancellation_reason: 'abandoned' });
-    const pay = await call(url(), 'POST', `/api/v1/payments/${a.payment_token}/process`, { body: { outcome: 'succeeded' } });
+    const pay = await call(url(), 'POST', `/api/v1/payments/${a.payment_token}/process`, {
+      body: { outcome: 'succeeded' },
+    });
     expect(pay.status).toBe(409);
     expect(pay.json.error.code).toBe('invalid_state');
 
@@ -164,7 +220,9 @@ describe('payment intents', () => {
     const late = await call(url(), 'POST', `/api/v1/payments/${b.id}/cancel`, { token: m.key, body: {} });
     expect(late.status).toBe(409);
     // A second identical process call answers the state without processing again.
-    const again = await call(url(), 'POST', `/api/v1/payments/${b.payment_token}/process`, { body: { outcome: 'failed' } });
+    const again = await call(url(), 'POST', `/api/v1/payments/${b.payment_token}/process`, {
+      body: { outcome: 'failed' },
+    });
     expect(again.json.status).toBe('succeeded');
   });
 
@@ -176,8 +234,15 @@ describe('payment intents', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<typeof call>> = await call(url(), 'GET', `/api/v1/payments?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: m.key });
-      seen.push(...page.json.data.map((p: { id: string; merchant_id: string }) => (expect(p.merchant_id).toBe(m.id), p.id)));
+      const page: Awaited<ReturnType<typeof call>> = await call(
+        url(),
+        'GET',
+        `/api/v1/payments?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: m.key },
+      );
+      seen.push(
+        ...page.json.data.map((p: { id: string; merchant_id: string }) => (expect(p.merchant_id).toBe(m.id), p.id)),
+      );
       cursor = page.json.next_cursor;
     } while (cursor);
     expect(seen).toHaveLength(5);
@@ -222,7 +287,9 @@ describe('Idempotency-Key', () => {
     const statuses = responses.map((r) => r.status);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
-    expect(responses.filter((r) => r.status === 409).every((r) => r.json.error.code === 'idempotency_in_progress')).toBe(true);
+    expect(
+      responses.filter((r) => r.status === 409).every((r) => r.json.error.code === 'idempotency_in_progress'),
+    ).toBe(true);
     const rows = await stack.api.deps.db('payment_intents').where({ order_id: body.order_id });
     expect(rows).toHaveLength(1);
     const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.json.id));
@@ -233,32 +300,59 @@ describe('Idempotency-Key', () => {
 describe('webhook event subscriptions', () => {
   it('an endpoint receives only the event types it subscribed to; every event is still recorded', async () => {
     const m = await merchantWithEndpoint();
-    const bad = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: ['payment_intent.refunded'] } });
+    const bad = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, {
+      token: m.key,
+      body: { webhook_events: ['payment_intent.refunded'] },
+    });
     expect(bad.status).toBe(400);
     expect(bad.json.error.details[0].path).toBe('webhook_events.0');
     expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: {} })).status).toBe(400);
-    expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: [] } })).status).toBe(400);
+    expect(
+      (await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: [] } })).status,
+    ).toBe(400);
 
     const set = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, {
       token: m.key,
-      body: { webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.succeeded'] },
+      body: {
+        webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed', 'payment_intent.succeeded'],
+      },
     });
     expect(set.status).toBe(200);
     // Setting only the event types leaves the endpoint as it was; duplicates collapse.
-    expect(set.json).toMatchObject({ webhook_url: receiver.url, webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed'] });
+    expect(set.json).toMatchObject({
+      webhook_url: receiver.url,
+      webhook_events: ['payment_intent.succeeded', 'payment_intent.payment_failed'],
+    });
 
     const intent = (await createIntent(m.key)).json;
-    expect((await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } })).json.status).toBe('succeeded');
+    expect(
+      (
+        await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, {
+          body: { outcome: 'succeeded' },
+        })
+      ).json.status,
+    ).toBe('succeeded');
     await awaitDeliveries(intent.order_id, 'payment_intent.succeeded');
     const detail = await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
-    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual(['payment_intent.created', 'payment_intent.processing', 'payment_intent.succeeded']);
-    const deliveries = await stack.api.deps.db('webhook_deliveries').join('events', 'events.id', 'webhook_deliveries.event_id').where({ 'events.intent_id': intent.id }).select('events.type');
+    expect(detail.json.events.map((e: { type: string }) => e.type)).toEqual([
+      'payment_intent.created',
+      'payment_intent.processing',
+      'payment_intent.succeeded',
+    ]);
+    const deliveries = await stack.api.deps
+      .db('webhook_deliveries')
+      .join('events', 'events.id', 'webhook_deliveries.event_id')
+      .where({ 'events.intent_id': intent.id })
+      .select('events.type');
     expect(deliveries.map((d) => d.type)).toEqual(['payment_intent.succeeded']);
     expect(deliveredTo(intent.order_id, 'payment_intent.created')).toHaveLength(0);
     expect(deliveredTo(intent.order_id, 'payment_intent.processing')).toHaveLength(0);
 
     // Back to everything: the next intent's creation is delivered again.
-    expect((await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: ['*'] } })).json.webhook_events).toEqual(['*']);
+    expect(
+      (await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_events: ['*'] } })).json
+        .webhook_events,
+    ).toEqual(['*']);
     await awaitDeliveries((await createIntent(m.key)).json.order_id, 'payment_intent.created');
   });
 });
@@ -270,7 +364,9 @@ describe('webhook delivery', () => {
     const intent = (await createIntent(m.key)).json;
     const hits = await awaitDeliveries(intent.order_id, 'payment_intent.created', 2);
     expect(hits[0].headers['webhook-id']).toBe(hits[1].headers['webhook-id']);
-    expect(Number(hits[1].headers['webhook-timestamp'])).toBeGreaterThanOrEqual(Number(hits[0].headers['webhook-timestamp']));
+    expect(Number(hits[1].headers['webhook-timestamp'])).toBeGreaterThanOrEqual(
+      Number(hits[0].headers['webhook-timestamp']),
+    );
     const history = await waitFor(async () => {
       const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key });
       return res.json.data[0]?.status === 'succeeded' && res.json;
@@ -286,7 +382,9 @@ describe('webhook delivery', () => {
     const m = await merchantWithEndpoint();
     receiver.script.push(410);
     const intent = (await createIntent(m.key)).json;
-    await waitFor(async () => (await call(url(), 'GET', `/api/v1/merchants/${m.id}`, { token: m.key })).json.webhook_disabled_at);
+    await waitFor(
+      async () => (await call(url(), 'GET', `/api/v1/merchants/${m.id}`, { token: m.key })).json.webhook_disabled_at,
+    );
     const merchant = (await call(url(), 'GET', `/api/v1/merchants/${m.id}`, { token: m.key })).json;
     expect(merchant.webhook_disabled_reason).toContain('410');
     await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'failed' } });
@@ -301,25 +399,39 @@ describe('webhook delivery', () => {
     receiver.script.push(503, 503, 503);
     const intent = (await createIntent(m.key)).json;
     const failed = await waitFor(async () => {
-      const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}&status=failed`, { token: m.key });
+      const res = await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}&status=failed`, {
+        token: m.key,
+      });
       return res.json.data[0];
     });
     expect(failed.attempts).toBe(3);
     const retried = await call(url(), 'POST', `/api/v1/webhooks/${failed.id}/retry`, { token: m.key });
     expect(retried.status).toBe(202);
-    await waitFor(async () => (await call(url(), 'GET', `/api/v1/webhooks/${failed.id}`, { token: m.key })).json.status === 'succeeded');
+    await waitFor(
+      async () =>
+        (await call(url(), 'GET', `/api/v1/webhooks/${failed.id}`, { token: m.key })).json.status === 'succeeded',
+    );
     // Nothing failed any more: a bulk redelivery finds nothing.
     const since = new Date(Date.now() - 60_000).toISOString();
-    expect((await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since } })).json.redelivered).toBe(0);
+    expect(
+      (await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since } })).json.redelivered,
+    ).toBe(0);
 
     // Two more fail for good; one bulk call redelivers both.
     receiver.script.push(503, 503, 503, 503, 503, 503);
     const more = [(await createIntent(m.key)).json, (await createIntent(m.key)).json];
-    await waitFor(async () => (await call(url(), 'GET', '/api/v1/webhooks/history?status=failed', { token: m.key })).json.data.length === 2);
+    await waitFor(
+      async () =>
+        (await call(url(), 'GET', '/api/v1/webhooks/history?status=failed', { token: m.key })).json.data.length === 2,
+    );
     const bulk = await call(url(), 'POST', '/api/v1/webhooks/redeliver', { token: m.key, body: { since } });
     expect([bulk.status, bulk.json.redelivered]).toEqual([202, 2]);
     for (const intent of more) await awaitDeliveries(intent.order_id, 'payment_intent.created', 4);
-    await waitFor(async () => (await call(url(), 'GET', '/api/v1/webhooks/history?status=succeeded', { token: m.key })).json.data.length === 3);
+    await waitFor(
+      async () =>
+        (await call(url(), 'GET', '/api/v1/webhooks/history?status=succeeded', { token: m.key })).json.data.length ===
+        3,
+    );
   });
 
   it('signs with both secrets for a day after a rotation', async () => {
@@ -329,7 +441,8 @@ describe('webhook delivery', () => {
     const intent = (await createIntent(m.key)).json;
     const [hit] = await awaitDeliveries(intent.order_id, 'payment_intent.created');
     expect((hit.headers['webhook-signature'] as string).split(' ')).toHaveLength(2);
-    for (const secret of [m.webhookSecret, rotated.json.webhook_secret]) expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
+    for (const secret of [m.webhookSecret, rotated.json.webhook_secret])
+      expect(() => new Webhook(secret).verify(hit.body, hit.headers as Record<string, string>)).not.toThrow();
   });
 
   it('a restarted worker finishes a delivery that was mid-schedule', async () => {
@@ -369,16 +482,28 @@ describe('webhook delivery edge cases', () => {
   });
 
   it('disables an endpoint failing for longer than allowed and tells operators', async () => {
-    const quick = await startStack({ ...settings, WEBHOOK_DISABLE_AFTER_S: '1', WEBHOOK_RETRY_SCHEDULE_S: '0,1.5,1.5,1.5' });
+    const quick = await startStack({
+      ...settings,
+      WEBHOOK_DISABLE_AFTER_S: '1',
+      WEBHOOK_RETRY_SCHEDULE_S: '0,1.5,1.5,1.5',
+    });
     const failing = await startReceiver();
     failing.setFallback(500);
     try {
       const adminQuick = await signIn(quick.api.url, 'admin');
       const m = await createMerchant(quick.api.url, adminQuick.token);
-      await call(quick.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: failing.url } });
+      await call(quick.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, {
+        token: m.key,
+        body: { webhook_url: failing.url },
+      });
       const events: string[] = [];
-      const stop = quick.api.deps.events.listen((e) => void (e.type === 'webhook_endpoint.disabled' && e.data.merchant_id === m.id && events.push(e.type)));
-      await call(quick.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 5, currency: 'eur', order_id: unique('dis') } });
+      const stop = quick.api.deps.events.listen(
+        (e) => void (e.type === 'webhook_endpoint.disabled' && e.data.merchant_id === m.id && events.push(e.type)),
+      );
+      await call(quick.api.url, 'POST', '/api/v1/payments', {
+        token: m.key,
+        body: { amount: 5, currency: 'eur', order_id: unique('dis') },
+      });
       const merchant = await waitFor(async () => {
         const res = await call(quick.api.url, 'GET', `/api/v1/merchants/${m.id}`, { token: m.key });
         return res.json.webhook_disabled_at && res.json;
@@ -399,7 +524,10 @@ describe('webhook delivery edge cases', () => {
     await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } });
     const found = await waitFor(async () => {
       const ids: string[] = [];
-      for await (const wf of stack.api.deps.temporal.client.workflow.list({ query: `MerchantId = '${m.id}' AND BusinessStatus = 'succeeded'` })) ids.push(wf.workflowId);
+      for await (const wf of stack.api.deps.temporal.client.workflow.list({
+        query: `MerchantId = '${m.id}' AND BusinessStatus = 'succeeded'`,
+      }))
+        ids.push(wf.workflowId);
       return ids.length > 0 && ids;
     }, 20_000);
     expect(found).toEqual([intent.workflow_id]);
@@ -409,8 +537,16 @@ describe('webhook delivery edge cases', () => {
 describe('outbound safety and tenants', () => {
   it('refuses endpoints on private, loopback and metadata addresses', async () => {
     const m = await createMerchant(url(), admin.token);
-    for (const target of ['http://169.254.169.254/latest', 'http://10.0.0.5/hook', 'http://[::1]/hook', 'ftp://example.com/x']) {
-      const res = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: target } });
+    for (const target of [
+      'http://169.254.169.254/latest',
+      'http://10.0.0.5/hook',
+      'http://[::1]/hook',
+      'ftp://example.com/x',
+    ]) {
+      const res = await call(url(), 'PATCH', `/api/v1/merchants/${m.id}`, {
+        token: m.key,
+        body: { webhook_url: target },
+      });
       expect(res.status, target).toBe(400);
     }
   });
@@ -421,9 +557,25 @@ describe('outbound safety and tenants', () => {
       const adminStrict = await signIn(strict.api.url, 'admin');
       const m = await createMerchant(strict.api.url, adminStrict.token);
       const port = new URL(receiver.url).port;
-      expect((await call(strict.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: `http://localhost:${port}/hooks` } })).status).toBe(200);
-      const intent = (await call(strict.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 1, currency: 'eur', order_id: unique('ssrf') } })).json;
-      const delivery = await waitFor(async () => (await call(strict.api.url, 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key })).json.data[0]?.last_error);
+      expect(
+        (
+          await call(strict.api.url, 'PATCH', `/api/v1/merchants/${m.id}`, {
+            token: m.key,
+            body: { webhook_url: `http://localhost:${port}/hooks` },
+          })
+        ).status,
+      ).toBe(200);
+      const intent = (
+        await call(strict.api.url, 'POST', '/api/v1/payments', {
+          token: m.key,
+          body: { amount: 1, currency: 'eur', order_id: unique('ssrf') },
+        })
+      ).json;
+      const delivery = await waitFor(
+        async () =>
+          (await call(strict.api.url, 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: m.key })).json
+            .data[0]?.last_error,
+      );
       expect(delivery).toMatch(/not a public address/);
       expect(deliveredTo(intent.order_id, 'payment_intent.created')).toHaveLength(0);
     } finally {
@@ -435,13 +587,24 @@ describe('outbound safety and tenants', () => {
     const a = await merchantWithEndpoint();
     const b = await merchantWithEndpoint();
     const intent = (await createIntent(a.key)).json;
-    const delivery = await waitFor(async () => (await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: a.key })).json.data[0]);
+    const delivery = await waitFor(
+      async () =>
+        (await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: a.key })).json.data[0],
+    );
     expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: b.key })).status).toBe(404);
-    expect((await call(url(), 'POST', `/api/v1/payments/${intent.id}/cancel`, { token: b.key, body: {} })).status).toBe(404);
+    expect((await call(url(), 'POST', `/api/v1/payments/${intent.id}/cancel`, { token: b.key, body: {} })).status).toBe(
+      404,
+    );
     expect((await call(url(), 'GET', `/api/v1/webhooks/${delivery.id}`, { token: b.key })).status).toBe(404);
     expect((await call(url(), 'POST', `/api/v1/webhooks/${delivery.id}/retry`, { token: b.key })).status).toBe(404);
-    expect((await call(url(), 'GET', '/api/v1/payments', { token: b.key })).json.data.some((p: { id: string }) => p.id === intent.id)).toBe(false);
-    expect((await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: b.key })).json.data).toEqual([]);
+    expect(
+      (await call(url(), 'GET', '/api/v1/payments', { token: b.key })).json.data.some(
+        (p: { id: string }) => p.id === intent.id,
+      ),
+    ).toBe(false);
+    expect(
+      (await call(url(), 'GET', `/api/v1/webhooks/history?intent_id=${intent.id}`, { token: b.key })).json.data,
+    ).toEqual([]);
     expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`)).status).toBe(401);
     // Operators see everything.
     expect((await call(url(), 'GET', `/api/v1/payments/${intent.id}`, { token: admin.token })).status).toBe(200);
@@ -454,7 +617,12 @@ describe('expiry', () => {
     try {
       const adminShort = await signIn(short.api.url, 'admin');
       const m = await createMerchant(short.api.url, adminShort.token);
-      const intent = (await call(short.api.url, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 10, currency: 'eur', order_id: unique('exp') } })).json;
+      const intent = (
+        await call(short.api.url, 'POST', '/api/v1/payments', {
+          token: m.key,
+          body: { amount: 10, currency: 'eur', order_id: unique('exp') },
+        })
+      ).json;
       const expired = await waitFor(async () => {
         const res = await call(short.api.url, 'GET', `/api/v1/payments/${intent.id}`, { token: m.key });
         return res.json.status === 'canceled' && res.json;

@@ -15,7 +15,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMerchant as createMerchantInDb, issueApiKey } from '../db/merchants.js';
 import { Merchant } from '../db/models/Merchant.js';
-import { decryptSecret } from '../lib/crypto.js';
+import { decryptSecret } from '../lib/platform/crypto.js';
 import { createMerchant, signIn, startApi, startStack, testConfig, unique } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
 
@@ -41,7 +41,9 @@ interface Operation {
 }
 
 const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const spec = JSON.parse(readFileSync(path.join(root, 'openapi', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, any>> };
+const spec = JSON.parse(readFileSync(path.join(root, 'openapi', 'openapi.json'), 'utf8')) as {
+  paths: Record<string, Record<string, any>>;
+};
 
 function operationsOf(document: { paths: Record<string, Record<string, any>> }): Operation[] {
   return Object.entries(document.paths).flatMap(([p, item]) =>
@@ -75,7 +77,9 @@ function sampleValue(op: Operation, param: PathParam): string {
   if (param.schema.enum?.length) return String(param.schema.enum[0]);
   if (param.schema.pattern) {
     const re = new RegExp(param.schema.pattern);
-    const found = [`pi_${randomBytes(12).toString('hex')}`, `pt_${randomBytes(24).toString('hex')}`, 'ABC123'].find((c) => re.test(c));
+    const found = [`pi_${randomBytes(12).toString('hex')}`, `pt_${randomBytes(24).toString('hex')}`, 'ABC123'].find(
+      (c) => re.test(c),
+    );
     if (found) return found;
   }
   throw new Error(`no sample value for {${param.name}} of ${op.label}: extend sampleValue()`);
@@ -90,7 +94,12 @@ interface Sent {
   text: string;
   json: any;
 }
-async function send(base: string, method: string, p: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Sent> {
+async function send(
+  base: string,
+  method: string,
+  p: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Sent> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined;
@@ -98,7 +107,13 @@ async function send(base: string, method: string, p: string, opts: { token?: str
     headers['content-type'] ??= 'application/json';
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   }
-  const res = await fetch(`${base}${p}`, { method: method.toUpperCase(), headers, body, signal: AbortSignal.timeout(20_000), redirect: 'manual' });
+  const res = await fetch(`${base}${p}`, {
+    method: method.toUpperCase(),
+    headers,
+    body,
+    signal: AbortSignal.timeout(20_000),
+    redirect: 'manual',
+  });
   let text = '';
   if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) await res.body?.cancel();
   else text = await res.text();
@@ -116,7 +131,8 @@ const expectError = (res: Sent, status: number, code: string, what = '') => {
   expect(res.json, what).toMatchObject({ error: { code, message: expect.any(String) } });
 };
 
-const clientIp = () => `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+const clientIp = () =>
+  `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
 
 /** A shop on loopback: a product page, and a page that redirects to the cloud metadata address. */
 async function startShop() {
@@ -129,7 +145,9 @@ async function startShop() {
       return;
     }
     res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<html><body><span itemprop="price" content="12.00">12.00</span><meta itemprop="priceCurrency" content="EUR"></body></html>');
+    res.end(
+      '<html><body><span itemprop="price" content="12.00">12.00</span><meta itemprop="priceCurrency" content="EUR"></body></html>',
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -166,16 +184,32 @@ const url = () => stack.api.url;
 
 async function tenant(label: string): Promise<Tenant> {
   const m = await createMerchant(url(), admin.token, unique(`tenant-${label}`));
-  expect((await send(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } })).status).toBe(200);
+  expect(
+    (await send(url(), 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } }))
+      .status,
+  ).toBe(200);
   const keys = await send(url(), 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: m.key });
-  const payment = await send(url(), 'POST', '/api/v1/payments', { token: m.key, body: { amount: 1234, currency: 'eur', order_id: unique(`order-${label}`) } });
+  const payment = await send(url(), 'POST', '/api/v1/payments', {
+    token: m.key,
+    body: { amount: 1234, currency: 'eur', order_id: unique(`order-${label}`) },
+  });
   expect(payment.status, payment.text).toBe(201);
   const history = await send(url(), 'GET', `/api/v1/webhooks/history?intent_id=${payment.json.id}`, { token: m.key });
   expect(history.json.data, 'a delivery row is created with the intent').toHaveLength(1);
   const monitorUrl = `${shop.url}/product-${label}`;
-  const monitor = await send(url(), 'POST', '/api/v1/monitors', { token: m.key, body: { url: monitorUrl, target_price: 10, currency: 'EUR', interval: 3600 } });
+  const monitor = await send(url(), 'POST', '/api/v1/monitors', {
+    token: m.key,
+    body: { url: monitorUrl, target_price: 10, currency: 'EUR', interval: 3600 },
+  });
   expect(monitor.status, monitor.text).toBe(201);
-  return { ...m, keyId: keys.json.data[0].id, payment: payment.json, deliveryId: history.json.data[0].id, monitorId: monitor.json.id, monitorUrl };
+  return {
+    ...m,
+    keyId: keys.json.data[0].id,
+    payment: payment.json,
+    deliveryId: history.json.data[0].id,
+    monitorId: monitor.json.id,
+    monitorUrl,
+  };
 }
 
 beforeAll(async () => {
@@ -190,7 +224,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   // Monitors are Temporal Schedules: remove ours rather than leave them firing at a closed worker.
-  if (stack) for (const t of [a, b]) if (t) await send(url(), 'DELETE', `/api/v1/monitors/${t.monitorId}`, { token: operator.token }).catch(() => {});
+  if (stack)
+    for (const t of [a, b])
+      if (t) await send(url(), 'DELETE', `/api/v1/monitors/${t.monitorId}`, { token: operator.token }).catch(() => {});
   await stack?.close();
   await receiver?.close();
   await shop?.close();
@@ -206,7 +242,11 @@ function tenantValue(p: string, name: string): string | undefined {
 }
 function fillPath(op: Operation, realIds: boolean): string {
   return op.params.reduce(
-    (p, param) => p.replace(`{${param.name}}`, encodeURIComponent((realIds && tenantValue(op.path, param.name)) || sampleValue(op, param))),
+    (p, param) =>
+      p.replace(
+        `{${param.name}}`,
+        encodeURIComponent((realIds && tenantValue(op.path, param.name)) || sampleValue(op, param)),
+      ),
     op.path,
   );
 }
@@ -226,7 +266,9 @@ const expiredAdminToken = () =>
 describe('access matrix (generated from openapi/openapi.json)', () => {
   it('covers every operation the live API documents, each declaring who may call it', async () => {
     const live = operationsOf((await send(url(), 'GET', '/openapi.json')).json);
-    expect(live.map((o) => `${o.label} ${o.access}`).sort()).toEqual(operations.map((o) => `${o.label} ${o.access}`).sort());
+    expect(live.map((o) => `${o.label} ${o.access}`).sort()).toEqual(
+      operations.map((o) => `${o.label} ${o.access}`).sort(),
+    );
     for (const op of operations) {
       expect(op.access.length, op.label).toBeGreaterThan(0);
       for (const x of op.access) expect(['public', 'operator', 'admin', 'merchant'], op.label).toContain(x);
@@ -234,30 +276,49 @@ describe('access matrix (generated from openapi/openapi.json)', () => {
     expect(guarded.length).toBeGreaterThan(40);
   });
 
-  const tokenOf = (caller: Caller) => (caller === 'merchant' ? b.key : caller === 'admin' ? admin.token : operator.token);
+  const tokenOf = (caller: Caller) =>
+    caller === 'merchant' ? b.key : caller === 'admin' ? admin.token : operator.token;
 
   describe.each(guarded.map((op) => [op.label, op] as const))('%s', (_label, op) => {
     // Validation runs after the access check, so an empty object is enough to reach it.
     const refusedBody = op.hasBody ? {} : undefined;
 
     it('no credentials → 401 unauthorized', async () => {
-      expectError(await send(url(), op.method, fillPath(op, true), { body: refusedBody }), 401, 'unauthorized', op.label);
+      expectError(
+        await send(url(), op.method, fillPath(op, true), { body: refusedBody }),
+        401,
+        'unauthorized',
+        op.label,
+      );
     });
 
     it('an expired (correctly signed) admin token → 401 unauthorized', async () => {
-      expectError(await send(url(), op.method, fillPath(op, true), { token: await expiredAdminToken(), body: refusedBody }), 401, 'unauthorized', op.label);
+      expectError(
+        await send(url(), op.method, fillPath(op, true), { token: await expiredAdminToken(), body: refusedBody }),
+        401,
+        'unauthorized',
+        op.label,
+      );
     });
 
     for (const caller of ['merchant', 'operator', 'admin'] as const) {
       if (!admits(op.access, caller)) {
         it(`${caller} → 403 forbidden`, async () => {
           // The merchant is B itself, on B's own resources: the role is refused, not the tenant.
-          expectError(await send(url(), op.method, fillPath(op, true), { token: tokenOf(caller), body: refusedBody }), 403, 'forbidden', `${caller} ${op.label}`);
+          expectError(
+            await send(url(), op.method, fillPath(op, true), { token: tokenOf(caller), body: refusedBody }),
+            403,
+            'forbidden',
+            `${caller} ${op.label}`,
+          );
         });
       } else {
         it(`${caller} passes the access check`, async () => {
           // Dummy ids and a body that can never validate: admitted, then stopped by a 400/404, no side effects.
-          const res = await send(url(), op.method, fillPath(op, false), { token: tokenOf(caller), body: op.hasBody ? [] : undefined });
+          const res = await send(url(), op.method, fillPath(op, false), {
+            token: tokenOf(caller),
+            body: op.hasBody ? [] : undefined,
+          });
           const what = `${caller} ${op.label} → ${res.status} ${res.text.slice(0, 300)}`;
           expect([401, 403], what).not.toContain(res.status);
           expect(res.status, what).toBeLessThan(500);
@@ -274,24 +335,81 @@ describe('access matrix (generated from openapi/openapi.json)', () => {
       'not-a-jwt',
       `mk_live_${randomBytes(24).toString('hex')}`,
       `${b.key.slice(0, -1)}${b.key.endsWith('A') ? 'B' : 'A'}`,
-      new UnsecuredJWT({ role: 'admin' }).setSubject(adminId).setIssuer('meridian').setAudience('meridian-console').setExpirationTime('10m').encode(),
-      await claims(new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('meridian').setAudience('meridian-console')).sign(randomBytes(32)),
-      await claims(new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('meridian').setAudience('somebody-else')).sign(secret),
-      await claims(new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('elsewhere').setAudience('meridian-console')).sign(secret),
-      await claims(new SignJWT({ role: 'root' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('meridian').setAudience('meridian-console')).sign(secret),
+      new UnsecuredJWT({ role: 'admin' })
+        .setSubject(adminId)
+        .setIssuer('meridian')
+        .setAudience('meridian-console')
+        .setExpirationTime('10m')
+        .encode(),
+      await claims(
+        new SignJWT({ role: 'admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('meridian')
+          .setAudience('meridian-console'),
+      ).sign(randomBytes(32)),
+      await claims(
+        new SignJWT({ role: 'admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('meridian')
+          .setAudience('somebody-else'),
+      ).sign(secret),
+      await claims(
+        new SignJWT({ role: 'admin' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('elsewhere')
+          .setAudience('meridian-console'),
+      ).sign(secret),
+      await claims(
+        new SignJWT({ role: 'root' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('meridian')
+          .setAudience('meridian-console'),
+      ).sign(secret),
       // An operator's token with its payload swapped for an admin one keeps the operator's signature.
-      [operator.token.split('.')[0], Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(operator.token.split('.')[1], 'base64url').toString()), role: 'admin' })).toString('base64url'), operator.token.split('.')[2]].join('.'),
+      [
+        operator.token.split('.')[0],
+        Buffer.from(
+          JSON.stringify({
+            ...JSON.parse(Buffer.from(operator.token.split('.')[1], 'base64url').toString()),
+            role: 'admin',
+          }),
+        ).toString('base64url'),
+        operator.token.split('.')[2],
+      ].join('.'),
     ];
     for (const token of forged) {
-      expectError(await send(url(), 'GET', '/api/v1/merchants', { token }), 401, 'unauthorized', `GET /api/v1/merchants with ${token.slice(0, 40)}`);
-      expectError(await send(url(), 'GET', '/api/v1/meta', { token }), 401, 'unauthorized', `GET /api/v1/meta with ${token.slice(0, 40)}`);
+      expectError(
+        await send(url(), 'GET', '/api/v1/merchants', { token }),
+        401,
+        'unauthorized',
+        `GET /api/v1/merchants with ${token.slice(0, 40)}`,
+      );
+      expectError(
+        await send(url(), 'GET', '/api/v1/meta', { token }),
+        401,
+        'unauthorized',
+        `GET /api/v1/meta with ${token.slice(0, 40)}`,
+      );
     }
-    for (const authorization of [`Basic ${Buffer.from('admin:admin').toString('base64')}`, 'Bearer', `Token ${admin.token}`]) {
-      expectError(await send(url(), 'GET', '/api/v1/merchants', { headers: { authorization } }), 401, 'unauthorized', authorization.slice(0, 20));
+    for (const authorization of [
+      `Basic ${Buffer.from('admin:admin').toString('base64')}`,
+      'Bearer',
+      `Token ${admin.token}`,
+    ]) {
+      expectError(
+        await send(url(), 'GET', '/api/v1/merchants', { headers: { authorization } }),
+        401,
+        'unauthorized',
+        authorization.slice(0, 20),
+      );
     }
     // The real operator token still works, and is refused where only admins may go.
     expect((await send(url(), 'GET', '/api/v1/merchants', { token: operator.token })).status).toBe(200);
-    expectError(await send(url(), 'POST', '/api/v1/merchants', { token: operator.token, body: { name: 'nope' } }), 403, 'forbidden');
+    expectError(
+      await send(url(), 'POST', '/api/v1/merchants', { token: operator.token, body: { name: 'nope' } }),
+      403,
+      'forbidden',
+    );
   });
 });
 
@@ -305,31 +423,45 @@ const tenantBodies: Record<string, unknown> = {
 };
 /** Parameters that name a catalogue entry rather than a tenant's resource. */
 const catalogueParams = new Set(['type', 'subtype', 'code']);
-const tenantRoutes = operations.filter((op) => op.access.includes('merchant') && op.params.some((p) => !catalogueParams.has(p.name)));
+const tenantRoutes = operations.filter(
+  (op) => op.access.includes('merchant') && op.params.some((p) => !catalogueParams.has(p.name)),
+);
 
 describe('tenant isolation: merchant A on merchant B’s resources', () => {
   it('every merchant-reachable route with a resource id is covered', () => {
     expect(tenantRoutes.length).toBeGreaterThanOrEqual(12);
     for (const op of tenantRoutes) {
-      for (const p of op.params.filter((x) => !catalogueParams.has(x.name))) expect(tenantValue(op.path, p.name), `${op.label} {${p.name}}: which tenant resource?`).toBeDefined();
+      for (const p of op.params.filter((x) => !catalogueParams.has(x.name)))
+        expect(tenantValue(op.path, p.name), `${op.label} {${p.name}}: which tenant resource?`).toBeDefined();
       if (op.hasBody) expect(tenantBodies, `${op.label}: add a valid body to tenantBodies`).toHaveProperty([op.label]);
     }
   });
 
   it.each(tenantRoutes.map((op) => [op.label, op] as const))('%s → 404 without a trace of B', async (_label, op) => {
-    const res = await send(url(), op.method, fillPath(op, true), { token: a.key, body: op.hasBody ? tenantBodies[op.label] : undefined });
+    const res = await send(url(), op.method, fillPath(op, true), {
+      token: a.key,
+      body: op.hasBody ? tenantBodies[op.label] : undefined,
+    });
     // Merchants "do not exist" to each other (visibleMerchant, visibleIntent, visibleMonitor, visibleDelivery): 404, never 403.
     expectError(res, 404, 'not_found', `A on ${op.label}`);
-    for (const leak of [b.payment.order_id, b.payment.payment_token, b.monitorUrl, b.keyId, receiver.url]) expect(res.text).not.toContain(leak);
+    for (const leak of [b.payment.order_id, b.payment.payment_token, b.monitorUrl, b.keyId, receiver.url])
+      expect(res.text).not.toContain(leak);
   });
 
   it('B’s resources are untouched by A’s (and by the refused callers’) attempts', async () => {
     const merchant = await send(url(), 'GET', `/api/v1/merchants/${b.id}`, { token: b.key });
     expect(merchant.json).toMatchObject({ id: b.id, webhook_url: receiver.url });
-    expect((await send(url(), 'GET', `/api/v1/payments/${b.payment.id}`, { token: b.key })).json.status).toBe('requires_payment_method');
-    expect((await send(url(), 'GET', `/api/v1/monitors/${b.monitorId}`, { token: b.key })).json).toMatchObject({ paused: false, target_price: 10 });
+    expect((await send(url(), 'GET', `/api/v1/payments/${b.payment.id}`, { token: b.key })).json.status).toBe(
+      'requires_payment_method',
+    );
+    expect((await send(url(), 'GET', `/api/v1/monitors/${b.monitorId}`, { token: b.key })).json).toMatchObject({
+      paused: false,
+      target_price: 10,
+    });
     const keys = await send(url(), 'GET', `/api/v1/merchants/${b.id}/api-keys`, { token: b.key });
-    expect(keys.json.data.map((k: { id: string; revoked_at: string | null }) => [k.id, k.revoked_at])).toEqual([[b.keyId, null]]);
+    expect(keys.json.data.map((k: { id: string; revoked_at: string | null }) => [k.id, k.revoked_at])).toEqual([
+      [b.keyId, null],
+    ]);
     const stored = await Merchant.query().findById(b.id);
     expect(decryptSecret(stored!.webhook_secret_enc, stack.api.deps.config.secretsKey)).toBe(b.webhookSecret);
     expect(stored!.webhook_secret_prev_enc).toBeNull();
@@ -365,17 +497,27 @@ describe('tenant isolation: merchant A on merchant B’s resources', () => {
 
   it('the live event stream carries no event of another merchant', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${url()}/api/v1/events`, { headers: { authorization: `Bearer ${a.key}` }, signal: controller.signal });
+    const res = await fetch(`${url()}/api/v1/events`, {
+      headers: { authorization: `Bearer ${a.key}` },
+      signal: controller.signal,
+    });
     expect(res.status).toBe(200);
     let seen = '';
     const reading = (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk, { stream: true });
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>)
+        seen += decoder.decode(chunk, { stream: true });
     })().catch(() => {});
     try {
       await waitFor(() => seen.includes(': connected'), 5_000, 'the stream to open');
-      const theirs = await send(url(), 'POST', '/api/v1/payments', { token: b.key, body: { amount: 1, currency: 'eur', order_id: unique('sse-b') } });
-      const ours = await send(url(), 'POST', '/api/v1/payments', { token: a.key, body: { amount: 1, currency: 'eur', order_id: unique('sse-a') } });
+      const theirs = await send(url(), 'POST', '/api/v1/payments', {
+        token: b.key,
+        body: { amount: 1, currency: 'eur', order_id: unique('sse-b') },
+      });
+      const ours = await send(url(), 'POST', '/api/v1/payments', {
+        token: a.key,
+        body: { amount: 1, currency: 'eur', order_id: unique('sse-a') },
+      });
       // Published in this order on one channel: once A's event is here, B's would have been too.
       await waitFor(() => seen.includes(ours.json.id), 10_000, 'A’s own event');
       expect(seen).not.toContain(theirs.json.id);
@@ -389,9 +531,17 @@ describe('tenant isolation: merchant A on merchant B’s resources', () => {
   it('an Idempotency-Key is scoped to its merchant: A reusing B’s key gets its own new payment', async () => {
     const key = unique('idem');
     const body = { amount: 500, currency: 'eur', order_id: unique('idem-order') };
-    const theirs = await send(url(), 'POST', '/api/v1/payments', { token: b.key, body, headers: { 'idempotency-key': key } });
+    const theirs = await send(url(), 'POST', '/api/v1/payments', {
+      token: b.key,
+      body,
+      headers: { 'idempotency-key': key },
+    });
     expect(theirs.status).toBe(201);
-    const ours = await send(url(), 'POST', '/api/v1/payments', { token: a.key, body, headers: { 'idempotency-key': key } });
+    const ours = await send(url(), 'POST', '/api/v1/payments', {
+      token: a.key,
+      body,
+      headers: { 'idempotency-key': key },
+    });
     expect(ours.status).toBe(201);
     expect(ours.headers.get('idempotent-replayed')).toBeNull();
     expect(ours.json.merchant_id).toBe(a.id);
@@ -400,8 +550,15 @@ describe('tenant isolation: merchant A on merchant B’s resources', () => {
   });
 
   it('an admin cannot revoke B’s key through A’s merchant path', async () => {
-    expectError(await send(url(), 'DELETE', `/api/v1/merchants/${a.id}/api-keys/${b.keyId}`, { token: admin.token }), 404, 'not_found');
-    expect((await send(url(), 'GET', '/api/v1/auth/me', { token: b.key })).json).toMatchObject({ kind: 'merchant', merchant_id: b.id });
+    expectError(
+      await send(url(), 'DELETE', `/api/v1/merchants/${a.id}/api-keys/${b.keyId}`, { token: admin.token }),
+      404,
+      'not_found',
+    );
+    expect((await send(url(), 'GET', '/api/v1/auth/me', { token: b.key })).json).toMatchObject({
+      kind: 'merchant',
+      merchant_id: b.id,
+    });
   });
 });
 
@@ -428,7 +585,11 @@ describe('secrets never reach logs or later responses', () => {
   }
 
   beforeAll(async () => {
-    child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'test', 'securityLogs.ts')], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(path.join(root, 'node_modules', '.bin', 'tsx'), [path.join(root, 'test', 'securityLogs.ts')], {
+      cwd: root,
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
     const api = await waitFor(
@@ -450,14 +611,32 @@ describe('secrets never reach logs or later responses', () => {
     secrets.password = user.password;
     secrets.accessToken = user.token;
     secrets.refreshToken = user.cookie.split('=')[1];
-    const login = await send(api, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: user.password } });
+    const login = await send(api, 'POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: user.password },
+    });
     loginCookie = login.headers.get('set-cookie') ?? '';
     secrets.accessToken2 = login.json.access_token;
     secrets.refreshToken2 = loginCookie.split(';')[0].split('=')[1];
     secrets.wrongPassword = `wrong-${randomBytes(12).toString('base64url')}`;
-    expect((await keep('wrong password', send(api, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: secrets.wrongPassword } }))).status).toBe(401);
+    expect(
+      (
+        await keep(
+          'wrong password',
+          send(api, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: secrets.wrongPassword } }),
+        )
+      ).status,
+    ).toBe(401);
     secrets.malformedLoginPassword = `pw-${randomBytes(12).toString('base64url')}`;
-    expect((await keep('malformed login', send(api, 'POST', '/api/v1/auth/login', { body: { email: 'not-an-email', password: secrets.malformedLoginPassword } }))).status).toBe(400);
+    expect(
+      (
+        await keep(
+          'malformed login',
+          send(api, 'POST', '/api/v1/auth/login', {
+            body: { email: 'not-an-email', password: secrets.malformedLoginPassword },
+          }),
+        )
+      ).status,
+    ).toBe(400);
 
     // A merchant: its key and webhook secret, used and looked at.
     const m = await createMerchant(api, user.token);
@@ -472,21 +651,43 @@ describe('secrets never reach logs or later responses', () => {
     await keep('merchants', send(api, 'GET', '/api/v1/merchants', { token: user.token }));
     apiKeys = await keep('api keys (self)', send(api, 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: m.key }));
     await keep('api keys (admin)', send(api, 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: user.token }));
-    await keep('patch merchant', send(api, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: 'https://hooks.example.com/meridian' } }));
+    await keep(
+      'patch merchant',
+      send(api, 'PATCH', `/api/v1/merchants/${m.id}`, {
+        token: m.key,
+        body: { webhook_url: 'https://hooks.example.com/meridian' },
+      }),
+    );
     // Near misses of every credential: a 401 must not echo or log what was presented.
     expect((await keep('near-miss key', send(api, 'GET', '/api/v1/auth/me', { token: `${m.key}x` }))).status).toBe(401);
-    expect((await keep('near-miss jwt', send(api, 'GET', '/api/v1/auth/me', { token: `${user.token}x` }))).status).toBe(401);
-    expect((await keep('basic auth', send(api, 'GET', '/api/v1/auth/me', { headers: { authorization: `Basic ${Buffer.from(`${user.email}:${user.password}`).toString('base64')}` } }))).status).toBe(401);
+    expect((await keep('near-miss jwt', send(api, 'GET', '/api/v1/auth/me', { token: `${user.token}x` }))).status).toBe(
+      401,
+    );
+    expect(
+      (
+        await keep(
+          'basic auth',
+          send(api, 'GET', '/api/v1/auth/me', {
+            headers: { authorization: `Basic ${Buffer.from(`${user.email}:${user.password}`).toString('base64')}` },
+          }),
+        )
+      ).status,
+    ).toBe(401);
 
     // Session refresh and rotation of the merchant's secrets.
-    const refreshed = await send(api, 'POST', '/api/v1/auth/refresh', { headers: { cookie: `meridian_refresh=${secrets.refreshToken2}` } });
+    const refreshed = await send(api, 'POST', '/api/v1/auth/refresh', {
+      headers: { cookie: `meridian_refresh=${secrets.refreshToken2}` },
+    });
     expect(refreshed.status).toBe(200);
     secrets.accessToken3 = refreshed.json.access_token;
     secrets.refreshToken3 = (refreshed.headers.get('set-cookie') ?? '').split(';')[0].split('=')[1];
     const rotated = await send(api, 'POST', `/api/v1/merchants/${m.id}/webhook-secret/rotate`, { token: m.key });
     expect(rotated.status).toBe(200);
     secrets.rotatedWebhookSecret = rotated.json.webhook_secret;
-    const issued = await send(api, 'POST', `/api/v1/merchants/${m.id}/api-keys`, { token: user.token, body: { name: 'second' } });
+    const issued = await send(api, 'POST', `/api/v1/merchants/${m.id}/api-keys`, {
+      token: user.token,
+      body: { name: 'second' },
+    });
     expect(issued.status).toBe(201);
     secrets.apiKey2 = issued.json.key;
     await keep('merchant after rotation', send(api, 'GET', `/api/v1/merchants/${m.id}`, { token: m.key }));
@@ -494,13 +695,22 @@ describe('secrets never reach logs or later responses', () => {
     await keep('me (second key)', send(api, 'GET', '/api/v1/auth/me', { token: secrets.apiKey2 }));
 
     // A payment (no worker here, so Temporal only records it) and its payer page by token.
-    const payment = await send(api, 'POST', '/api/v1/payments', { token: m.key, body: { amount: 100, currency: 'eur', order_id: unique('logs') } });
+    const payment = await send(api, 'POST', '/api/v1/payments', {
+      token: m.key,
+      body: { amount: 100, currency: 'eur', order_id: unique('logs') },
+    });
     expect(payment.status, payment.text).toBe(201);
     paymentToken = payment.json.payment_token;
     await keep('payer view', send(api, 'GET', `/api/v1/payments/${paymentToken}`));
     await keep('payments', send(api, 'GET', '/api/v1/payments', { token: m.key }));
     await keep('metrics', send(api, 'GET', '/metrics'));
-    expect((await send(api, 'POST', '/api/v1/auth/logout', { headers: { cookie: `meridian_refresh=${secrets.refreshToken3}` } })).status).toBe(204);
+    expect(
+      (
+        await send(api, 'POST', '/api/v1/auth/logout', {
+          headers: { cookie: `meridian_refresh=${secrets.refreshToken3}` },
+        })
+      ).status,
+    ).toBe(204);
     await new Promise((r) => setTimeout(r, 200));
     await stopChild();
   }, 120_000);
@@ -515,9 +725,11 @@ describe('secrets never reach logs or later responses', () => {
   });
 
   it('no password, API key, webhook secret, access token or refresh token appears in the logs', () => {
-    for (const [name, value] of Object.entries(secrets)) expect(logs.includes(value), `${name} found in the API logs`).toBe(false);
+    for (const [name, value] of Object.entries(secrets))
+      expect(logs.includes(value), `${name} found in the API logs`).toBe(false);
     // Nor the signature part of any access token alone.
-    for (const name of ['accessToken', 'accessToken2', 'accessToken3']) expect(logs.includes(secrets[name].split('.')[2]), `${name} signature in the logs`).toBe(false);
+    for (const name of ['accessToken', 'accessToken2', 'accessToken3'])
+      expect(logs.includes(secrets[name].split('.')[2]), `${name} signature in the logs`).toBe(false);
   });
 
   it('payment tokens (the payer’s bearer capability, stored only hashed and encrypted) do not appear in the logs', () => {
@@ -529,7 +741,8 @@ describe('secrets never reach logs or later responses', () => {
     expect(later.length).toBeGreaterThanOrEqual(15);
     const oneTimeAnswers = new Set(['accessToken', 'accessToken2', 'accessToken3']);
     for (const { what, text } of later) {
-      for (const [name, value] of Object.entries(secrets)) if (!oneTimeAnswers.has(name)) expect(text.includes(value), `${name} in the response to ${what}`).toBe(false);
+      for (const [name, value] of Object.entries(secrets))
+        if (!oneTimeAnswers.has(name)) expect(text.includes(value), `${name} in the response to ${what}`).toBe(false);
     }
   });
 
@@ -554,9 +767,23 @@ describe('secrets never reach logs or later responses', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('outbound requests to private addresses', () => {
-  const privateTargets = ['http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:1/', 'http://[::1]/', 'http://10.0.0.1/'];
+  const privateTargets = [
+    'http://169.254.169.254/latest/meta-data/',
+    'http://127.0.0.1:1/',
+    'http://[::1]/',
+    'http://10.0.0.1/',
+  ];
   // Spellings that normalise to private addresses, and other non-public ranges.
-  const moreTargets = ['http://2130706433/', 'http://0x7f.1/', 'http://[::ffff:169.254.169.254]/', 'http://0.0.0.0/', 'http://192.168.1.1/', 'http://100.64.0.1/', 'http://[fd00::1]/', 'http://[fe80::1]/'];
+  const moreTargets = [
+    'http://2130706433/',
+    'http://0x7f.1/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://0.0.0.0/',
+    'http://192.168.1.1/',
+    'http://100.64.0.1/',
+    'http://[fd00::1]/',
+    'http://[fe80::1]/',
+  ];
   let strict: Awaited<ReturnType<typeof startApi>>;
   let strictAdmin: Awaited<ReturnType<typeof signIn>>;
   let strictOperator: Awaited<ReturnType<typeof signIn>>;
@@ -571,42 +798,94 @@ describe('outbound requests to private addresses', () => {
 
   const expectRefused = (res: Sent, field: string, what: string) => {
     expectError(res, 400, 'validation_error', what);
-    expect(res.json.error.details, what).toEqual([{ path: field, message: expect.stringMatching(/not a public address/) }]);
+    expect(res.json.error.details, what).toEqual([
+      { path: field, message: expect.stringMatching(/not a public address/) },
+    ]);
   };
 
-  it.each([...privateTargets, ...moreTargets])('without an allow-list, %s is refused for webhooks and monitors', async (target) => {
-    expectRefused(await send(strict.url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: merchant.key, body: { webhook_url: target } }), 'webhook_url', `merchant webhook ${target}`);
-    expectRefused(await send(strict.url, 'POST', '/api/v1/merchants', { token: strictAdmin.token, body: { name: unique('ssrf'), webhook_url: target } }), 'webhook_url', `new merchant ${target}`);
-    const monitor = { target_price: 10, currency: 'EUR', interval: 3600 };
-    expectRefused(await send(strict.url, 'POST', '/api/v1/monitors', { token: merchant.key, body: { ...monitor, url: target } }), 'url', `merchant monitor ${target}`);
-    expectRefused(await send(strict.url, 'POST', '/api/v1/monitors', { token: strictOperator.token, body: { ...monitor, url: target } }), 'url', `operator monitor ${target}`);
-    expectRefused(
-      await send(strict.url, 'POST', '/api/v1/monitors', { token: merchant.key, body: { ...monitor, url: 'https://shop.example.com/p/1', notify_webhook: target } }),
-      'notify_webhook',
-      `monitor alert webhook ${target}`,
-    );
-  });
+  it.each([...privateTargets, ...moreTargets])(
+    'without an allow-list, %s is refused for webhooks and monitors',
+    async (target) => {
+      expectRefused(
+        await send(strict.url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+          token: merchant.key,
+          body: { webhook_url: target },
+        }),
+        'webhook_url',
+        `merchant webhook ${target}`,
+      );
+      expectRefused(
+        await send(strict.url, 'POST', '/api/v1/merchants', {
+          token: strictAdmin.token,
+          body: { name: unique('ssrf'), webhook_url: target },
+        }),
+        'webhook_url',
+        `new merchant ${target}`,
+      );
+      const monitor = { target_price: 10, currency: 'EUR', interval: 3600 };
+      expectRefused(
+        await send(strict.url, 'POST', '/api/v1/monitors', { token: merchant.key, body: { ...monitor, url: target } }),
+        'url',
+        `merchant monitor ${target}`,
+      );
+      expectRefused(
+        await send(strict.url, 'POST', '/api/v1/monitors', {
+          token: strictOperator.token,
+          body: { ...monitor, url: target },
+        }),
+        'url',
+        `operator monitor ${target}`,
+      );
+      expectRefused(
+        await send(strict.url, 'POST', '/api/v1/monitors', {
+          token: merchant.key,
+          body: { ...monitor, url: 'https://shop.example.com/p/1', notify_webhook: target },
+        }),
+        'notify_webhook',
+        `monitor alert webhook ${target}`,
+      );
+    },
+  );
 
   it('nothing was stored by the refused requests', async () => {
-    expect((await send(strict.url, 'GET', `/api/v1/merchants/${merchant.id}`, { token: merchant.key })).json.webhook_url).toBeNull();
+    expect(
+      (await send(strict.url, 'GET', `/api/v1/merchants/${merchant.id}`, { token: merchant.key })).json.webhook_url,
+    ).toBeNull();
     expect((await send(strict.url, 'GET', '/api/v1/monitors', { token: merchant.key })).json.data).toEqual([]);
   });
 
   it('an allow-list opens exactly its range (127.0.0.1/32)', async () => {
     const c = await createMerchant(url(), admin.token);
-    expect((await send(url(), 'PATCH', `/api/v1/merchants/${c.id}`, { token: c.key, body: { webhook_url: 'http://127.0.0.1:1/' } })).status).toBe(200);
+    expect(
+      (
+        await send(url(), 'PATCH', `/api/v1/merchants/${c.id}`, {
+          token: c.key,
+          body: { webhook_url: 'http://127.0.0.1:1/' },
+        })
+      ).status,
+    ).toBe(200);
     for (const target of ['http://127.0.0.2/', ...privateTargets.filter((t) => !t.includes('127.0.0.1'))]) {
-      expectRefused(await send(url(), 'PATCH', `/api/v1/merchants/${c.id}`, { token: c.key, body: { webhook_url: target } }), 'webhook_url', target);
+      expectRefused(
+        await send(url(), 'PATCH', `/api/v1/merchants/${c.id}`, { token: c.key, body: { webhook_url: target } }),
+        'webhook_url',
+        target,
+      );
     }
   });
 
   it('a shop page redirecting to the metadata address is not followed', async () => {
-    const created = await send(url(), 'POST', '/api/v1/monitors', { token: operator.token, body: { url: `${shop.url}/redirect`, target_price: 10, currency: 'EUR', interval: 3600 } });
+    const created = await send(url(), 'POST', '/api/v1/monitors', {
+      token: operator.token,
+      body: { url: `${shop.url}/redirect`, target_price: 10, currency: 'EUR', interval: 3600 },
+    });
     expect(created.status, created.text).toBe(201);
     try {
       const check = await send(url(), 'POST', `/api/v1/monitors/${created.json.id}/check`, { token: operator.token });
       expect(check.status, check.text).toBe(200);
-      expect(check.json).toMatchObject({ outcome: 'blocked', error: expect.stringMatching(/169\.254\.169\.254.*not a public address/) });
+      expect(check.json).toMatchObject({
+        outcome: 'blocked',
+        error: expect.stringMatching(/169\.254\.169\.254.*not a public address/),
+      });
       expect(shop.hits.filter((h) => h === '/redirect').length).toBeGreaterThanOrEqual(1);
     } finally {
       await send(url(), 'DELETE', `/api/v1/monitors/${created.json.id}`, { token: operator.token });
@@ -627,7 +906,8 @@ describe('rate limits under a parallel burst', () => {
     await Promise.all(apis.map((x) => x.close()));
   });
 
-  const burst = (n: number, request: (base: string, i: number) => Promise<Sent>) => Promise.all(Array.from({ length: n }, (_, i) => request(apis[i % 2].url, i)));
+  const burst = (n: number, request: (base: string, i: number) => Promise<Sent>) =>
+    Promise.all(Array.from({ length: n }, (_, i) => request(apis[i % 2].url, i)));
   const expectLimited = (results: Sent[], admitted: number, what: string) => {
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s !== 429).length, `${what}: ${statuses}`).toBe(admitted);
@@ -642,7 +922,9 @@ describe('rate limits under a parallel burst', () => {
   it('one API key from many IPs, across both processes: exactly the per-key budget', async () => {
     const { merchant } = await createMerchantInDb({ name: unique('burst') }, apis[0].deps.config.secretsKey);
     const { key } = await issueApiKey(merchant.id, 'burst');
-    const results = await burst(20, (base) => send(base, 'GET', '/api/v1/auth/me', { token: key, headers: { 'x-forwarded-for': clientIp() } }));
+    const results = await burst(20, (base) =>
+      send(base, 'GET', '/api/v1/auth/me', { token: key, headers: { 'x-forwarded-for': clientIp() } }),
+    );
     expectLimited(results, 5, 'merchant key');
     expect(results.filter((r) => r.status === 200).length).toBe(5);
   });
@@ -650,19 +932,28 @@ describe('rate limits under a parallel burst', () => {
   it('one operator from many IPs: the same per-credential budget', async () => {
     // A fresh operator: the suite's own has spent far more than 5 points in this window already.
     const fresh = await signIn(url(), 'operator');
-    const results = await burst(9, (base) => send(base, 'GET', '/api/v1/auth/me', { token: fresh.token, headers: { 'x-forwarded-for': clientIp() } }));
+    const results = await burst(9, (base) =>
+      send(base, 'GET', '/api/v1/auth/me', { token: fresh.token, headers: { 'x-forwarded-for': clientIp() } }),
+    );
     expectLimited(results, 5, 'operator token');
   });
 
   it('one IP, anonymous, across both processes: exactly the per-IP budget', async () => {
     const ip = clientIp();
-    const results = await burst(12, (base) => send(base, 'GET', '/api/v1/meta', { headers: { 'x-forwarded-for': ip } }));
+    const results = await burst(12, (base) =>
+      send(base, 'GET', '/api/v1/meta', { headers: { 'x-forwarded-for': ip } }),
+    );
     expectLimited(results, 5, 'anonymous IP');
   });
 
   it('a burst of guessed API keys from one IP is throttled like any other request', async () => {
     const ip = clientIp();
-    const results = await burst(12, (base) => send(base, 'GET', '/api/v1/auth/me', { token: `mk_live_${randomBytes(24).toString('hex')}`, headers: { 'x-forwarded-for': ip } }));
+    const results = await burst(12, (base) =>
+      send(base, 'GET', '/api/v1/auth/me', {
+        token: `mk_live_${randomBytes(24).toString('hex')}`,
+        headers: { 'x-forwarded-for': ip },
+      }),
+    );
     expectLimited(results, 5, 'guessed keys');
   });
 });
@@ -670,8 +961,18 @@ describe('rate limits under a parallel burst', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('security headers', () => {
-  const directives = (csp: string) => new Map(csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => [d.split(/\s+/)[0], d.split(/\s+/).slice(1)] as const));
-  const inlineScripts = (html: string) => [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter((m) => !/\bsrc=/.test(m[1]) && m[2].trim() !== '' && !/type="application\/(ld\+)?json"/.test(m[1]));
+  const directives = (csp: string) =>
+    new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim())
+        .filter(Boolean)
+        .map((d) => [d.split(/\s+/)[0], d.split(/\s+/).slice(1)] as const),
+    );
+  const inlineScripts = (html: string) =>
+    [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)].filter(
+      (m) => !/\bsrc=/.test(m[1]) && m[2].trim() !== '' && !/type="application\/(ld\+)?json"/.test(m[1]),
+    );
 
   function expectBaseline(res: Sent, what: string) {
     expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
@@ -688,25 +989,28 @@ describe('security headers', () => {
     return d;
   }
 
-  it.each(['/', '/login', '/monitors'])('the console page %s: strict CSP, no inline script, framing refused', async (page) => {
-    const res = await send(url(), 'GET', page);
-    expect(res.status, 'the console is built (npm run build:ui)').toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    const d = expectBaseline(res, page);
-    expect(d.get('frame-ancestors')).toEqual(["'none'"]);
-    expect(inlineScripts(res.text)).toEqual([]);
-    // Its scripts come from this origin, served with a script type (nosniff would block anything else).
-    const srcs = [...res.text.matchAll(/<script\b[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
-    expect(srcs.length).toBeGreaterThan(0);
-    for (const src of srcs) {
-      expect(src).toMatch(/^\/(?!\/)/);
-      const asset = await fetch(`${url()}${src}`);
-      await asset.arrayBuffer();
-      expect(asset.status, src).toBe(200);
-      expect(asset.headers.get('content-type'), src).toMatch(/javascript/);
-      expect(asset.headers.get('x-content-type-options'), src).toBe('nosniff');
-    }
-  });
+  it.each(['/', '/login', '/monitors'])(
+    'the console page %s: strict CSP, no inline script, framing refused',
+    async (page) => {
+      const res = await send(url(), 'GET', page);
+      expect(res.status, 'the console is built (npm run build:ui)').toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/text\/html/);
+      const d = expectBaseline(res, page);
+      expect(d.get('frame-ancestors')).toEqual(["'none'"]);
+      expect(inlineScripts(res.text)).toEqual([]);
+      // Its scripts come from this origin, served with a script type (nosniff would block anything else).
+      const srcs = [...res.text.matchAll(/<script\b[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1]);
+      expect(srcs.length).toBeGreaterThan(0);
+      for (const src of srcs) {
+        expect(src).toMatch(/^\/(?!\/)/);
+        const asset = await fetch(`${url()}${src}`);
+        await asset.arrayBuffer();
+        expect(asset.status, src).toBe(200);
+        expect(asset.headers.get('content-type'), src).toMatch(/javascript/);
+        expect(asset.headers.get('x-content-type-options'), src).toBe('nosniff');
+      }
+    },
+  );
 
   it('the docs page allows exactly its own inline script by hash', async () => {
     const res = await send(url(), 'GET', '/docs');
@@ -716,7 +1020,8 @@ describe('security headers', () => {
     expect(d.get('object-src')).toEqual(["'none'"]);
     const inline = inlineScripts(res.text);
     expect(inline.length).toBe(1);
-    for (const m of inline) expect(d.get('script-src')).toContain(`'sha256-${createHash('sha256').update(m[2]).digest('base64')}'`);
+    for (const m of inline)
+      expect(d.get('script-src')).toContain(`'sha256-${createHash('sha256').update(m[2]).digest('base64')}'`);
     for (const src of [...res.text.matchAll(/<script\b[^>]*\bsrc="([^"]+)"/g)].map((m) => m[1])) {
       expect(src).toMatch(/^\/docs\/assets\//);
       const asset = await fetch(`${url()}${src}`);
@@ -735,7 +1040,10 @@ describe('security headers', () => {
     ['GET', '/api/v1/nowhere', undefined, 404],
     ['GET', '/healthz', undefined, 200],
   ] as const)('%s %s (%s) → %i carries the baseline headers', async (method, p, who, status) => {
-    const res = await send(url(), method, p, { token: who ? operator.token : undefined, body: method === 'POST' ? {} : undefined });
+    const res = await send(url(), method, p, {
+      token: who ? operator.token : undefined,
+      body: method === 'POST' ? {} : undefined,
+    });
     expect(res.status).toBe(status);
     const d = expectBaseline(res, `${method} ${p}`);
     expect(d.get('frame-ancestors')).toEqual(["'none'"]);

@@ -14,7 +14,10 @@ describe('demo seed', () => {
     const counts = async () =>
       Object.fromEntries(
         await Promise.all(
-          ['users', 'merchants', 'api_keys', 'workshops', 'mechanics', 'working_hours'].map(async (t) => [t, Number((await api.deps.db(t).count({ n: '*' }))[0].n)]),
+          ['users', 'merchants', 'api_keys', 'workshops', 'mechanics', 'working_hours'].map(async (t) => [
+            t,
+            Number((await api.deps.db(t).count({ n: '*' }))[0].n),
+          ]),
         ),
       );
     const before = await counts();
@@ -26,7 +29,10 @@ describe('demo seed', () => {
     const me = await call(api.url, 'GET', '/api/v1/auth/me', { token: first.merchant.apiKey });
     expect(me.json).toMatchObject({ kind: 'merchant', merchant_id: first.merchant.id });
     const admin = first.logins.find((l) => l.role === 'admin')!;
-    expect((await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: admin.email, password: admin.password } })).status).toBe(200);
+    expect(
+      (await call(api.url, 'POST', '/api/v1/auth/login', { body: { email: admin.email, password: admin.password } }))
+        .status,
+    ).toBe(200);
     expect(first.merchant.webhookSecret).toMatch(/^whsec_/);
   });
 });

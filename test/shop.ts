@@ -12,7 +12,10 @@ export interface Product {
   inStock: boolean;
 }
 
-const head = (title: string, extra = '') => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+const head = (
+  title: string,
+  extra = '',
+) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">${extra}</head>`;
 const chrome = (body: string) => `<body><header><nav><a href="/">Home</a> › <a href="/c/audio">Audio</a></nav>
 <div class="cart">Cart: <span class="cart-total">$0.00</span></div></header><main>${body}</main>
@@ -31,9 +34,18 @@ export const pages: Record<string, (name: string, p: Product) => string> = {
         sku: 'WH-1000',
         brand: { '@type': 'Brand', name: 'Acme' },
         aggregateRating: { '@type': 'AggregateRating', ratingValue: '4.6', reviewCount: '212' },
-        offers: { '@type': 'Offer', url: 'https://shop.example/p/wh-1000', priceCurrency: p.currency, price: p.price.toFixed(2), availability: availability(p) },
+        offers: {
+          '@type': 'Offer',
+          url: 'https://shop.example/p/wh-1000',
+          priceCurrency: p.currency,
+          price: p.price.toFixed(2),
+          availability: availability(p),
+        },
       })}</script>`,
-    ) + chrome(`<h1>${name}</h1><p class="price">${p.price.toFixed(2)} ${p.currency}</p><p>Related: <span class="price">19.99</span></p>`),
+    ) +
+    chrome(
+      `<h1>${name}</h1><p class="price">${p.price.toFixed(2)} ${p.currency}</p><p>Related: <span class="price">19.99</span></p>`,
+    ),
   microdata: (name, p) =>
     head(name) +
     chrome(`<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">${name}</h1>
@@ -55,8 +67,18 @@ export const pages: Record<string, (name: string, p: Product) => string> = {
     head(
       name,
       `<script type="application/ld+json">${JSON.stringify([
-        { '@context': 'https://schema.org', '@type': 'Product', name: `${name} 128 GB`, offers: { '@type': 'Offer', price: p.price, priceCurrency: p.currency } },
-        { '@context': 'https://schema.org', '@type': 'Product', name: `${name} 256 GB`, offers: { '@type': 'Offer', price: p.price + 100, priceCurrency: p.currency } },
+        {
+          '@context': 'https://schema.org',
+          '@type': 'Product',
+          name: `${name} 128 GB`,
+          offers: { '@type': 'Offer', price: p.price, priceCurrency: p.currency },
+        },
+        {
+          '@context': 'https://schema.org',
+          '@type': 'Product',
+          name: `${name} 256 GB`,
+          offers: { '@type': 'Offer', price: p.price + 100, priceCurrency: p.currency },
+        },
       ])}</script>`,
     ) + chrome(`<h1>${name}</h1>`),
   api: (_name, p) => JSON.stringify({ data: { product: { price: { amount: p.price, currency: p.currency } } } }),
@@ -84,7 +106,8 @@ export async function startShop() {
     if (path.startsWith('/moved/')) return void res.writeHead(301, { location: path.slice('/moved'.length) }).end();
     const [, format, sku] = path.split('/');
     const product = products.get(sku);
-    if (!product || !pages[format]) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not found</h1>');
+    if (!product || !pages[format])
+      return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not found</h1>');
     res.writeHead(200, { 'content-type': format === 'api' ? 'application/json' : 'text/html; charset=utf-8' });
     res.end(pages[format](`Acme Headphones ${sku}`, product));
   });

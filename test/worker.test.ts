@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../lib/services.js';
+import { freePort } from '../scripts/services.js';
 import { installWorkerRuntime } from '../workers/worker.js';
 import { startTestWorker } from './helpers.js';
 

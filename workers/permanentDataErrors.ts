@@ -20,7 +20,11 @@ export const permanentDataErrors = (): ActivityInterceptors => ({
         return await next(input);
       } catch (error) {
         const code = pgErrorCode(error);
-        if (code && PERMANENT.test(code)) throw ApplicationFailure.nonRetryable(`the database refused the data (${code}): ${(error as Error).message}`, 'PermanentDataError');
+        if (code && PERMANENT.test(code))
+          throw ApplicationFailure.nonRetryable(
+            `the database refused the data (${code}): ${(error as Error).message}`,
+            'PermanentDataError',
+          );
         throw error;
       }
     },

@@ -5,12 +5,12 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { openDb, releaseDb } from '../db/knex.js';
-import { loadConfig, type Config } from '../lib/config.js';
-import { createLogger } from '../lib/logger.js';
-import { createRedis } from '../lib/redis.js';
-import { ensureCotSchedule } from '../lib/cot/schedule.js';
+import { loadConfig, type Config } from '../lib/platform/config.js';
+import { createLogger } from '../lib/platform/logger.js';
+import { createRedis } from '../lib/platform/redis.js';
+import { ensureCotSchedule } from '../clients/cot.js';
 import { permanentDataErrors } from './permanentDataErrors.js';
-import { connectTemporal } from '../lib/temporal.js';
+import { connectTemporal } from '../lib/platform/temporal.js';
 
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
@@ -35,7 +35,12 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     // Activities start workflows (webhook deliveries) over the worker's own connection: eager starts.
-    activities: createActivities({ config, db, redis, temporal: new Client({ connection, namespace: config.temporal.namespace }) }),
+    activities: createActivities({
+      config,
+      db,
+      redis,
+      temporal: new Client({ connection, namespace: config.temporal.namespace }),
+    }),
     interceptors: { activity: [permanentDataErrors] },
     ...(bundle ? { workflowBundle: bundle } : { workflowsPath }),
   });
@@ -69,5 +74,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const worker = await startWorker(config, bundlePath ? { codePath: bundlePath } : undefined);
   await ensureSchedules(config);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void worker.stop().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void worker.stop().then(() => process.exit(0)));
 }

@@ -1,8 +1,21 @@
-import { allHandlersFinished, condition, defineQuery, defineUpdate, proxyLocalActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { RescheduleResult } from '../db/booking.js';
 import type { AppointmentStatus } from '../db/models/Appointment.js';
-import { BusinessStatus } from '../lib/searchAttributes.js';
+import { BusinessStatus } from '../lib/platform/searchAttributes.js';
+import {
+  appointmentStatus,
+  cancelAppointment,
+  confirmAppointment,
+  recordVisit,
+  rescheduleAppointmentUpdate,
+  type AppointmentWorkflow,
+} from './contracts/booking.js';
 
 // Each step is one short database transaction: local activities, no round trip through the server.
 const { setAppointmentStatus, rescheduleAppointment, sendReminder } = proxyLocalActivities<Activities>({
@@ -10,30 +23,15 @@ const { setAppointmentStatus, rescheduleAppointment, sendReminder } = proxyLocal
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 });
 
-export const confirmAppointment = defineUpdate<AppointmentStatus>('confirmAppointment');
-export const rescheduleAppointmentUpdate = defineUpdate<RescheduleResult, [{ startsAt: string; mechanicId?: string }]>('rescheduleAppointment');
-export const cancelAppointment = defineUpdate<AppointmentStatus, [{ reason: string }]>('cancelAppointment');
-export const recordVisit = defineUpdate<AppointmentStatus, [{ status: 'in_progress' | 'completed' | 'no_show' }]>('recordVisit');
-export const appointmentStatus = defineQuery<AppointmentStatus>('appointmentStatus');
-
-export interface AppointmentInput {
-  appointmentId: string;
-  startsAt: string;
-  durationMin: number;
-  holdMs: number;
-  /** Send a reminder this long before the start, for each entry. */
-  remindersMs: number[];
-  /** Close an appointment nobody updated this long after its end. */
-  closeAfterMs: number;
-}
-
-export const appointmentWorkflowId = (appointmentId: string) => `appointment-${appointmentId}`;
-
 const finished = (s: AppointmentStatus) => s === 'completed' || s === 'no_show' || s === 'expired' || s === 'canceled';
-const allowedVisit: Record<string, AppointmentStatus[]> = { in_progress: ['confirmed'], completed: ['in_progress', 'confirmed'], no_show: ['confirmed'] };
+const allowedVisit: Record<string, AppointmentStatus[]> = {
+  in_progress: ['confirmed'],
+  completed: ['in_progress', 'confirmed'],
+  no_show: ['confirmed'],
+};
 
 /** One booking: held until confirmed (or expired), reminded on durable timers, then visited or not. */
-export async function appointmentWorkflow(input: AppointmentInput): Promise<AppointmentStatus> {
+export const appointmentWorkflow: AppointmentWorkflow = async (input) => {
   let status = 'held' as AppointmentStatus;
   const holdUntil = Date.now() + input.holdMs;
   let startsAt = Date.parse(input.startsAt);
@@ -49,7 +47,8 @@ export async function appointmentWorkflow(input: AppointmentInput): Promise<Appo
   setHandler(appointmentStatus, () => status);
   setHandler(confirmAppointment, () => move(['held'], 'confirmed'), {
     validator: () => {
-      if (status !== 'held' && status !== 'confirmed') throw new Error(`An appointment that is ${status} cannot be confirmed`);
+      if (status !== 'held' && status !== 'confirmed')
+        throw new Error(`An appointment that is ${status} cannot be confirmed`);
       // A confirmation that arrives with the expiry (say, after a worker outage) is too late.
       if (status === 'held' && Date.now() >= holdUntil) throw new Error('The hold has expired');
     },
@@ -66,13 +65,15 @@ export async function appointmentWorkflow(input: AppointmentInput): Promise<Appo
     },
     {
       validator: (_request: { startsAt: string; mechanicId?: string }) => {
-        if (status !== 'held' && status !== 'confirmed') throw new Error(`An appointment that is ${status} cannot be moved`);
+        if (status !== 'held' && status !== 'confirmed')
+          throw new Error(`An appointment that is ${status} cannot be moved`);
       },
     },
   );
   setHandler(cancelAppointment, ({ reason }) => move(['held', 'confirmed'], 'canceled', { reason }), {
     validator: (_request: { reason: string }) => {
-      if (status !== 'held' && status !== 'confirmed' && status !== 'canceled') throw new Error(`An appointment that is ${status} cannot be canceled`);
+      if (status !== 'held' && status !== 'confirmed' && status !== 'canceled')
+        throw new Error(`An appointment that is ${status} cannot be canceled`);
     },
   });
   setHandler(recordVisit, ({ status: to }) => move(allowedVisit[to], to), {
@@ -81,7 +82,8 @@ export async function appointmentWorkflow(input: AppointmentInput): Promise<Appo
     },
   });
 
-  if (!(await condition(() => status !== 'held', input.holdMs))) await move(['held'], 'expired', { reason: 'not confirmed in time' });
+  if (!(await condition(() => status !== 'held', input.holdMs)))
+    await move(['held'], 'expired', { reason: 'not confirmed in time' });
 
   // Date.now() is the workflow's replay-safe clock here. Until the visit is recorded: sleep to the next reminder (while confirmed) or to the automatic close;
   // a reschedule or a status change wakes the workflow to plan again.
@@ -89,14 +91,28 @@ export async function appointmentWorkflow(input: AppointmentInput): Promise<Appo
     const seen = { status, version };
     const reminder =
       status === 'confirmed'
-        ? input.remindersMs.map((beforeMs) => ({ beforeMs, at: startsAt - beforeMs })).filter((r) => r.at > Date.now()).sort((a, b) => a.at - b.at)[0]
+        ? input.remindersMs
+            .map((beforeMs) => ({ beforeMs, at: startsAt - beforeMs }))
+            .filter((r) => r.at > Date.now())
+            .sort((a, b) => a.at - b.at)[0]
         : undefined;
     const wakeAt = reminder?.at ?? startsAt + input.durationMin * 60_000 + input.closeAfterMs;
-    const replan = await condition(() => status !== seen.status || version !== seen.version, Math.max(1, wakeAt - Date.now()));
+    const replan = await condition(
+      () => status !== seen.status || version !== seen.version,
+      Math.max(1, wakeAt - Date.now()),
+    );
     if (replan) continue;
-    if (reminder) await sendReminder({ appointmentId: input.appointmentId, beforeS: reminder.beforeMs / 1000, startsAt: new Date(startsAt).toISOString() });
-    else await move(['in_progress', 'confirmed'], status === 'in_progress' ? 'completed' : 'no_show', { reason: 'closed automatically' });
+    if (reminder)
+      await sendReminder({
+        appointmentId: input.appointmentId,
+        beforeS: reminder.beforeMs / 1000,
+        startsAt: new Date(startsAt).toISOString(),
+      });
+    else
+      await move(['in_progress', 'confirmed'], status === 'in_progress' ? 'completed' : 'no_show', {
+        reason: 'closed automatically',
+      });
   }
   await condition(allHandlersFinished);
   return status;
-}
+};

@@ -2,7 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   ParentClosePolicy,
-  defineQuery,
   proxyActivities,
   setHandler,
   startChild,
@@ -10,35 +9,29 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
-import type { CotRunInput, CotUnitPlan } from '../activities/cot.js';
 import { unitLabel } from '../lib/cot/reports.js';
-
-/** One id for every ingestion: while one runs, starting another finds it instead (Temporal's id uniqueness). */
-export const COT_WORKFLOW_ID = 'cot-ingestion';
-export const COT_SCHEDULE_ID = 'cot-weekly';
-
-export type CotIngestionInput = Omit<CotRunInput, 'runId' | 'workflowId'> & {
-  /** Files loaded at once. */
-  concurrency: number;
-  /** Backoff for each file: first wait, tripled per attempt, this many attempts in all. */
-  retry: { initialMs: number; attempts: number };
-};
-
-export interface CotProgress {
-  unitsTotal: number;
-  unitsDone: number;
-  rows: { read: number; inserted: number; updated: number; rejected: number };
-  /** Units being downloaded or loaded now, as `type/subtype/year|week`. */
-  inFlight: string[];
-}
-export const cotProgressQuery = defineQuery<CotProgress>('progress');
+import {
+  COT_WORKFLOW_ID,
+  cotProgressQuery,
+  type CotIngestionWorkflow,
+  type CotProgress,
+  type CotScheduledIngestionWorkflow,
+  type CotUnitPlan,
+} from './contracts/cot.js';
 
 const retry = { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 };
 // Bookkeeping is a short transaction each: a worker lost in one is noticed after seconds, not minutes.
-const { planCotIngestion, recordCotUnitFailure, finishCotRun } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+const { planCotIngestion, recordCotUnitFailure, finishCotRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry,
+});
 // Long work heartbeats on a timer: a lost worker is noticed within the heartbeat timeout.
 const HEARTBEAT_TIMEOUT = '20 seconds';
-const { computeCotIndicators } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: HEARTBEAT_TIMEOUT, retry });
+const { computeCotIndicators } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: HEARTBEAT_TIMEOUT,
+  retry,
+});
 
 const failureMessage = (error: unknown) => {
   const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -48,23 +41,35 @@ const failureMessage = (error: unknown) => {
 /** Runs `task` for each item with at most `limit` at a time. */
 async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, queue.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+    }),
+  );
 }
 
 /**
  * The weekly COT ingestion: plan the files, load the yearly files and then the current-week files,
  * rebuild the indicators of every report that loaded, and settle the run.
  */
-export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<string> {
+export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
   const { runId, workflowId } = workflowInfo();
   const { ingestCotUnit } = proxyActivities<Activities>({
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: HEARTBEAT_TIMEOUT,
-    retry: { initialInterval: input.retry.initialMs, backoffCoefficient: 3, maximumInterval: '5 minutes', maximumAttempts: input.retry.attempts },
+    retry: {
+      initialInterval: input.retry.initialMs,
+      backoffCoefficient: 3,
+      maximumInterval: '5 minutes',
+      maximumAttempts: input.retry.attempts,
+    },
   });
-  const progress: CotProgress = { unitsTotal: 0, unitsDone: 0, rows: { read: 0, inserted: 0, updated: 0, rejected: 0 }, inFlight: [] };
+  const progress: CotProgress = {
+    unitsTotal: 0,
+    unitsDone: 0,
+    rows: { read: 0, inserted: 0, updated: 0, rejected: 0 },
+    inFlight: [],
+  };
   setHandler(cotProgressQuery, () => progress);
   try {
     const plan = await planCotIngestion({ ...input, runId, workflowId });
@@ -88,22 +93,32 @@ export async function cotIngestionWorkflow(input: CotIngestionInput): Promise<st
       progress.unitsDone++;
     };
     // Yearly files hold disjoint weeks and load side by side; a current-week file may repeat its year's last week, so it comes after.
-    await inBatches(plan.units.filter((u) => u.year !== null), input.concurrency, load);
-    await inBatches(plan.units.filter((u) => u.year === null), input.concurrency, load);
+    await inBatches(
+      plan.units.filter((u) => u.year !== null),
+      input.concurrency,
+      load,
+    );
+    await inBatches(
+      plan.units.filter((u) => u.year === null),
+      input.concurrency,
+      load,
+    );
     // Rebuilt whenever a file loaded, changed or not: a run that died before this step is mended by the next.
-    await inBatches([...loadedPairs.values()], input.concurrency, (u) => computeCotIndicators(u.reportType, u.subtype).then(() => undefined));
+    await inBatches([...loadedPairs.values()], input.concurrency, (u) =>
+      computeCotIndicators(u.reportType, u.subtype).then(() => undefined),
+    );
     return await finishCotRun(runId, null);
   } catch (error) {
     await finishCotRun(runId, failureMessage(error));
     throw ApplicationFailure.nonRetryable(`COT ingestion failed: ${failureMessage(error)}`);
   }
-}
+};
 
 /**
  * What the weekly Schedule starts. Schedules append a timestamp to workflow ids, so this starts the
  * ingestion under the one fixed id itself: a run already going (someone started it by hand) wins.
  */
-export async function cotScheduledIngestionWorkflow(input: CotIngestionInput): Promise<string> {
+export const cotScheduledIngestionWorkflow: CotScheduledIngestionWorkflow = async (input) => {
   try {
     const child = await startChild(cotIngestionWorkflow, {
       workflowId: COT_WORKFLOW_ID,
@@ -115,4 +130,4 @@ export async function cotScheduledIngestionWorkflow(input: CotIngestionInput): P
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'an ingestion was already running';
     throw error;
   }
-}
+};

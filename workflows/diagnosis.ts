@@ -1,41 +1,29 @@
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { AssistantReply } from '../activities/diagnosis.js';
+import { closeSession, sendMessage, transcriptQuery, type DiagnosisSessionWorkflow } from './contracts/diagnosis.js';
 
-const { askAssistant } = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 4 } });
+const { askAssistant } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 4 },
+});
 const { recordDiagnosisMessage, closeDiagnosisSession } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
 });
 
-export interface TranscriptEntry {
-  role: 'user' | 'assistant';
-  content: string;
-  at: string;
-}
-
-export interface DiagnosisSessionInput {
-  sessionId: string;
-  /** Close the session after this long without a message. */
-  idleMs: number;
-  /** Continue as new once the workflow holds this many messages (the database keeps all of them). */
-  continueAfter: number;
-  /** Carried over by continue-as-new. */
-  transcript?: TranscriptEntry[];
-  seq?: number;
-}
-
-export const sendMessage = defineUpdate<AssistantReply, [{ text: string }]>('sendMessage');
-export const closeSession = defineUpdate<void, [{ reason: string }]>('closeSession');
-export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
-
-export const diagnosisWorkflowId = (sessionId: string) => `diagnosis-${sessionId}`;
-
 /** Messages carried into the next run, for the transcript query. */
 const CARRIED = 20;
 
 /** One car owner's conversation: each message gets a reply; silence closes it. */
-export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Promise<void> {
+export const diagnosisSessionWorkflow: DiagnosisSessionWorkflow = async (input) => {
   const transcript = input.transcript ?? [];
   let seq = input.seq ?? 0;
   let open = true;
@@ -61,7 +49,9 @@ export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Pr
         await recordDiagnosisMessage({ sessionId: input.sessionId, seq: ++seq, role: 'user', content: text });
         transcript.push({ role: 'user', content: text, at: new Date().toISOString() });
         // The provider may be down or out of quota; the built-in engine still answers.
-        const reply = await askAssistant({ sessionId: input.sessionId }).catch(() => askAssistant({ sessionId: input.sessionId, fallback: true }));
+        const reply = await askAssistant({ sessionId: input.sessionId }).catch(() =>
+          askAssistant({ sessionId: input.sessionId, fallback: true }),
+        );
         await recordDiagnosisMessage({
           sessionId: input.sessionId,
           seq: ++seq,
@@ -98,4 +88,4 @@ export async function diagnosisSessionWorkflow(input: DiagnosisSessionInput): Pr
     }
   }
   await condition(allHandlersFinished);
-}
+};

@@ -1,8 +1,6 @@
 import {
   allHandlersFinished,
   condition,
-  defineQuery,
-  defineUpdate,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
@@ -10,7 +8,14 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { PaymentStatus } from '../db/models/Payment.js';
-import { BusinessStatus } from '../lib/searchAttributes.js';
+import { BusinessStatus } from '../lib/platform/searchAttributes.js';
+import {
+  cancelPayment,
+  paymentStatus,
+  processPayment,
+  type Outcome,
+  type PaymentIntentWorkflow,
+} from './contracts/payments.js';
 
 // A transition is one short, idempotent database transaction that then starts its event's delivery
 // workflow: run as a local activity, it costs no round trip through the Temporal server (a marker in
@@ -28,32 +33,24 @@ const { startDelivery } = proxyLocalActivities<Activities>({
   localRetryThreshold: '10 seconds',
 });
 
-export type Outcome = 'succeeded' | 'failed';
-export const processPayment = defineUpdate<PaymentStatus, [{ outcome: Outcome }]>('processPayment');
-export const cancelPayment = defineUpdate<PaymentStatus, [{ reason: string }]>('cancelPayment');
-export const paymentStatus = defineQuery<PaymentStatus>('paymentStatus');
-
-export interface PaymentIntentInput {
-  intentId: string;
-  merchantId: string;
-  expiresInMs: number;
-  /** The delivery of `payment_intent.created`, written with the intent by the API. */
-  createdDeliveryId: string | null;
-}
-
 const settled = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
-
-export const paymentWorkflowId = (intentId: string) => `payment-${intentId}`;
 
 /**
  * One payment intent, from creation until it succeeds, fails, is canceled or expires.
  * The payer's outcome arrives as an Update, so the payer page gets the final state in its response.
  */
-export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<PaymentStatus> {
+export const paymentIntentWorkflow: PaymentIntentWorkflow = async (input) => {
   let status: PaymentStatus = 'requires_payment_method';
 
   const moveTo = async (from: PaymentStatus[], to: PaymentStatus, data: Record<string, unknown> = {}) => {
-    const result = await transitionPayment({ intentId: input.intentId, merchantId: input.merchantId, from, to, data, workflowId: workflowInfo().workflowId });
+    const result = await transitionPayment({
+      intentId: input.intentId,
+      merchantId: input.merchantId,
+      from,
+      to,
+      data,
+      workflowId: workflowInfo().workflowId,
+    });
     status = result.status;
     upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
   };
@@ -86,16 +83,19 @@ export async function paymentIntentWorkflow(input: PaymentIntentInput): Promise<
     },
     {
       validator: (_request: { reason: string }) => {
-        if (status !== 'requires_payment_method' && status !== 'canceled') throw new Error(`A payment that is ${status} cannot be canceled`);
+        if (status !== 'requires_payment_method' && status !== 'canceled')
+          throw new Error(`A payment that is ${status} cannot be canceled`);
       },
     },
   );
 
   // In the background: the API started this workflow just before committing the intent.
-  const createdDelivered = input.createdDeliveryId ? startDelivery({ deliveryId: input.createdDeliveryId, merchantId: input.merchantId }) : undefined;
+  const createdDelivered = input.createdDeliveryId
+    ? startDelivery({ deliveryId: input.createdDeliveryId, merchantId: input.merchantId })
+    : undefined;
   const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
   if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
   await condition(() => settled(status) && allHandlersFinished());
   await createdDelivered;
   return status;
-}
+};

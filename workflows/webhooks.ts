@@ -1,24 +1,23 @@
-import { proxyActivities, proxyLocalActivities, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { BusinessStatus } from '../lib/searchAttributes.js';
+import { BusinessStatus } from '../lib/platform/searchAttributes.js';
+import type { WebhookDeliveryWorkflow } from './contracts/webhooks.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 };
 // The HTTP attempt may take its full timeout, so it is a regular activity; infrastructure failures
 // (database down) are retried by Temporal, HTTP failures by the schedule below.
 const { attemptDelivery } = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry });
 // Bookkeeping is one quick UPDATE: local activities, no round trip through the server.
-const { closeDelivery, disableEndpoint, scheduleNextAttempt } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
-
-export interface WebhookDeliveryInput {
-  deliveryId: string;
-  merchantId: string;
-  /** Wait before each attempt, in seconds: the first is usually 0 (immediately). */
-  scheduleS: number[];
-  /** An endpoint failing continuously for this long is disabled. */
-  disableAfterS: number;
-}
-
-export const deliveryWorkflowId = (deliveryId: string) => `webhook-delivery-${deliveryId}`;
+const { closeDelivery, disableEndpoint, scheduleNextAttempt } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry,
+});
 
 /** ±10 % so that retries of many deliveries do not arrive at a receiver in lockstep. */
 function jittered(seconds: number): number {
@@ -26,7 +25,7 @@ function jittered(seconds: number): number {
 }
 
 /** Delivers one event to one endpoint on a durable retry schedule. */
-export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Promise<'delivered' | 'skipped' | 'failed'> {
+export const webhookDeliveryWorkflow: WebhookDeliveryWorkflow = async (input) => {
   const setStatus = (status: string) => upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
   let retryAfterMs: number | null = null;
   for (const [index, delayS] of input.scheduleS.entries()) {
@@ -47,7 +46,8 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
           ? `the endpoint failed continuously for ${Math.round(result.failingForS)} s`
           : null;
     if (disableReason !== null) {
-      if (result.outcome !== 'gone' || result.merchantEndpoint !== false) await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
+      if (result.outcome !== 'gone' || result.merchantEndpoint !== false)
+        await disableEndpoint({ merchantId: input.merchantId, reason: disableReason });
       await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: disableReason });
       setStatus('failed');
       return 'failed';
@@ -55,7 +55,11 @@ export async function webhookDeliveryWorkflow(input: WebhookDeliveryInput): Prom
     if (result.outcome === 'retry') retryAfterMs = result.retryAfterMs;
     if (index === input.scheduleS.length - 1) break;
   }
-  await closeDelivery({ deliveryId: input.deliveryId, status: 'failed', reason: `no success after ${input.scheduleS.length} attempts (${workflowInfo().workflowId})` });
+  await closeDelivery({
+    deliveryId: input.deliveryId,
+    status: 'failed',
+    reason: `no success after ${input.scheduleS.length} attempts (${workflowInfo().workflowId})`,
+  });
   setStatus('failed');
   return 'failed';
-}
+};

@@ -11,7 +11,12 @@ export async function accessLog(ctx: AppContext, next: Next) {
     await next();
   } finally {
     ctx.state.log.info(
-      { method: ctx.method, path: ctx.path.replace(PAYMENT_TOKEN, 'pt_[redacted]'), status: ctx.status, ms: Math.round(performance.now() - started) },
+      {
+        method: ctx.method,
+        path: ctx.path.replace(PAYMENT_TOKEN, 'pt_[redacted]'),
+        status: ctx.status,
+        ms: Math.round(performance.now() - started),
+      },
       'request',
     );
   }

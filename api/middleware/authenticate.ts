@@ -1,14 +1,9 @@
 import type { Next } from 'koa';
 import { jwtVerify } from 'jose';
 import { ApiKey } from '../../db/models/ApiKey.js';
-import { sha256 } from '../../lib/crypto.js';
-import type { Role } from '../../db/models/User.js';
+import { sha256 } from '../../lib/platform/crypto.js';
 import { unauthorized } from '../errors.js';
-import type { AppContext } from '../context.js';
-
-export type Principal =
-  | { kind: 'user'; userId: string; role: Role }
-  | { kind: 'merchant'; merchantId: string; apiKeyId: string };
+import type { AppContext, Principal } from '../context.js';
 
 export const API_KEY_PREFIX = 'mk_';
 
@@ -22,17 +17,24 @@ export function authenticate(jwtSecret: Uint8Array) {
     if (header) {
       const [scheme, token] = header.split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('Expected "Authorization: Bearer <token>"');
-      ctx.state.principal = token.startsWith(API_KEY_PREFIX) ? await merchantFromKey(token) : await userFromJwt(token, jwtSecret);
+      ctx.state.principal = token.startsWith(API_KEY_PREFIX)
+        ? await merchantFromKey(token)
+        : await userFromJwt(token, jwtSecret);
     }
     await next();
   };
 }
 
 async function merchantFromKey(key: string): Promise<Principal> {
-  const found = await ApiKey.query().findOne({ key_hash: sha256(key) }).whereNull('revoked_at');
+  const found = await ApiKey.query()
+    .findOne({ key_hash: sha256(key) })
+    .whereNull('revoked_at');
   if (!found) throw unauthorized('Unknown or revoked API key');
   // Recognition aid only; a lost update here is harmless, so it does not delay the request.
-  void ApiKey.query().patch({ last_used_at: new Date() }).findById(found.id).catch(() => {});
+  void ApiKey.query()
+    .patch({ last_used_at: new Date() })
+    .findById(found.id)
+    .catch(() => {});
   return { kind: 'merchant', merchantId: found.merchant_id, apiKeyId: found.id };
 }
 

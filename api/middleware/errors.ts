@@ -26,7 +26,8 @@ function isDecompressionError(error: unknown): boolean {
 /** Body-parser errors carry an http status (400 malformed JSON, 413 too large, 415 wrong type). */
 function httpError(error: unknown): ApiError | undefined {
   const e = error as { status?: number; expose?: boolean; name?: string; message?: string };
-  if (isDecompressionError(error)) return new ApiError(400, 'bad_request', 'The body could not be decoded with its Content-Encoding');
+  if (isDecompressionError(error))
+    return new ApiError(400, 'bad_request', 'The body could not be decoded with its Content-Encoding');
   if (!e.status || e.status < 400 || e.status >= 500) return undefined;
   if (e.name === 'SyntaxError') return new ApiError(400, 'malformed_json', `The body is not valid JSON: ${e.message}`);
   const code = e.status === 413 ? 'payload_too_large' : e.status === 415 ? 'unsupported_media_type' : 'bad_request';
@@ -46,19 +47,33 @@ function toApiError(error: unknown): ApiError | undefined {
       : new ApiError(400, 'invalid_reference', 'The request refers to a record that does not exist');
   }
   // check_violation: the values together break a rule of the table (e.g. a break outside opening hours).
-  if (pgErrorCode(error) === '23514') return new ApiError(400, 'validation_error', 'The values are inconsistent with each other', [{ path: '', message: `breaks ${(error as { constraint?: string; nativeError?: { constraint?: string } }).nativeError?.constraint ?? 'a table rule'}` }]);
+  if (pgErrorCode(error) === '23514')
+    return new ApiError(400, 'validation_error', 'The values are inconsistent with each other', [
+      {
+        path: '',
+        message: `breaks ${(error as { constraint?: string; nativeError?: { constraint?: string } }).nativeError?.constraint ?? 'a table rule'}`,
+      },
+    ]);
   // data_exception (class 22): a value PostgreSQL cannot store or compare, e.g. a NUL character or an out-of-range number.
-  if (pgErrorCode(error)?.startsWith('22')) return new ApiError(400, 'validation_error', 'A value cannot be stored', [{ path: '', message: 'out of range, or holds characters that cannot be stored (such as \\u0000)' }]);
-  if (isDependencyDown(error)) return new ApiError(503, 'dependency_unavailable', 'A backing service is unavailable; retry later');
+  if (pgErrorCode(error)?.startsWith('22'))
+    return new ApiError(400, 'validation_error', 'A value cannot be stored', [
+      { path: '', message: 'out of range, or holds characters that cannot be stored (such as \\u0000)' },
+    ]);
+  if (isDependencyDown(error))
+    return new ApiError(503, 'dependency_unavailable', 'A backing service is unavailable; retry later');
   return httpError(error);
 }
 
 export async function errors(ctx: AppContext, next: Next) {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) throw new ApiError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
+    if (ctx.status === 404 && ctx.body === undefined)
+      throw new ApiError(404, 'route_not_found', `No route for ${ctx.method} ${ctx.path}`);
     // The router answers a known path with an unsupported method by status alone (405, or 501 for a method it does not know).
-    if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) throw new ApiError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, { allow: ctx.response.get('Allow') });
+    if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null)
+      throw new ApiError(405, 'method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}`, {
+        allow: ctx.response.get('Allow'),
+      });
   } catch (error) {
     const known = toApiError(error);
     if (!known) ctx.state.log.error({ err: error }, 'unhandled error');

@@ -16,7 +16,11 @@ export function httpMetrics(registry: Registry) {
     try {
       await next();
     } finally {
-      end({ route: ctx._matchedRoute ? String(ctx._matchedRoute) : 'unmatched', method: ctx.method, status: String(ctx.status) });
+      end({
+        route: ctx._matchedRoute ? String(ctx._matchedRoute) : 'unmatched',
+        method: ctx.method,
+        status: String(ctx.status),
+      });
     }
   };
 }

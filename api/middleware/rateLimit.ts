@@ -11,13 +11,23 @@ interface Limits {
 }
 
 /** Takes one point for `key`, or refuses with 429 and Retry-After when the window is spent. */
-export async function consumeOrRefuse(limiter: RateLimiterAbstract, key: string, message = 'Too many requests'): Promise<void> {
+export async function consumeOrRefuse(
+  limiter: RateLimiterAbstract,
+  key: string,
+  message = 'Too many requests',
+): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection;
     const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    throw new ApiError(429, 'rate_limited', message, { retry_after_s: retryAfter }, { 'Retry-After': String(retryAfter) });
+    throw new ApiError(
+      429,
+      'rate_limited',
+      message,
+      { retry_after_s: retryAfter },
+      { 'Retry-After': String(retryAfter) },
+    );
   }
 }
 
@@ -44,7 +54,8 @@ export function rateLimitByCredential(redis: Redis, limits: Limits) {
   const byKey = limiter(redis, 'rl:key', limits.perKey, limits.windowS);
   return async (ctx: AppContext, next: Next) => {
     const principal = ctx.state.principal;
-    if (limited(ctx) && principal) await consumeOrRefuse(byKey, principal.kind === 'merchant' ? `k:${principal.apiKeyId}` : `u:${principal.userId}`);
+    if (limited(ctx) && principal)
+      await consumeOrRefuse(byKey, principal.kind === 'merchant' ? `k:${principal.apiKeyId}` : `u:${principal.userId}`);
     await next();
   };
 }

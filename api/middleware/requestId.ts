@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Next } from 'koa';
-import type { Logger } from '../../lib/logger.js';
+import type { Logger } from '../../lib/platform/logger.js';
 import type { AppContext } from '../context.js';
 
 const acceptable = /^[\w.:-]{1,128}$/;

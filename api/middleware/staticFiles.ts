@@ -12,10 +12,15 @@ export function staticFiles(prefix: string, root: string, spaFallback: boolean) 
   const available = existsSync(root);
   return async (ctx: AppContext, next: Next) => {
     await next();
-    if (!available || ctx.body !== undefined || ctx.status !== 404 || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return;
+    if (!available || ctx.body !== undefined || ctx.status !== 404 || (ctx.method !== 'GET' && ctx.method !== 'HEAD'))
+      return;
     if (!ctx.path.startsWith(prefix) || ctx.path.startsWith('/api/')) return;
     const file = ctx.path.slice(prefix.length) || 'index.html';
-    const served = await send(ctx, file, { root, maxage: file.startsWith('assets/') ? 31_536_000_000 : 0, immutable: file.startsWith('assets/') }).catch(() => undefined);
+    const served = await send(ctx, file, {
+      root,
+      maxage: file.startsWith('assets/') ? 31_536_000_000 : 0,
+      immutable: file.startsWith('assets/'),
+    }).catch(() => undefined);
     if (!served && spaFallback && !path.extname(file)) await send(ctx, 'index.html', { root });
   };
 }

@@ -4,7 +4,7 @@ import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { RefreshToken } from '../../db/models/RefreshToken.js';
 import { User } from '../../db/models/User.js';
-import { randomToken, sha256 } from '../../lib/crypto.js';
+import { randomToken, sha256 } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { unauthorized } from '../errors.js';
@@ -90,11 +90,16 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (!presented) throw unauthorized('No refresh token');
       const user = await db.transaction(async (trx) => {
-        const token = await RefreshToken.query(trx).findOne({ token_hash: sha256(presented) }).forUpdate();
+        const token = await RefreshToken.query(trx)
+          .findOne({ token_hash: sha256(presented) })
+          .forUpdate();
         if (!token || token.expires_at < new Date()) return undefined;
         if (token.revoked_at) {
           // A rotated token came back: someone holds a copy. End the whole family.
-          await RefreshToken.query(trx).patch({ revoked_at: new Date() }).where({ family_id: token.family_id }).whereNull('revoked_at');
+          await RefreshToken.query(trx)
+            .patch({ revoked_at: new Date() })
+            .where({ family_id: token.family_id })
+            .whereNull('revoked_at');
           return undefined;
         }
         await RefreshToken.query(trx).patch({ revoked_at: new Date() }).findById(token.id);
@@ -116,7 +121,11 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (presented) {
         const token = await RefreshToken.query().findOne({ token_hash: sha256(presented) });
-        if (token) await RefreshToken.query().patch({ revoked_at: new Date() }).where({ family_id: token.family_id }).whereNull('revoked_at');
+        if (token)
+          await RefreshToken.query()
+            .patch({ revoked_at: new Date() })
+            .where({ family_id: token.family_id })
+            .whereNull('revoked_at');
       }
       ctx.cookies.set(REFRESH_COOKIE, null, { path: COOKIE_PATH });
       ctx.status = 204;

@@ -5,13 +5,19 @@ import { z } from 'zod';
 import { availability, blockFor, isSlotTaken, logAppointmentEvent, type AvailableSlot } from '../../db/booking.js';
 import { Appointment, AppointmentEvent, appointmentStatuses } from '../../db/models/Appointment.js';
 import { Mechanic, Service, Workshop } from '../../db/models/Workshop.js';
-import { newId } from '../../db/payments.js';
-import { sha256 } from '../../lib/crypto.js';
-import { domainEvent, publish } from '../../lib/events.js';
-import { BusinessStatus } from '../../lib/searchAttributes.js';
-import { workflowUrl } from '../../lib/temporal.js';
-import type { AppointmentInput, appointmentWorkflow } from '../../workflows/booking.js';
-import { appointmentWorkflowId, cancelAppointment, confirmAppointment, recordVisit, rescheduleAppointmentUpdate } from '../../workflows/booking.js';
+import { newId } from '../../lib/platform/ids.js';
+import { sha256 } from '../../lib/platform/crypto.js';
+import { domainEvent, publish } from '../../lib/platform/events.js';
+import { BusinessStatus } from '../../lib/platform/searchAttributes.js';
+import { workflowUrl } from '../../lib/platform/temporal.js';
+import type { AppointmentInput, AppointmentWorkflow } from '../../workflows/contracts/booking.js';
+import {
+  appointmentWorkflowId,
+  cancelAppointment,
+  confirmAppointment,
+  recordVisit,
+  rescheduleAppointmentUpdate,
+} from '../../workflows/contracts/booking.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { customerOrOperator, runUpdate } from '../customerAccess.js';
@@ -24,7 +30,9 @@ export const APPOINTMENT_TOKEN_HEADER = 'x-appointment-token';
 const MAX_RANGE_DAYS = 62;
 const NEXT_SLOTS = 5;
 
-const SlotOut = z.object({ start: z.string(), end: z.string(), mechanic_ids: z.array(z.string()) }).meta({ id: 'Slot' });
+const SlotOut = z
+  .object({ start: z.string(), end: z.string(), mechanic_ids: z.array(z.string()) })
+  .meta({ id: 'Slot' });
 const AppointmentOut = z
   .object({
     id: z.string(),
@@ -55,7 +63,11 @@ const CreateAppointment = z.object({
   service_id: z.uuid(),
   start: iso,
   mechanic_id: z.uuid().optional(),
-  customer: z.object({ name: z.string().trim().min(1).max(200), email: z.email().max(254), phone: z.string().trim().max(50).optional() }),
+  customer: z.object({
+    name: z.string().trim().min(1).max(200),
+    email: z.email().max(254),
+    phone: z.string().trim().max(50).optional(),
+  }),
   vehicle: z.object({
     make: z.string().trim().min(1).max(80),
     model: z.string().trim().min(1).max(80),
@@ -82,7 +94,11 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(200),
 });
 
-const slotView = (s: AvailableSlot) => ({ start: s.start.toISOString(), end: s.end.toISOString(), mechanic_ids: s.mechanic_ids });
+const slotView = (s: AvailableSlot) => ({
+  start: s.start.toISOString(),
+  end: s.end.toISOString(),
+  mechanic_ids: s.mechanic_ids,
+});
 
 export function bookingRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -112,12 +128,22 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     const workshop = await Workshop.query().findById(workshopId);
     if (!workshop) throw notFound('Workshop');
     const service = await Service.query().findOne({ id: serviceId, workshop_id: workshopId });
-    if (!service) throw new ApiError(400, 'validation_error', 'The service is not offered by this workshop', [{ path: 'service_id', message: 'unknown service' }]);
+    if (!service)
+      throw new ApiError(400, 'validation_error', 'The service is not offered by this workshop', [
+        { path: 'service_id', message: 'unknown service' },
+      ]);
     return { workshop, service };
   }
 
   /** Free slots from `from` to the end of its local date plus `moreDays` (a 409 offers a week's). */
-  async function slotsFrom(workshop: Workshop, service: Service, from: Date, moreDays: number, mechanicId?: string, ignoreAppointmentId?: string) {
+  async function slotsFrom(
+    workshop: Workshop,
+    service: Service,
+    from: Date,
+    moreDays: number,
+    mechanicId?: string,
+    ignoreAppointmentId?: string,
+  ) {
     const day = DateTime.fromJSDate(from, { zone: workshop.time_zone });
     return availability(db, {
       workshop,
@@ -136,13 +162,20 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
 
   /** Operators see every appointment; a customer sees theirs with its token; anybody else nothing. */
   async function visible(ctx: AppContext, id: string): Promise<{ appointment: Appointment; operator: boolean }> {
-    const { row, operator } = await customerOrOperator<Appointment>(ctx, APPOINTMENT_TOKEN_HEADER, 'Appointment', async () => Appointment.query().findById(id));
+    const { row, operator } = await customerOrOperator<Appointment>(
+      ctx,
+      APPOINTMENT_TOKEN_HEADER,
+      'Appointment',
+      async () => Appointment.query().findById(id),
+    );
     return { appointment: row, operator };
   }
 
   /** An Update on the appointment's workflow; a refusal is a 409 carrying the stored status. */
   const update = <T>(appointment: Appointment, run: (h: WorkflowHandle) => Promise<T>) =>
-    runUpdate(temporal.client.workflow.getHandle(appointmentWorkflowId(appointment.id)), run, async () => ({ status: (await Appointment.query().findById(appointment.id))?.status }));
+    runUpdate(temporal.client.workflow.getHandle(appointmentWorkflowId(appointment.id)), run, async () => ({
+      status: (await Appointment.query().findById(appointment.id))?.status,
+    }));
 
   async function answer(ctx: AppContext, id: string, operator: boolean) {
     ctx.body = view((await Appointment.query().findById(id))!, operator);
@@ -157,7 +190,10 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     params: IdParams,
     query: AvailabilityQuery,
     responses: {
-      200: { description: 'Free slots, earliest first; each names the mechanics free for it', schema: z.object({ time_zone: z.string(), data: z.array(SlotOut) }) },
+      200: {
+        description: 'Free slots, earliest first; each names the mechanics free for it',
+        schema: z.object({ time_zone: z.string(), data: z.array(SlotOut) }),
+      },
       404: { description: 'No such workshop' },
     },
     handler: async (ctx, { params, query }) => {
@@ -183,17 +219,27 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     body: CreateAppointment,
     responses: {
-      201: { description: `Held; keep access_token for ${APPOINTMENT_TOKEN_HEADER}`, schema: AppointmentOut.extend({ access_token: z.string() }) },
+      201: {
+        description: `Held; keep access_token for ${APPOINTMENT_TOKEN_HEADER}`,
+        schema: AppointmentOut.extend({ access_token: z.string() }),
+      },
       404: { description: 'No such workshop' },
       409: { description: 'slot_unavailable, with the next free slots' },
     },
     handler: async (ctx, { body }) => {
       const { workshop, service } = await workshopService(body.workshop_id, body.service_id);
-      if (body.mechanic_id && !(await Mechanic.query().findOne({ id: body.mechanic_id, workshop_id: workshop.id, active: true }))) {
-        throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [{ path: 'mechanic_id', message: 'unknown mechanic' }]);
+      if (
+        body.mechanic_id &&
+        !(await Mechanic.query().findOne({ id: body.mechanic_id, workshop_id: workshop.id, active: true }))
+      ) {
+        throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [
+          { path: 'mechanic_id', message: 'unknown mechanic' },
+        ]);
       }
       const start = new Date(body.start);
-      const slot = (await slotsFrom(workshop, service, start, 0, body.mechanic_id)).find((s) => s.start.getTime() === start.getTime());
+      const slot = (await slotsFrom(workshop, service, start, 0, body.mechanic_id)).find(
+        (s) => s.start.getTime() === start.getTime(),
+      );
       if (!slot) throw unavailable(await slotsFrom(workshop, service, start, 7, body.mechanic_id));
 
       const token = newId('at', 32);
@@ -225,7 +271,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
               closeAfterMs: config.booking.closeAfterS * 1000,
             };
             // Started inside the transaction: if Temporal refuses, the hold is rolled back.
-            await temporal.client.workflow.start<typeof appointmentWorkflow>('appointmentWorkflow', {
+            await temporal.client.workflow.start<AppointmentWorkflow>('appointmentWorkflow', {
               taskQueue: config.temporal.taskQueue,
               workflowId: appointmentWorkflowId(held.id),
               workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -234,7 +280,14 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
             });
             return held;
           });
-          await publish(redis, domainEvent('appointment.held', null, { appointment_id: appointment.id, workshop_id: workshop.id, workflow_id: appointmentWorkflowId(appointment.id) })).catch(() => {});
+          await publish(
+            redis,
+            domainEvent('appointment.held', null, {
+              appointment_id: appointment.id,
+              workshop_id: workshop.id,
+              workflow_id: appointmentWorkflowId(appointment.id),
+            }),
+          ).catch(() => {});
           ctx.status = 201;
           ctx.body = { ...view(appointment, ctx.state.principal?.kind === 'user'), access_token: token };
           return;
@@ -273,7 +326,10 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     tag: 'booking',
     access: ['public', 'operator'],
     params: IdParams,
-    responses: { 200: { description: 'The appointment', schema: AppointmentDetail }, 404: { description: 'No such appointment' } },
+    responses: {
+      200: { description: 'The appointment', schema: AppointmentDetail },
+      404: { description: 'No such appointment' },
+    },
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const events = await AppointmentEvent.query().where({ appointment_id: appointment.id }).orderBy('id');
@@ -291,7 +347,11 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     tag: 'booking',
     access: ['public', 'operator'],
     params: IdParams,
-    responses: { 200: { description: 'Confirmed', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Expired, canceled or finished' } },
+    responses: {
+      200: { description: 'Confirmed', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Expired, canceled or finished' },
+    },
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const status = await update(appointment, (h) => h.executeUpdate(confirmAppointment));
@@ -308,7 +368,11 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ start: iso, mechanic_id: z.uuid().optional() }),
-    responses: { 200: { description: 'Moved', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'slot_unavailable (with the next free slots) or invalid_state' } },
+    responses: {
+      200: { description: 'Moved', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'slot_unavailable (with the next free slots) or invalid_state' },
+    },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const workshop = (await Workshop.query().findById(appointment.workshop_id))!;
@@ -316,11 +380,17 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
       const start = new Date(body.start);
       const mechanicId = body.mechanic_id ?? appointment.mechanic_id;
       const free = await slotsFrom(workshop, service, start, 0, mechanicId, appointment.id);
-      if (!free.some((s) => s.start.getTime() === start.getTime())) throw unavailable(await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id));
-      const result = await update(appointment, (h) => h.executeUpdate(rescheduleAppointmentUpdate, { args: [{ startsAt: start.toISOString(), mechanicId }] }));
+      if (!free.some((s) => s.start.getTime() === start.getTime()))
+        throw unavailable(await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id));
+      const result = await update(appointment, (h) =>
+        h.executeUpdate(rescheduleAppointmentUpdate, { args: [{ startsAt: start.toISOString(), mechanicId }] }),
+      );
       if (!result.ok) {
         if (result.reason !== 'slot_taken') throw new ApiError(409, 'invalid_state', result.reason);
-        throw unavailable(await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id), 'That time was just taken');
+        throw unavailable(
+          await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id),
+          'That time was just taken',
+        );
       }
       await answer(ctx, appointment.id, operator);
     },
@@ -334,11 +404,17 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['public', 'operator'],
     params: IdParams,
     body: z.object({ reason: z.string().trim().min(1).max(500) }),
-    responses: { 200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Already visited, expired or closed' } },
+    responses: {
+      200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Already visited, expired or closed' },
+    },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       if (appointment.status !== 'canceled') {
-        const status = await update(appointment, (h) => h.executeUpdate(cancelAppointment, { args: [{ reason: body.reason }] }));
+        const status = await update(appointment, (h) =>
+          h.executeUpdate(cancelAppointment, { args: [{ reason: body.reason }] }),
+        );
         if (status !== 'canceled') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
       }
       await answer(ctx, appointment.id, operator);
@@ -353,7 +429,11 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
     access: ['operator'],
     params: IdParams,
     body: z.object({ status: z.enum(['in_progress', 'completed', 'no_show']) }),
-    responses: { 200: { description: 'Recorded', schema: AppointmentOut }, 404: { description: 'No such appointment' }, 409: { description: 'Not allowed from the current state' } },
+    responses: {
+      200: { description: 'Recorded', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Not allowed from the current state' },
+    },
     handler: async (ctx, { params, body }) => {
       const { appointment } = await visible(ctx, params.id);
       await update(appointment, (h) => h.executeUpdate(recordVisit, { args: [{ status: body.status }] }));

@@ -4,11 +4,17 @@ import { z } from 'zod';
 import { recordCotRun } from '../../db/cot.js';
 import { CotRun, CotUnit, runStatuses, unitStatuses } from '../../db/models/Cot.js';
 import { cachedCot } from '../../lib/cot/cache.js';
-import { defaultIngestion } from '../../lib/cot/schedule.js';
+import { defaultIngestion } from '../../clients/cot.js';
 import type { Signal } from '../../lib/cot/indicators.js';
 import { reports, reportTypes, subtypes, type ReportType, type Subtype } from '../../lib/cot/reports.js';
-import { scheduleUrl, workflowUrl } from '../../lib/temporal.js';
-import { COT_SCHEDULE_ID, COT_WORKFLOW_ID, cotProgressQuery, type CotIngestionInput, type cotIngestionWorkflow } from '../../workflows/cot.js';
+import { scheduleUrl, workflowUrl } from '../../lib/platform/temporal.js';
+import {
+  COT_SCHEDULE_ID,
+  COT_WORKFLOW_ID,
+  cotProgressQuery,
+  type CotIngestionInput,
+  type CotIngestionWorkflow,
+} from '../../workflows/contracts/cot.js';
 import type { AppContext } from '../context.js';
 import { isoOrNull } from '../dates.js';
 import type { ApiDeps } from '../deps.js';
@@ -27,13 +33,25 @@ const MarketParams = PairParams.extend({
     .regex(/^[0-9A-Za-z+]{1,12}$/, 'a CFTC contract market code such as 099741 or 13874A')
     .transform((c) => c.toUpperCase()),
 });
-const Offset = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).max(100_000).default(0) });
+const Offset = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
+});
 
 const metrics = ['net', 'net_change', 'pct_oi', 'index_13', 'index_52', 'index_156', 'wci_26'] as const;
 type Metric = (typeof metrics)[number];
-const SORT = /^-?(name|code|open_interest|signals|[a-z_]+\.(net|net_change|pct_oi|index_13|index_52|index_156|wci_26))$/;
+const SORT =
+  /^-?(name|code|open_interest|signals|[a-z_]+\.(net|net_change|pct_oi|index_13|index_52|index_156|wci_26))$/;
 
-const GroupOut = z.object({ id: z.string(), key: z.string(), label: z.string(), role: z.enum(['commercial', 'speculative', 'small']), has_spread: z.boolean() }).meta({ id: 'CotGroup' });
+const GroupOut = z
+  .object({
+    id: z.string(),
+    key: z.string(),
+    label: z.string(),
+    role: z.enum(['commercial', 'speculative', 'small']),
+    has_spread: z.boolean(),
+  })
+  .meta({ id: 'CotGroup' });
 const IndicatorsOut = z.object({
   group: z.string(),
   net: z.number(),
@@ -54,21 +72,44 @@ const PositionsOut = IndicatorsOut.extend({
   spread_change: z.number().nullable(),
 }).meta({ id: 'CotGroupWeek' });
 const MarketOut = z
-  .object({ code: z.string(), name: z.string(), first_report: z.string(), latest_report: z.string(), reports: z.number(), open_interest: z.number() })
+  .object({
+    code: z.string(),
+    name: z.string(),
+    first_report: z.string(),
+    latest_report: z.string(),
+    reports: z.number(),
+    open_interest: z.number(),
+  })
   .meta({ id: 'CotMarket' });
-const WeekOut = z.object({ report_date: z.string(), open_interest: z.number(), open_interest_change: z.number().nullable(), groups: z.array(PositionsOut) }).meta({ id: 'CotWeek' });
+const WeekOut = z
+  .object({
+    report_date: z.string(),
+    open_interest: z.number(),
+    open_interest_change: z.number().nullable(),
+    groups: z.array(PositionsOut),
+  })
+  .meta({ id: 'CotWeek' });
 const MarketDetailOut = z
   .object({
     report_type: z.enum(reportTypes),
     subtype: z.enum(subtypes),
     code: z.string(),
     name: z.string(),
-    names: z.array(z.object({ name: z.string(), from: z.string(), through: z.string() })).describe('every name the market has had, oldest first'),
+    names: z
+      .array(z.object({ name: z.string(), from: z.string(), through: z.string() }))
+      .describe('every name the market has had, oldest first'),
     weeks: z.array(WeekOut).describe('newest first'),
   })
   .meta({ id: 'CotMarketDetail' });
 const ScreenerRowOut = z
-  .object({ code: z.string(), name: z.string(), report_date: z.string(), open_interest: z.number(), signals: z.number(), groups: z.array(IndicatorsOut.meta({ id: 'CotIndicators' })) })
+  .object({
+    code: z.string(),
+    name: z.string(),
+    report_date: z.string(),
+    open_interest: z.number(),
+    signals: z.number(),
+    groups: z.array(IndicatorsOut.meta({ id: 'CotIndicators' })),
+  })
   .meta({ id: 'CotScreenerRow' });
 const UnitOut = z
   .object({
@@ -82,7 +123,12 @@ const UnitOut = z
     rows_updated: z.number(),
     rows_unchanged: z.number(),
     rows_rejected: z.number(),
-    rejections: z.object({ by_reason: z.record(z.string(), z.number()), first: z.array(z.object({ record: z.number(), reason: z.string() })) }).nullable(),
+    rejections: z
+      .object({
+        by_reason: z.record(z.string(), z.number()),
+        first: z.array(z.object({ record: z.number(), reason: z.string() })),
+      })
+      .nullable(),
     data_from: z.string().nullable(),
     data_through: z.string().nullable(),
     error: z.string().nullable(),
@@ -95,22 +141,49 @@ const RunOut = z
     workflow_id: z.string(),
     temporal_url: z.string(),
     trigger: z.enum(['manual', 'schedule']),
-    params: z.object({ report_types: z.array(z.enum(reportTypes)), subtypes: z.array(z.enum(subtypes)), years: z.array(z.number()).nullable(), force: z.boolean() }),
+    params: z.object({
+      report_types: z.array(z.enum(reportTypes)),
+      subtypes: z.array(z.enum(subtypes)),
+      years: z.array(z.number()).nullable(),
+      force: z.boolean(),
+    }),
     status: z.enum(runStatuses),
     units_total: z.number().nullable(),
     units_done: z.number(),
-    rows: z.object({ read: z.number(), inserted: z.number(), updated: z.number(), unchanged: z.number(), rejected: z.number() }),
+    rows: z.object({
+      read: z.number(),
+      inserted: z.number(),
+      updated: z.number(),
+      unchanged: z.number(),
+      rejected: z.number(),
+    }),
     error: z.string().nullable(),
     started_at: z.string(),
     finished_at: z.string().nullable(),
   })
   .meta({ id: 'CotIngestion' });
-const RunDetailOut = RunOut.extend({ units: z.array(UnitOut), in_flight: z.array(z.string()).describe('units being loaded now (running ingestions)') }).meta({ id: 'CotIngestionDetail' });
+const RunDetailOut = RunOut.extend({
+  units: z.array(UnitOut),
+  in_flight: z.array(z.string()).describe('units being loaded now (running ingestions)'),
+}).meta({ id: 'CotIngestionDetail' });
 const StartIngestion = z
   .object({
-    report_types: z.array(z.enum(reportTypes)).min(1).max(3).default([...reportTypes]),
-    subtypes: z.array(z.enum(subtypes)).min(1).max(2).default([...subtypes]),
-    years: z.array(z.number().int().min(1986).max(2100)).min(1).max(40).optional().describe('default: the last COT_YEARS years'),
+    report_types: z
+      .array(z.enum(reportTypes))
+      .min(1)
+      .max(3)
+      .default([...reportTypes]),
+    subtypes: z
+      .array(z.enum(subtypes))
+      .min(1)
+      .max(2)
+      .default([...subtypes]),
+    years: z
+      .array(z.number().int().min(1986).max(2100))
+      .min(1)
+      .max(40)
+      .optional()
+      .describe('default: the last COT_YEARS years'),
     force: z.boolean().default(false).describe('reload years that are already complete'),
   })
   .strict();
@@ -146,7 +219,9 @@ function sortScreener(rows: ScreenerRow[], sort: string): ScreenerRow[] {
   const descending = sort.startsWith('-');
   const [field, metric] = sort.replace(/^-/, '').split('.') as [string, Metric | undefined];
   const value = (row: ScreenerRow): string | number | null =>
-    metric ? (row.groups.find((g) => g.group === field)?.[metric] ?? null) : (row[field as 'name' | 'code' | 'open_interest' | 'signals'] as string | number);
+    metric
+      ? (row.groups.find((g) => g.group === field)?.[metric] ?? null)
+      : (row[field as 'name' | 'code' | 'open_interest' | 'signals'] as string | number);
   return [...rows].sort((a, b) => {
     const [x, y] = [value(a), value(b)];
     // Markets without a value (too little history) sort last either way.
@@ -167,11 +242,18 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
   async function runViews(runs: CotRun[]) {
     const totals = runs.length
       ? ((await db('cot_units')
-          .whereIn('run_id', runs.map((r) => r.id))
+          .whereIn(
+            'run_id',
+            runs.map((r) => r.id),
+          )
           .groupBy('run_id')
           .select('run_id')
           .select(db.raw('count(*)::int AS units_done'))
-          .select(['read', 'inserted', 'updated', 'unchanged', 'rejected'].map((c) => db.raw(`coalesce(sum(rows_${c}), 0)::int AS ${c}`)))) as Record<string, number | string>[])
+          .select(
+            ['read', 'inserted', 'updated', 'unchanged', 'rejected'].map((c) =>
+              db.raw(`coalesce(sum(rows_${c}), 0)::int AS ${c}`),
+            ),
+          )) as Record<string, number | string>[])
       : [];
     return runs.map((run) => {
       const t = totals.find((x) => x.run_id === run.id) ?? {};
@@ -184,7 +266,13 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
         status: run.status,
         units_total: run.units_total,
         units_done: Number(t.units_done ?? 0),
-        rows: { read: Number(t.read ?? 0), inserted: Number(t.inserted ?? 0), updated: Number(t.updated ?? 0), unchanged: Number(t.unchanged ?? 0), rejected: Number(t.rejected ?? 0) },
+        rows: {
+          read: Number(t.read ?? 0),
+          inserted: Number(t.inserted ?? 0),
+          updated: Number(t.updated ?? 0),
+          unchanged: Number(t.unchanged ?? 0),
+          rejected: Number(t.rejected ?? 0),
+        },
         error: run.error,
         started_at: isoOrNull(run.started_at)!,
         finished_at: isoOrNull(run.finished_at),
@@ -195,13 +283,19 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
   async function runDetail(run: CotRun) {
     const [[view], units] = await Promise.all([
       runViews([run]),
-      CotUnit.query().where({ run_id: run.id }).orderBy('id').select('*', db.raw('data_from::text AS data_from'), db.raw('data_through::text AS data_through')),
+      CotUnit.query()
+        .where({ run_id: run.id })
+        .orderBy('id')
+        .select('*', db.raw('data_from::text AS data_from'), db.raw('data_through::text AS data_through')),
     ]);
     let inFlight: string[] = [];
     if (run.status === 'running') {
       // Live from the workflow; a run whose worker is away still answers from the database.
       const progress = await Promise.race([
-        temporal.client.workflow.getHandle(run.workflow_id, run.id).query(cotProgressQuery).catch(() => null),
+        temporal.client.workflow
+          .getHandle(run.workflow_id, run.id)
+          .query(cotProgressQuery)
+          .catch(() => null),
         new Promise<null>((resolve) => setTimeout(() => resolve(null), QUERY_TIMEOUT_MS).unref()),
       ]);
       inFlight = progress?.inFlight ?? [];
@@ -236,13 +330,24 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     tag: 'cot',
     access: ['operator', 'merchant'],
     params: TypeParams,
-    responses: { 200: { description: 'Groups g1..g5 (legacy has three)', schema: z.object({ report_type: z.enum(reportTypes), label: z.string(), groups: z.array(GroupOut) }) } },
+    responses: {
+      200: {
+        description: 'Groups g1..g5 (legacy has three)',
+        schema: z.object({ report_type: z.enum(reportTypes), label: z.string(), groups: z.array(GroupOut) }),
+      },
+    },
     handler: (ctx, { params }) => {
       const def = reports[params.type];
       ctx.body = {
         report_type: params.type,
         label: def.label,
-        groups: def.groups.map((g) => ({ id: g.id, key: g.key, label: g.label, role: g.role, has_spread: g.spread !== null })),
+        groups: def.groups.map((g) => ({
+          id: g.id,
+          key: g.key,
+          label: g.label,
+          role: g.role,
+          has_spread: g.spread !== null,
+        })),
       };
     },
   });
@@ -254,7 +359,12 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     tag: 'cot',
     access: ['operator', 'merchant'],
     params: PairParams,
-    responses: { 200: { description: 'Markets by name; `X-Cache` says whether the cache answered', schema: z.object({ data: z.array(MarketOut) }) } },
+    responses: {
+      200: {
+        description: 'Markets by name; `X-Cache` says whether the cache answered',
+        schema: z.object({ data: z.array(MarketOut) }),
+      },
+    },
     handler: async (ctx, { params }) => {
       ctx.body = await cached(ctx, `markets:${params.type}:${params.subtype}`, MARKETS_TTL_S, async () => {
         const { rows } = await db.raw(
@@ -277,10 +387,15 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     access: ['operator', 'merchant'],
     params: MarketParams,
     query: z.object({ weeks: z.coerce.number().int().min(1).max(2000).default(156) }),
-    responses: { 200: { description: 'The market', schema: MarketDetailOut }, 404: { description: 'No reports for this code' } },
+    responses: {
+      200: { description: 'The market', schema: MarketDetailOut },
+      404: { description: 'No reports for this code' },
+    },
     handler: async (ctx, { params, query }) => {
       const { type, subtype, code } = params;
-      const market = await cached(ctx, `market:${type}:${subtype}:${code}:${query.weeks}`, MARKETS_TTL_S, () => marketDetail(type, subtype, code, query.weeks));
+      const market = await cached(ctx, `market:${type}:${subtype}:${code}:${query.weeks}`, MARKETS_TTL_S, () =>
+        marketDetail(type, subtype, code, query.weeks),
+      );
       if (!market) throw notFound('Market');
       ctx.body = market;
     },
@@ -289,7 +404,10 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
   async function marketDetail(type: ReportType, subtype: Subtype, code: string, weeks: number) {
     const def = reports[type];
     const [{ rows }, { rows: names }] = await Promise.all([
-      db.raw(`SELECT *, report_date::text AS report_day FROM cot_reports WHERE report_type = ? AND subtype = ? AND code = ? ORDER BY cot_reports.report_date DESC LIMIT ?`, [type, subtype, code, weeks]),
+      db.raw(
+        `SELECT *, report_date::text AS report_day FROM cot_reports WHERE report_type = ? AND subtype = ? AND code = ? ORDER BY cot_reports.report_date DESC LIMIT ?`,
+        [type, subtype, code, weeks],
+      ),
       db.raw(
         `SELECT market_name AS name, min(report_date)::text AS "from", max(report_date)::text AS through
          FROM cot_reports WHERE report_type = ? AND subtype = ? AND code = ? GROUP BY market_name ORDER BY min(report_date)`,
@@ -314,7 +432,19 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
         groups: def.groups.map((g) => {
           const i = indicators.find((x) => x.report_day === r.report_day && x.grp === g.id);
           return {
-            ...(i ? indicatorsView(i) : { group: g.id, net: Number(r[`${g.key}_long`]) - Number(r[`${g.key}_short`]), net_change: null, pct_oi: null, index_13: null, index_52: null, index_156: null, wci_26: null, signal: null }),
+            ...(i
+              ? indicatorsView(i)
+              : {
+                  group: g.id,
+                  net: Number(r[`${g.key}_long`]) - Number(r[`${g.key}_short`]),
+                  net_change: null,
+                  pct_oi: null,
+                  index_13: null,
+                  index_52: null,
+                  index_156: null,
+                  wci_26: null,
+                  signal: null,
+                }),
             long: num(r[`${g.key}_long`]),
             short: num(r[`${g.key}_short`]),
             spread: num(r[`${g.key}_spread`]),
@@ -337,7 +467,10 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     query: Offset.extend({
       sort: z
         .string()
-        .regex(SORT, '`name`, `code`, `open_interest`, `signals` or `<group>.<metric>` such as `leveraged_funds.index_52`; `-` for descending')
+        .regex(
+          SORT,
+          '`name`, `code`, `open_interest`, `signals` or `<group>.<metric>` such as `leveraged_funds.index_52`; `-` for descending',
+        )
         .default('name'),
     }),
     responses: {
@@ -353,12 +486,21 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
           { path: 'sort', message: `one of ${reports[params.type].groups.map((g) => g.id).join(', ')}` },
         ]);
       }
-      const screener = await cached(ctx, `screener:${params.type}:${params.subtype}`, SCREENER_TTL_S, () => screenerRows(params.type, params.subtype));
-      ctx.body = { report_date: screener.report_date, total: screener.rows.length, data: sortScreener(screener.rows, query.sort).slice(query.offset, query.offset + query.limit) };
+      const screener = await cached(ctx, `screener:${params.type}:${params.subtype}`, SCREENER_TTL_S, () =>
+        screenerRows(params.type, params.subtype),
+      );
+      ctx.body = {
+        report_date: screener.report_date,
+        total: screener.rows.length,
+        data: sortScreener(screener.rows, query.sort).slice(query.offset, query.offset + query.limit),
+      };
     },
   });
 
-  async function screenerRows(type: ReportType, subtype: Subtype): Promise<{ report_date: string | null; rows: ScreenerRow[] }> {
+  async function screenerRows(
+    type: ReportType,
+    subtype: Subtype,
+  ): Promise<{ report_date: string | null; rows: ScreenerRow[] }> {
     const { rows } = (await db.raw(
       `SELECT r.code, r.market_name, r.report_date::text AS report_date, r.open_interest::float8 AS open_interest,
               i.grp, i.net, i.net_change, i.pct_oi, i.index_13, i.index_52, i.index_156, i.wci_26, i.signal
@@ -367,10 +509,19 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
        WHERE r.report_type = ? AND r.subtype = ?
          AND r.report_date = (SELECT max(report_date) FROM cot_reports WHERE report_type = ? AND subtype = ?)`,
       [type, subtype, type, subtype],
-    )) as { rows: (IndicatorRow & { code: string; market_name: string; report_date: string; open_interest: number })[] };
+    )) as {
+      rows: (IndicatorRow & { code: string; market_name: string; report_date: string; open_interest: number })[];
+    };
     const markets = new Map<string, ScreenerRow>();
     for (const row of rows) {
-      const market = markets.get(row.code) ?? { code: row.code, name: row.market_name, report_date: row.report_date, open_interest: row.open_interest, signals: 0, groups: [] };
+      const market = markets.get(row.code) ?? {
+        code: row.code,
+        name: row.market_name,
+        report_date: row.report_date,
+        open_interest: row.open_interest,
+        signals: 0,
+        groups: [],
+      };
       markets.set(row.code, market);
       if (row.grp === null) continue;
       market.groups.push(indicatorsView(row));
@@ -391,7 +542,15 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
         schema: z.object({
           stale: z.boolean().describe(`true when no report is newer than DATA_STALE_DAYS`),
           stale_after_days: z.number(),
-          reports: z.array(z.object({ report_type: z.enum(reportTypes), subtype: z.enum(subtypes), latest_report: z.string(), age_days: z.number(), stale: z.boolean() })),
+          reports: z.array(
+            z.object({
+              report_type: z.enum(reportTypes),
+              subtype: z.enum(subtypes),
+              latest_report: z.string(),
+              age_days: z.number(),
+              stale: z.boolean(),
+            }),
+          ),
           last_run: z.union([RunOut, z.null()]),
           next_run_at: z.string().nullable(),
           schedule_url: z.string().nullable(),
@@ -411,7 +570,9 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
           .catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e))),
       ]);
       const staleDays = config.cot.staleDays;
-      const freshness = (rows as { report_type: ReportType; subtype: Subtype; latest_report: string; age_days: number }[]).map((r) => ({ ...r, stale: r.age_days > staleDays }));
+      const freshness = (
+        rows as { report_type: ReportType; subtype: Subtype; latest_report: string; age_days: number }[]
+      ).map((r) => ({ ...r, stale: r.age_days > staleDays }));
       ctx.body = {
         stale: freshness.every((r) => r.stale),
         stale_after_days: staleDays,
@@ -430,11 +591,16 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     tag: 'cot',
     access: ['operator'],
     query: Offset.extend({ status: z.enum(runStatuses).optional() }),
-    responses: { 200: { description: 'A page of runs', schema: z.object({ total: z.number(), data: z.array(RunOut) }) } },
+    responses: {
+      200: { description: 'A page of runs', schema: z.object({ total: z.number(), data: z.array(RunOut) }) },
+    },
     handler: async (ctx, { query }) => {
       const q = CotRun.query();
       if (query.status) q.where({ status: query.status });
-      const [runs, total] = await Promise.all([q.clone().orderBy('started_at', 'desc').limit(query.limit).offset(query.offset), q.clone().resultSize()]);
+      const [runs, total] = await Promise.all([
+        q.clone().orderBy('started_at', 'desc').limit(query.limit).offset(query.offset),
+        q.clone().resultSize(),
+      ]);
       ctx.body = { total, data: await runViews(runs) };
     },
   });
@@ -463,7 +629,10 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
     body: StartIngestion,
     responses: {
       202: { description: 'Started', schema: z.object({ started: z.literal(true), ingestion: RunDetailOut }) },
-      200: { description: 'One was already running: that one', schema: z.object({ started: z.literal(false), ingestion: RunDetailOut }) },
+      200: {
+        description: 'One was already running: that one',
+        schema: z.object({ started: z.literal(false), ingestion: RunDetailOut }),
+      },
     },
     handler: async (ctx, { body }) => {
       const p = ctx.state.principal!;
@@ -479,7 +648,7 @@ export function cotRoutes(api: Api, deps: ApiDeps) {
       let runId: string;
       let started = true;
       try {
-        const handle = await temporal.client.workflow.start<typeof cotIngestionWorkflow>('cotIngestionWorkflow', {
+        const handle = await temporal.client.workflow.start<CotIngestionWorkflow>('cotIngestionWorkflow', {
           workflowId: COT_WORKFLOW_ID,
           taskQueue: config.temporal.taskQueue,
           args: [input],

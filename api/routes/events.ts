@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
-import type { DomainEvent } from '../../lib/events.js';
-import type { Principal } from '../middleware/authenticate.js';
+import type { DomainEvent } from '../../lib/platform/events.js';
+import type { Principal } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import type { Api } from '../route.js';
 

@@ -3,7 +3,7 @@ import { ApiKey } from '../../db/models/ApiKey.js';
 import { Merchant } from '../../db/models/Merchant.js';
 import { createMerchant, issueApiKey } from '../../db/merchants.js';
 import { paymentEventTypes } from '../../db/payments.js';
-import { encryptSecret, newWebhookSecret } from '../../lib/crypto.js';
+import { encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -138,7 +138,10 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     tag: 'merchants',
     access: ['operator', 'merchant'],
     params: MerchantParams,
-    responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(ApiKeyOut) }) }, 404: { description: 'No such merchant' } },
+    responses: {
+      200: { description: 'Keys', schema: z.object({ data: z.array(ApiKeyOut) }) },
+      404: { description: 'No such merchant' },
+    },
     handler: async (ctx, { params }) => {
       const merchant = await visibleMerchant(ctx, params.id);
       const keys = await ApiKey.query().where({ merchant_id: merchant.id }).orderBy('created_at', 'desc');
@@ -193,7 +196,9 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     params: MerchantParams,
     body: z
       .object({ webhook_url: WebhookUrl.nullable().optional(), webhook_events: WebhookEvents.optional() })
-      .refine((b) => b.webhook_url !== undefined || b.webhook_events !== undefined, { message: 'Give webhook_url, webhook_events or both' }),
+      .refine((b) => b.webhook_url !== undefined || b.webhook_events !== undefined, {
+        message: 'Give webhook_url, webhook_events or both',
+      }),
     responses: { 200: { description: 'Updated', schema: MerchantOut }, 404: { description: 'No such merchant' } },
     handler: async (ctx, { params, body }) => {
       const merchant = await visibleMerchant(ctx, params.id);
@@ -219,18 +224,23 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     idempotent: true,
     params: MerchantParams,
     responses: {
-      200: { description: 'Rotated', schema: z.object({ webhook_secret: z.string(), previous_secret_expires_at: z.string() }) },
+      200: {
+        description: 'Rotated',
+        schema: z.object({ webhook_secret: z.string(), previous_secret_expires_at: z.string() }),
+      },
       404: { description: 'No such merchant' },
     },
     handler: async (ctx, { params }) => {
       const merchant = await visibleMerchant(ctx, params.id);
       const secret = newWebhookSecret();
       const expires = new Date(Date.now() + ROTATION_OVERLAP_MS);
-      await Merchant.query().patch({
-        webhook_secret_enc: encryptSecret(secret, config.secretsKey),
-        webhook_secret_prev_enc: merchant.webhook_secret_enc,
-        webhook_secret_prev_expires_at: expires,
-      }).findById(merchant.id);
+      await Merchant.query()
+        .patch({
+          webhook_secret_enc: encryptSecret(secret, config.secretsKey),
+          webhook_secret_prev_enc: merchant.webhook_secret_enc,
+          webhook_secret_prev_expires_at: expires,
+        })
+        .findById(merchant.id);
       ctx.body = { webhook_secret: secret, previous_secret_expires_at: expires.toISOString() };
     },
   });

@@ -3,11 +3,16 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdReusePolicy } f
 import type { AnyQueryBuilder } from 'objection';
 import { z } from 'zod';
 import { Monitor, MonitorAlert, PriceCheck, checkOutcomes } from '../../db/models/Monitor.js';
-import { CircuitBreaker } from '../../lib/circuitBreaker.js';
-import { invalidLocator } from '../../lib/priceExtract.js';
-import { domainEvent, publish } from '../../lib/events.js';
-import { scheduleUrl, workflowUrl } from '../../lib/temporal.js';
-import { monitorScheduleId, priceCheckWorkflowId, type PriceCheckInput, type priceCheckWorkflow } from '../../workflows/monitors.js';
+import { CircuitBreaker } from '../../lib/platform/circuitBreaker.js';
+import { invalidLocator } from '../../lib/monitors/priceExtract.js';
+import { domainEvent, publish } from '../../lib/platform/events.js';
+import { scheduleUrl, workflowUrl } from '../../lib/platform/temporal.js';
+import {
+  monitorScheduleId,
+  priceCheckWorkflowId,
+  type PriceCheckInput,
+  type PriceCheckWorkflow,
+} from '../../workflows/contracts/monitors.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -21,7 +26,11 @@ const CHECK_NOW_WAIT_MS = 10_000;
 const MAX_HISTORY_POINTS = 5000;
 
 const currencies = new Set(Intl.supportedValuesOf('currency'));
-const BreakerOut = z.object({ state: z.enum(['closed', 'open', 'half_open']), failures: z.number(), open_until: z.string().nullable() });
+const BreakerOut = z.object({
+  state: z.enum(['closed', 'open', 'half_open']),
+  failures: z.number(),
+  open_until: z.string().nullable(),
+});
 const MonitorOut = z
   .object({
     id: z.string(),
@@ -62,9 +71,22 @@ const CheckOut = z
     checked_at: z.string(),
   })
   .meta({ id: 'PriceCheck' });
-const AlertOut = z.object({ id: z.number(), price: z.number(), target_price: z.number(), currency: z.string().nullable(), delivery_id: z.string().nullable(), created_at: z.string() }).meta({ id: 'MonitorAlert' });
+const AlertOut = z
+  .object({
+    id: z.number(),
+    price: z.number(),
+    target_price: z.number(),
+    currency: z.string().nullable(),
+    delivery_id: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'MonitorAlert' });
 
-const price = z.number().positive().max(1e11).refine((n) => Number(n.toFixed(2)) === n, 'at most two decimals');
+const price = z
+  .number()
+  .positive()
+  .max(1e11)
+  .refine((n) => Number(n.toFixed(2)) === n, 'at most two decimals');
 const Interval = z.number().int().max(MAX_INTERVAL_S);
 const MonitorFields = z.object({
   url: HttpUrl,
@@ -78,8 +100,19 @@ const MonitorFields = z.object({
   json_path: z.string().trim().min(1).max(500).nullish(),
   notify_webhook: HttpUrl.nullish(),
 });
-const CreateMonitor = MonitorFields.refine((m) => !(m.selector && m.json_path), { message: 'a selector or a JSON path, not both', path: ['json_path'] });
-const UpdateMonitor = MonitorFields.pick({ target_price: true, interval: true, selector: true, json_path: true, notify_webhook: true }).partial().extend({ paused: z.boolean().optional() });
+const CreateMonitor = MonitorFields.refine((m) => !(m.selector && m.json_path), {
+  message: 'a selector or a JSON path, not both',
+  path: ['json_path'],
+});
+const UpdateMonitor = MonitorFields.pick({
+  target_price: true,
+  interval: true,
+  selector: true,
+  json_path: true,
+  notify_webhook: true,
+})
+  .partial()
+  .extend({ paused: z.boolean().optional() });
 const IdParams = z.object({ id: z.uuid() });
 
 const checkView = (c: PriceCheck) => ({
@@ -95,7 +128,14 @@ const checkView = (c: PriceCheck) => ({
   scheduled_at: isoOrNull(c.scheduled_at),
   checked_at: isoOrNull(c.checked_at)!,
 });
-const alertView = (a: MonitorAlert) => ({ id: a.id, price: a.price, target_price: a.target_price, currency: a.currency, delivery_id: a.delivery_id, created_at: isoOrNull(a.created_at)! });
+const alertView = (a: MonitorAlert) => ({
+  id: a.id,
+  price: a.price,
+  target_price: a.target_price,
+  currency: a.currency,
+  delivery_id: a.delivery_id,
+  created_at: isoOrNull(a.created_at)!,
+});
 
 export function monitorRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -147,24 +187,44 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     return monitor;
   }
 
-  function checkedFields<T extends { url?: string; interval?: number; notify_webhook?: string | null; selector?: string | null; json_path?: string | null }>(body: T, ownerIsMerchant: boolean): T {
+  function checkedFields<
+    T extends {
+      url?: string;
+      interval?: number;
+      notify_webhook?: string | null;
+      selector?: string | null;
+      json_path?: string | null;
+    },
+  >(body: T, ownerIsMerchant: boolean): T {
     if (body.url) publicUrl(body.url, 'url', config.outboundAllowList);
     if (body.notify_webhook) {
-      if (!ownerIsMerchant) throw new ApiError(400, 'validation_error', 'Alert webhooks are signed with a merchant secret: create the monitor with a merchant API key', [{ path: 'notify_webhook', message: 'needs a merchant-owned monitor' }]);
+      if (!ownerIsMerchant)
+        throw new ApiError(
+          400,
+          'validation_error',
+          'Alert webhooks are signed with a merchant secret: create the monitor with a merchant API key',
+          [{ path: 'notify_webhook', message: 'needs a merchant-owned monitor' }],
+        );
       publicUrl(body.notify_webhook, 'notify_webhook', config.outboundAllowList);
     }
     for (const kind of ['selector', 'json_path'] as const) {
       const problem = body[kind] ? invalidLocator(kind, body[kind]!) : null;
-      if (problem) throw new ApiError(400, 'validation_error', `The ${kind} cannot be used`, [{ path: kind, message: problem }]);
+      if (problem)
+        throw new ApiError(400, 'validation_error', `The ${kind} cannot be used`, [{ path: kind, message: problem }]);
     }
     if (body.interval !== undefined && body.interval < config.monitors.minIntervalS) {
-      throw new ApiError(400, 'validation_error', 'The interval is too short', [{ path: 'interval', message: `at least ${config.monitors.minIntervalS} seconds` }]);
+      throw new ApiError(400, 'validation_error', 'The interval is too short', [
+        { path: 'interval', message: `at least ${config.monitors.minIntervalS} seconds` },
+      ]);
     }
     return body;
   }
 
   /** Every interval, ±10 % jitter (at most a minute) so many monitors do not hit shops in lockstep. */
-  const spec = (intervalS: number) => ({ intervals: [{ every: intervalS * 1000 }], jitter: Math.min(intervalS * 100, 60_000) });
+  const spec = (intervalS: number) => ({
+    intervals: [{ every: intervalS * 1000 }],
+    jitter: Math.min(intervalS * 100, 60_000),
+  });
 
   api.route({
     method: 'post',
@@ -207,7 +267,9 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         });
         return created;
       });
-      await publish(redis, domainEvent('monitor.created', monitor.merchant_id, { monitor_id: monitor.id })).catch(() => {});
+      await publish(redis, domainEvent('monitor.created', monitor.merchant_id, { monitor_id: monitor.id })).catch(
+        () => {},
+      );
       ctx.status = 201;
       ctx.body = await view(monitor);
     },
@@ -219,8 +281,16 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     summary: 'Monitors, newest first',
     tag: 'monitors',
     access: ['merchant', 'operator'],
-    query: PageQuery.extend({ outcome: z.enum(checkOutcomes).optional(), paused: z.enum(['true', 'false']).optional() }),
-    responses: { 200: { description: 'A page', schema: z.object({ data: z.array(MonitorOut), next_cursor: z.string().nullable() }) } },
+    query: PageQuery.extend({
+      outcome: z.enum(checkOutcomes).optional(),
+      paused: z.enum(['true', 'false']).optional(),
+    }),
+    responses: {
+      200: {
+        description: 'A page',
+        schema: z.object({ data: z.array(MonitorOut), next_cursor: z.string().nullable() }),
+      },
+    },
     handler: async (ctx, { query }) => {
       const p = ctx.state.principal!;
       const q = Monitor.query().whereNull('deleted_at');
@@ -240,16 +310,28 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     access: ['merchant', 'operator'],
     params: IdParams,
     responses: {
-      200: { description: 'The monitor', schema: MonitorOut.extend({ next_checks: z.array(z.string()), alerts: z.array(AlertOut) }).meta({ id: 'MonitorDetail' }) },
+      200: {
+        description: 'The monitor',
+        schema: MonitorOut.extend({ next_checks: z.array(z.string()), alerts: z.array(AlertOut) }).meta({
+          id: 'MonitorDetail',
+        }),
+      },
       404: { description: 'No such monitor' },
     },
     handler: async (ctx, { params }) => {
       const monitor = await visibleMonitor(ctx, params.id);
       const [schedule, alerts] = await Promise.all([
-        schedules().getHandle(monitorScheduleId(monitor.id)).describe().catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e))),
+        schedules()
+          .getHandle(monitorScheduleId(monitor.id))
+          .describe()
+          .catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e))),
         MonitorAlert.query().where({ monitor_id: monitor.id }).orderBy('id', 'desc').limit(50),
       ]);
-      ctx.body = { ...(await view(monitor)), next_checks: (schedule?.info.nextActionTimes ?? []).map((d) => d.toISOString()), alerts: alerts.map(alertView) };
+      ctx.body = {
+        ...(await view(monitor)),
+        next_checks: (schedule?.info.nextActionTimes ?? []).map((d) => d.toISOString()),
+        alerts: alerts.map(alertView),
+      };
     },
   });
 
@@ -267,7 +349,10 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       checkedFields(body, monitor.merchant_id !== null);
       const selector = body.selector !== undefined ? body.selector : monitor.selector;
       const jsonPath = body.json_path !== undefined ? body.json_path : monitor.json_path;
-      if (selector && jsonPath) throw new ApiError(400, 'validation_error', 'a selector or a JSON path, not both', [{ path: 'json_path', message: 'clear the selector first' }]);
+      if (selector && jsonPath)
+        throw new ApiError(400, 'validation_error', 'a selector or a JSON path, not both', [
+          { path: 'json_path', message: 'clear the selector first' },
+        ]);
       const handle = schedules().getHandle(monitorScheduleId(monitor.id));
       const updated = await db.transaction(async (trx) => {
         // Locked, so concurrent changes apply to the row and the schedule in the same order.
@@ -281,7 +366,8 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
           ...(body.paused !== undefined ? { paused: body.paused } : {}),
           updated_at: new Date(),
         });
-        if (body.interval !== undefined && body.interval !== monitor.interval_s) await handle.update((prev) => ({ ...prev, spec: spec(body.interval!) }));
+        if (body.interval !== undefined && body.interval !== monitor.interval_s)
+          await handle.update((prev) => ({ ...prev, spec: spec(body.interval!) }));
         // Pausing a paused schedule (or resuming a running one) is harmless: follow the request, not the old row.
         if (body.paused === true) await handle.pause('paused through the API');
         if (body.paused === false) await handle.unpause('resumed through the API');
@@ -321,13 +407,16 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     params: IdParams,
     responses: {
       200: { description: 'The check', schema: CheckOut },
-      202: { description: 'Still running (retrying a failing shop)', schema: z.object({ workflow_id: z.string(), temporal_url: z.string() }) },
+      202: {
+        description: 'Still running (retrying a failing shop)',
+        schema: z.object({ workflow_id: z.string(), temporal_url: z.string() }),
+      },
       404: { description: 'No such monitor' },
     },
     handler: async (ctx, { params }) => {
       const monitor = await visibleMonitor(ctx, params.id);
       const workflowId = `${priceCheckWorkflowId(monitor.id)}-now-${Date.now()}`;
-      const handle = await temporal.client.workflow.start<typeof priceCheckWorkflow>('priceCheckWorkflow', {
+      const handle = await temporal.client.workflow.start<PriceCheckWorkflow>('priceCheckWorkflow', {
         taskQueue: config.temporal.taskQueue,
         workflowId,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -336,7 +425,10 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       });
       // A failed run also has nothing to show beyond its workflow; either way the stored check answers.
       const settled = () => true;
-      const finished = await Promise.race([handle.result().then(settled, settled), new Promise<false>((r) => setTimeout(() => r(false), CHECK_NOW_WAIT_MS).unref())]);
+      const finished = await Promise.race([
+        handle.result().then(settled, settled),
+        new Promise<false>((r) => setTimeout(() => r(false), CHECK_NOW_WAIT_MS).unref()),
+      ]);
       const check = finished ? await PriceCheck.query().findOne({ check_id: workflowId }) : undefined;
       if (!check) {
         ctx.status = 202;
@@ -354,9 +446,15 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     tag: 'monitors',
     access: ['merchant', 'operator'],
     params: IdParams,
-    query: z.object({ from: z.iso.datetime({ offset: true }).optional(), to: z.iso.datetime({ offset: true }).optional() }),
+    query: z.object({
+      from: z.iso.datetime({ offset: true }).optional(),
+      to: z.iso.datetime({ offset: true }).optional(),
+    }),
     responses: {
-      200: { description: `At most ${MAX_HISTORY_POINTS} checks`, schema: z.object({ checks: z.array(CheckOut), alerts: z.array(AlertOut), truncated: z.boolean() }) },
+      200: {
+        description: `At most ${MAX_HISTORY_POINTS} checks`,
+        schema: z.object({ checks: z.array(CheckOut), alerts: z.array(AlertOut), truncated: z.boolean() }),
+      },
       404: { description: 'No such monitor' },
     },
     handler: async (ctx, { params, query }) => {
@@ -366,10 +464,18 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         if (query.to) b.where(column, '<', new Date(query.to));
       };
       const [checks, alerts] = await Promise.all([
-        PriceCheck.query().where({ monitor_id: monitor.id }).modify(inRange('checked_at')).orderBy('checked_at', 'desc').limit(MAX_HISTORY_POINTS + 1),
+        PriceCheck.query()
+          .where({ monitor_id: monitor.id })
+          .modify(inRange('checked_at'))
+          .orderBy('checked_at', 'desc')
+          .limit(MAX_HISTORY_POINTS + 1),
         MonitorAlert.query().where({ monitor_id: monitor.id }).modify(inRange('created_at')).orderBy('created_at'),
       ]);
-      ctx.body = { checks: checks.slice(0, MAX_HISTORY_POINTS).reverse().map(checkView), alerts: alerts.map(alertView), truncated: checks.length > MAX_HISTORY_POINTS };
+      ctx.body = {
+        checks: checks.slice(0, MAX_HISTORY_POINTS).reverse().map(checkView),
+        alerts: alerts.map(alertView),
+        truncated: checks.length > MAX_HISTORY_POINTS,
+      };
     },
   });
 }

@@ -1,15 +1,22 @@
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { MerchantEvent, PaymentIntent, PaymentTransaction, paymentStatuses, type PaymentStatus } from '../../db/models/Payment.js';
+import {
+  MerchantEvent,
+  PaymentIntent,
+  PaymentTransaction,
+  paymentStatuses,
+  type PaymentStatus,
+} from '../../db/models/Payment.js';
 import { Merchant } from '../../db/models/Merchant.js';
 import { WebhookDelivery } from '../../db/models/Webhook.js';
-import { intentView, logTransition, newId } from '../../db/payments.js';
-import { decryptSecret, encryptSecret, sha256 } from '../../lib/crypto.js';
-import { domainEvent, publish } from '../../lib/events.js';
-import { BusinessStatus, MerchantId } from '../../lib/searchAttributes.js';
-import { workflowUrl } from '../../lib/temporal.js';
-import type { Outcome, PaymentIntentInput, paymentIntentWorkflow } from '../../workflows/payments.js';
-import { cancelPayment, paymentWorkflowId, processPayment } from '../../workflows/payments.js';
+import { intentView, logTransition } from '../../db/payments.js';
+import { newId } from '../../lib/platform/ids.js';
+import { decryptSecret, encryptSecret, sha256 } from '../../lib/platform/crypto.js';
+import { domainEvent, publish } from '../../lib/platform/events.js';
+import { BusinessStatus, MerchantId } from '../../lib/platform/searchAttributes.js';
+import { workflowUrl } from '../../lib/platform/temporal.js';
+import type { Outcome, PaymentIntentInput, PaymentIntentWorkflow } from '../../workflows/contracts/payments.js';
+import { cancelPayment, paymentWorkflowId, processPayment } from '../../workflows/contracts/payments.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
@@ -41,7 +48,14 @@ const PaymentIntentOut = z
   .meta({ id: 'PaymentIntent' });
 const PaymentDetail = PaymentIntentOut.extend({
   transactions: z.array(
-    z.object({ id: z.number(), type: z.string(), from_status: z.string().nullable(), to_status: z.string(), data: z.record(z.string(), z.unknown()), created_at: z.string() }),
+    z.object({
+      id: z.number(),
+      type: z.string(),
+      from_status: z.string().nullable(),
+      to_status: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      created_at: z.string(),
+    }),
   ),
   events: z.array(
     z.object({
@@ -73,7 +87,9 @@ const CreatePayment = z.object({
     .refine((m) => Object.keys(m).length <= MAX_METADATA_KEYS, `at most ${MAX_METADATA_KEYS} keys`)
     .optional(),
 });
-const IntentRef = z.object({ ref: z.string().regex(/^p[it]_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…) or payment token (pt_…)') });
+const IntentRef = z.object({
+  ref: z.string().regex(/^p[it]_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…) or payment token (pt_…)'),
+});
 const TokenParams = z.object({ token: z.string().regex(/^pt_[A-Za-z0-9_-]{40,64}$/, 'a payment token (pt_…)') });
 const IdParams = z.object({ id: z.string().regex(/^pi_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…)') });
 
@@ -126,12 +142,20 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
   }
 
   /** Runs an Update on the intent's workflow; a rejected or closed workflow leaves the stored state to answer. */
-  async function update<T>(intent: PaymentIntent, run: (handle: ReturnType<typeof temporal.client.workflow.getHandle>) => Promise<T>): Promise<T | null> {
+  async function update<T>(
+    intent: PaymentIntent,
+    run: (handle: ReturnType<typeof temporal.client.workflow.getHandle>) => Promise<T>,
+  ): Promise<T | null> {
     try {
       return await run(temporal.client.workflow.getHandle(paymentWorkflowId(intent.id)));
     } catch (error) {
       const name = (error as Error).name;
-      if (error instanceof WorkflowNotFoundError || name === 'WorkflowUpdateFailedError' || name === 'WorkflowNotFoundError') return null;
+      if (
+        error instanceof WorkflowNotFoundError ||
+        name === 'WorkflowUpdateFailedError' ||
+        name === 'WorkflowNotFoundError'
+      )
+        return null;
       throw error;
     }
   }
@@ -173,7 +197,7 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
         };
         // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
         // the workflow's first write finds no intent and fails visibly instead of inventing one.
-        await temporal.client.workflow.start<typeof paymentIntentWorkflow>('paymentIntentWorkflow', {
+        await temporal.client.workflow.start<PaymentIntentWorkflow>('paymentIntentWorkflow', {
           taskQueue: config.temporal.taskQueue,
           workflowId: paymentWorkflowId(id),
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -185,7 +209,14 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
         });
         return created;
       });
-      await publish(redis, domainEvent('payment_intent.created', merchantId, { intent_id: id, status: intent.status, workflow_id: paymentWorkflowId(id) })).catch(() => {});
+      await publish(
+        redis,
+        domainEvent('payment_intent.created', merchantId, {
+          intent_id: id,
+          status: intent.status,
+          workflow_id: paymentWorkflowId(id),
+        }),
+      ).catch(() => {});
       ctx.status = 201;
       ctx.body = merchantView(intent);
     },
@@ -202,7 +233,12 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
       order_id: z.string().max(200).optional(),
       merchant_id: z.uuid().optional(),
     }),
-    responses: { 200: { description: 'A page', schema: z.object({ data: z.array(PaymentIntentOut), next_cursor: z.string().nullable() }) } },
+    responses: {
+      200: {
+        description: 'A page',
+        schema: z.object({ data: z.array(PaymentIntentOut), next_cursor: z.string().nullable() }),
+      },
+    },
     handler: async (ctx, { query }) => {
       const p = ctx.state.principal!;
       const q = PaymentIntent.query();
@@ -218,12 +254,16 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'get',
     path: '/api/v1/payments/:ref',
-    summary: 'One payment: by id (pi_…) for its merchant and operators, with its log; by token (pt_…) for the payer page',
+    summary:
+      'One payment: by id (pi_…) for its merchant and operators, with its log; by token (pt_…) for the payer page',
     tag: 'payments',
     access: ['public', 'merchant', 'operator'],
     params: IntentRef,
     responses: {
-      200: { description: 'The intent (detail for merchants and operators, payer view for a token)', schema: z.union([PaymentDetail, PayerView]) },
+      200: {
+        description: 'The intent (detail for merchants and operators, payer view for a token)',
+        schema: z.union([PaymentDetail, PayerView]),
+      },
       404: { description: 'No such payment' },
     },
     handler: async (ctx, { params }) => {
@@ -236,13 +276,25 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
         PaymentTransaction.query().where({ intent_id: intent.id }).orderBy('id'),
         MerchantEvent.query().where({ intent_id: intent.id }).orderBy('created_at'),
       ]);
-      const deliveries = await WebhookDelivery.query().whereIn('event_id', events.map((e) => e.id));
+      const deliveries = await WebhookDelivery.query().whereIn(
+        'event_id',
+        events.map((e) => e.id),
+      );
       ctx.body = {
         ...merchantView(intent),
-        transactions: transactions.map((t) => ({ ...t, id: Number(t.id), created_at: new Date(t.created_at).toISOString() })),
+        transactions: transactions.map((t) => ({
+          ...t,
+          id: Number(t.id),
+          created_at: new Date(t.created_at).toISOString(),
+        })),
         events: events.map((e) => {
           const d = deliveries.find((x) => x.event_id === e.id);
-          return { id: e.id, type: e.type, created_at: new Date(e.created_at).toISOString(), delivery: d ? { id: d.id, status: d.status, attempts: d.attempts } : null };
+          return {
+            id: e.id,
+            type: e.type,
+            created_at: new Date(e.created_at).toISOString(),
+            delivery: d ? { id: d.id, status: d.status, attempts: d.attempts } : null,
+          };
         }),
       };
     },
@@ -256,13 +308,22 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     access: ['merchant', 'operator'],
     idempotent: true,
     params: IdParams,
-    body: z.object({ reason: z.enum(['requested_by_customer', 'duplicate', 'fraudulent', 'abandoned']).default('requested_by_customer') }),
-    responses: { 200: { description: 'Canceled', schema: PaymentIntentOut }, 404: { description: 'No such payment' }, 409: { description: 'Already processed' } },
+    body: z.object({
+      reason: z
+        .enum(['requested_by_customer', 'duplicate', 'fraudulent', 'abandoned'])
+        .default('requested_by_customer'),
+    }),
+    responses: {
+      200: { description: 'Canceled', schema: PaymentIntentOut },
+      404: { description: 'No such payment' },
+      409: { description: 'Already processed' },
+    },
     handler: async (ctx, { params, body }) => {
       const intent = await visibleIntent(ctx, params.id);
       await update(intent, (h) => h.executeUpdate(cancelPayment, { args: [{ reason: body.reason }] }));
       const current = await PaymentIntent.query().findById(intent.id);
-      if (current!.status !== 'canceled') throw new ApiError(409, 'invalid_state', `A payment that is ${current!.status} cannot be canceled`);
+      if (current!.status !== 'canceled')
+        throw new ApiError(409, 'invalid_state', `A payment that is ${current!.status} cannot be canceled`);
       ctx.body = merchantView(current!);
     },
   });
@@ -276,15 +337,22 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     params: TokenParams,
     body: z.object({ outcome: z.enum(['succeeded', 'failed']) }),
     responses: {
-      200: { description: 'Final state; a repeated submit returns the state without processing again', schema: PayerView },
+      200: {
+        description: 'Final state; a repeated submit returns the state without processing again',
+        schema: PayerView,
+      },
       404: { description: 'No such payment' },
       409: { description: 'Canceled or expired' },
     },
     handler: async (ctx, { params, body }) => {
       const intent = await intentByToken(params.token);
-      if (!terminal(intent.status)) await update(intent, (h) => h.executeUpdate(processPayment, { args: [{ outcome: body.outcome as Outcome }] }));
+      if (!terminal(intent.status))
+        await update(intent, (h) => h.executeUpdate(processPayment, { args: [{ outcome: body.outcome as Outcome }] }));
       const current = (await PaymentIntent.query().findById(intent.id))!;
-      if (current.status === 'canceled') throw new ApiError(409, 'invalid_state', 'This payment was canceled and can no longer be paid', { reason: current.cancellation_reason });
+      if (current.status === 'canceled')
+        throw new ApiError(409, 'invalid_state', 'This payment was canceled and can no longer be paid', {
+          reason: current.cancellation_reason,
+        });
       ctx.body = await payerView(current);
     },
   });

@@ -68,7 +68,9 @@ export function systemRoutes(api: Api, deps: ApiDeps, spec: () => unknown) {
         check(() => deps.pingTemporal(CHECK_TIMEOUT_MS)),
       ]);
       const checks = { postgres, redis, temporal };
-      const down = Object.entries(checks).filter(([, c]) => c.status === 'down').map(([name]) => name);
+      const down = Object.entries(checks)
+        .filter(([, c]) => c.status === 'down')
+        .map(([name]) => name);
       if (down.length === 0) {
         ctx.body = { status: 'ok', checks };
         return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WebhookAttempt, WebhookDelivery } from '../../db/models/Webhook.js';
-import { startDeliveryWorkflow } from '../../lib/deliveries.js';
-import { deliveryWorkflowId } from '../../workflows/webhooks.js';
+import { startDeliveryWorkflow } from '../../clients/webhooks.js';
+import { deliveryWorkflowId } from '../../workflows/contracts/webhooks.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -75,9 +75,16 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
 
   /** Puts a closed delivery back to pending and runs the whole schedule again. */
   async function redeliver(delivery: WebhookDelivery): Promise<void> {
-    if (delivery.status === 'pending') throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
-    await WebhookDelivery.query().patch({ status: 'pending', last_error: null, updated_at: new Date() }).findById(delivery.id);
-    const started = await startDeliveryWorkflow(temporal.client, config, { deliveryId: delivery.id, merchantId: delivery.merchant_id, again: true });
+    if (delivery.status === 'pending')
+      throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
+    await WebhookDelivery.query()
+      .patch({ status: 'pending', last_error: null, updated_at: new Date() })
+      .findById(delivery.id);
+    const started = await startDeliveryWorkflow(temporal.client, config, {
+      deliveryId: delivery.id,
+      merchantId: delivery.merchant_id,
+      again: true,
+    });
     if (!started) throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
   }
 
@@ -93,13 +100,19 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
       intent_id: z.string().max(100).optional(),
       merchant_id: z.uuid().optional(),
     }),
-    responses: { 200: { description: 'A page', schema: z.object({ data: z.array(DeliveryOut), next_cursor: z.string().nullable() }) } },
+    responses: {
+      200: {
+        description: 'A page',
+        schema: z.object({ data: z.array(DeliveryOut), next_cursor: z.string().nullable() }),
+      },
+    },
     handler: async (ctx, { query }) => {
       const q = deliveries(ctx);
       if (query.status) q.where('webhook_deliveries.status', query.status);
       if (query.event_type) q.where('events.type', query.event_type);
       if (query.intent_id) q.where('events.intent_id', query.intent_id);
-      if (query.merchant_id && ctx.state.principal!.kind === 'user') q.where('webhook_deliveries.merchant_id', query.merchant_id);
+      if (query.merchant_id && ctx.state.principal!.kind === 'user')
+        q.where('webhook_deliveries.merchant_id', query.merchant_id);
       const page = await pageOf(q.castTo<WebhookDelivery>() as never, query);
       ctx.body = { data: (page.rows as DeliveryRow[]).map(deliveryOut), next_cursor: page.nextCursor };
     },
@@ -112,11 +125,17 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
     tag: 'webhooks',
     access: ['merchant', 'operator'],
     params: z.object({ id: z.uuid() }),
-    responses: { 200: { description: 'The delivery', schema: DeliveryOut.extend({ attempts_log: z.array(AttemptOut) }) }, 404: { description: 'No such delivery' } },
+    responses: {
+      200: { description: 'The delivery', schema: DeliveryOut.extend({ attempts_log: z.array(AttemptOut) }) },
+      404: { description: 'No such delivery' },
+    },
     handler: async (ctx, { params }) => {
       const d = await visibleDelivery(ctx, params.id);
       const attempts = await WebhookAttempt.query().where({ delivery_id: d.id }).orderBy('id');
-      ctx.body = { ...deliveryOut(d), attempts_log: attempts.map((a) => ({ ...a, id: Number(a.id), created_at: isoOrNull(a.created_at)! })) };
+      ctx.body = {
+        ...deliveryOut(d),
+        attempts_log: attempts.map((a) => ({ ...a, id: Number(a.id), created_at: isoOrNull(a.created_at)! })),
+      };
     },
   });
 
@@ -128,7 +147,11 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
     access: ['merchant', 'operator'],
     idempotent: true,
     params: z.object({ id: z.uuid() }),
-    responses: { 202: { description: 'Redelivery started', schema: DeliveryOut }, 404: { description: 'No such delivery' }, 409: { description: 'Still being attempted' } },
+    responses: {
+      202: { description: 'Redelivery started', schema: DeliveryOut },
+      404: { description: 'No such delivery' },
+      409: { description: 'Still being attempted' },
+    },
     handler: async (ctx, { params }) => {
       await redeliver(await visibleDelivery(ctx, params.id));
       ctx.status = 202;
@@ -148,12 +171,17 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
     handler: async (ctx, { body }) => {
       const p = ctx.state.principal!;
       const merchantId = p.kind === 'merchant' ? p.merchantId : body.merchant_id;
-      if (!merchantId) throw new ApiError(400, 'validation_error', 'merchant_id is required for operators', [{ path: 'merchant_id', message: 'Required' }]);
-      const failed = await WebhookDelivery.query().where({ merchant_id: merchantId, status: 'failed' }).where('created_at', '>=', new Date(body.since)).limit(1000);
+      if (!merchantId)
+        throw new ApiError(400, 'validation_error', 'merchant_id is required for operators', [
+          { path: 'merchant_id', message: 'Required' },
+        ]);
+      const failed = await WebhookDelivery.query()
+        .where({ merchant_id: merchantId, status: 'failed' })
+        .where('created_at', '>=', new Date(body.since))
+        .limit(1000);
       for (const delivery of failed) await redeliver(delivery);
       ctx.status = 202;
       ctx.body = { redelivered: failed.length };
     },
   });
 }
-

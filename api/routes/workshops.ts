@@ -2,15 +2,20 @@
 import type { Model, ModelClass } from 'objection';
 import { z, type ZodObject, type ZodRawShape } from 'zod';
 import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from '../../db/models/Workshop.js';
-import { isTimeZone } from '../../lib/config.js';
+import { isTimeZone } from '../../lib/platform/config.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
 
 const time = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
-const ordered = (h: { opens?: string | null; closes?: string | null; break_start?: string | null; break_end?: string | null }) =>
+const ordered = (h: {
+  opens?: string | null;
+  closes?: string | null;
+  break_start?: string | null;
+  break_end?: string | null;
+}) =>
   (!h.opens || !h.closes || h.opens < h.closes) &&
-  (!h.break_start === !h.break_end) &&
+  !h.break_start === !h.break_end &&
   (!h.break_start || (h.opens! <= h.break_start && h.break_start < h.break_end! && h.break_end! <= h.closes!));
 const orderMessage = { message: 'needs opens < closes and a break (both ends or none) inside them' };
 
@@ -29,13 +34,31 @@ const ServiceIn = z.object({
   buffer_after_min: z.number().int().min(0).max(240).default(0),
   price_min: z.number().int().nonnegative().nullish(),
   price_max: z.number().int().nonnegative().nullish(),
-  currency: z.string().regex(/^[a-z]{3}$/).nullish(),
+  currency: z
+    .string()
+    .regex(/^[a-z]{3}$/)
+    .nullish(),
 });
 const HoursIn = z
-  .object({ weekday: z.number().int().min(1).max(7), mechanic_id: z.uuid().nullish(), opens: time, closes: time, break_start: time.nullish(), break_end: time.nullish() })
+  .object({
+    weekday: z.number().int().min(1).max(7),
+    mechanic_id: z.uuid().nullish(),
+    opens: time,
+    closes: time,
+    break_start: time.nullish(),
+    break_end: time.nullish(),
+  })
   .refine(ordered, orderMessage);
 const OverrideIn = z
-  .object({ date: z.iso.date(), mechanic_id: z.uuid().nullish(), closed: z.boolean(), opens: time.nullish(), closes: time.nullish(), break_start: time.nullish(), break_end: time.nullish() })
+  .object({
+    date: z.iso.date(),
+    mechanic_id: z.uuid().nullish(),
+    closed: z.boolean(),
+    opens: time.nullish(),
+    closes: time.nullish(),
+    break_start: time.nullish(),
+    break_end: time.nullish(),
+  })
   .refine((o) => o.closed || (o.opens && o.closes), { message: 'an open override needs opens and closes' })
   .refine(ordered, orderMessage);
 
@@ -54,10 +77,13 @@ interface Collection<S extends ZodRawShape> {
 }
 
 export function workshopRoutes(api: Api, _deps: ApiDeps) {
-  const findWorkshop = async (id: string) => (await Workshop.query().findById(id)) ?? Promise.reject(notFound('Workshop'));
+  const findWorkshop = async (id: string) =>
+    (await Workshop.query().findById(id)) ?? Promise.reject(notFound('Workshop'));
   const mechanicOfWorkshop = async (workshopId: string, body: { mechanic_id?: string | null }) => {
     if (body.mechanic_id && !(await Mechanic.query().findOne({ id: body.mechanic_id, workshop_id: workshopId }))) {
-      throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [{ path: 'mechanic_id', message: 'unknown mechanic' }]);
+      throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [
+        { path: 'mechanic_id', message: 'unknown mechanic' },
+      ]);
     }
   };
 
@@ -67,7 +93,9 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     summary: 'Workshops',
     tag: 'booking',
     access: ['public'],
-    responses: { 200: { description: 'All workshops', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) } },
+    responses: {
+      200: { description: 'All workshops', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) },
+    },
     handler: async (ctx) => {
       ctx.body = { data: await Workshop.query().orderBy('name') };
     },
@@ -79,7 +107,10 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     tag: 'booking',
     access: ['public'],
     params: WorkshopParams,
-    responses: { 200: { description: 'The workshop', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+    responses: {
+      200: { description: 'The workshop', schema: z.record(z.string(), z.unknown()) },
+      404: { description: 'No such workshop' },
+    },
     handler: async (ctx, { params }) => {
       ctx.body = await findWorkshop(params.id);
     },
@@ -105,7 +136,10 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     access: ['operator'],
     params: WorkshopParams,
     body: WorkshopIn.partial().refine((b) => Object.keys(b).length > 0, 'nothing to change'),
-    responses: { 200: { description: 'Changed', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+    responses: {
+      200: { description: 'Changed', schema: z.record(z.string(), z.unknown()) },
+      404: { description: 'No such workshop' },
+    },
     handler: async (ctx, { params, body }) => {
       await findWorkshop(params.id);
       ctx.body = await Workshop.query().patchAndFetchById(params.id, body);
@@ -119,7 +153,11 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     tag: 'booking',
     access: ['operator'],
     params: WorkshopParams,
-    responses: { 204: { description: 'Removed' }, 404: { description: 'No such workshop' }, 409: { description: 'It still has appointments' } },
+    responses: {
+      204: { description: 'Removed' },
+      404: { description: 'No such workshop' },
+      409: { description: 'It still has appointments' },
+    },
     handler: async (ctx, { params }) => {
       if (!(await Workshop.query().deleteById(params.id))) throw notFound('Workshop');
       ctx.status = 204;
@@ -136,7 +174,10 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       tag: 'booking',
       access: ['public'],
       params: tableParams,
-      responses: { 200: { description: 'All of them', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) }, 404: { description: 'No such workshop' } },
+      responses: {
+        200: { description: 'All of them', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) },
+        404: { description: 'No such workshop' },
+      },
       handler: async (ctx, { params }) => {
         await findWorkshop(params.id);
         ctx.body = { data: await c.model.query().where({ workshop_id: params.id }).orderByRaw(c.order) };
@@ -150,7 +191,10 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       access: ['operator'],
       params: tableParams,
       body: c.input,
-      responses: { 201: { description: 'Created', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'No such workshop' } },
+      responses: {
+        201: { description: 'Created', schema: z.record(z.string(), z.unknown()) },
+        404: { description: 'No such workshop' },
+      },
       handler: async (ctx, { params, body }) => {
         await findWorkshop(params.id);
         await c.check?.(params.id, body);
@@ -166,13 +210,18 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       access: ['operator'],
       params: tableParams,
       body: c.input,
-      responses: { 200: { description: 'Replaced', schema: z.record(z.string(), z.unknown()) }, 404: { description: 'Not found' } },
+      responses: {
+        200: { description: 'Replaced', schema: z.record(z.string(), z.unknown()) },
+        404: { description: 'Not found' },
+      },
       handler: async (ctx, { params, body }) => {
         const row = await c.model.query().findById(params.id);
         if (!row) throw notFound(c.name);
         await c.check?.(row.workshop_id, body);
         // A replacement: a field left out is cleared, not kept from the old row.
-        const replacement = Object.fromEntries(Object.keys(c.input.shape).map((key) => [key, (body as Record<string, unknown>)[key] ?? null]));
+        const replacement = Object.fromEntries(
+          Object.keys(c.input.shape).map((key) => [key, (body as Record<string, unknown>)[key] ?? null]),
+        );
         ctx.body = await c.model.query().patchAndFetchById(params.id, replacement as never);
       },
     });
@@ -184,7 +233,11 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       access: ['operator'],
       params: tableParams,
       responses: c.booked
-        ? { 204: { description: 'Removed' }, 404: { description: 'Not found' }, 409: { description: 'Appointments still refer to it' } }
+        ? {
+            204: { description: 'Removed' },
+            404: { description: 'Not found' },
+            409: { description: 'Appointments still refer to it' },
+          }
         : { 204: { description: 'Removed' }, 404: { description: 'Not found' } },
       handler: async (ctx, { params }) => {
         if (!(await c.model.query().deleteById(params.id))) throw notFound(c.name);
@@ -195,6 +248,18 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
 
   collection({ name: 'mechanics', model: Mechanic, input: MechanicIn, order: 'name', booked: true });
   collection({ name: 'services', model: Service, input: ServiceIn, order: 'name', booked: true });
-  collection({ name: 'hours', model: WorkingHours, input: HoursIn as never, order: 'mechanic_id nulls first, weekday, opens', check: mechanicOfWorkshop });
-  collection({ name: 'overrides', model: DateOverrideRow, input: OverrideIn as never, order: 'date, mechanic_id nulls first', check: mechanicOfWorkshop });
+  collection({
+    name: 'hours',
+    model: WorkingHours,
+    input: HoursIn as never,
+    order: 'mechanic_id nulls first, weekday, opens',
+    check: mechanicOfWorkshop,
+  });
+  collection({
+    name: 'overrides',
+    model: DateOverrideRow,
+    input: OverrideIn as never,
+    order: 'date, mechanic_id nulls first',
+    check: mechanicOfWorkshop,
+  });
 }

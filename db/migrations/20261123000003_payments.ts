@@ -17,7 +17,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('currency', 3).notNullable();
     t.text('order_id').notNullable();
     t.jsonb('metadata').notNullable().defaultTo('{}');
-    t.text('status').notNullable().checkIn(['requires_payment_method', 'processing', 'succeeded', 'failed', 'canceled']);
+    t.text('status')
+      .notNullable()
+      .checkIn(['requires_payment_method', 'processing', 'succeeded', 'failed', 'canceled']);
     t.text('cancellation_reason');
     t.text('payment_token_hash').notNullable().unique();
     t.text('payment_token_enc').notNullable();
@@ -26,7 +28,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.index(['merchant_id', 'created_at']);
   });
-  await knex.raw('ALTER TABLE payment_intents ADD CONSTRAINT payment_amount_range CHECK (amount > 0 AND amount <= 99999999)');
+  await knex.raw(
+    'ALTER TABLE payment_intents ADD CONSTRAINT payment_amount_range CHECK (amount > 0 AND amount <= 99999999)',
+  );
 
   await knex.schema.createTable('payment_transactions', (t) => {
     t.bigIncrements('id');
@@ -92,10 +96,23 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['idempotency_keys', 'webhook_attempts', 'webhook_deliveries', 'events', 'payment_transactions', 'payment_intents']) {
+  for (const table of [
+    'idempotency_keys',
+    'webhook_attempts',
+    'webhook_deliveries',
+    'events',
+    'payment_transactions',
+    'payment_intents',
+  ]) {
     await knex.schema.dropTable(table);
   }
   await knex.schema.alterTable('merchants', (t) => {
-    t.dropColumns('webhook_secret_prev_enc', 'webhook_secret_prev_expires_at', 'webhook_failing_since', 'webhook_disabled_at', 'webhook_disabled_reason');
+    t.dropColumns(
+      'webhook_secret_prev_enc',
+      'webhook_secret_prev_expires_at',
+      'webhook_failing_since',
+      'webhook_disabled_at',
+      'webhook_disabled_reason',
+    );
   });
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export const ACTIVE_APPOINTMENT_STATES = ['held', 'confirmed', 'in_progress'];
+const ACTIVE_APPOINTMENT_STATES = ['held', 'confirmed', 'in_progress'];
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE EXTENSION IF NOT EXISTS btree_gist');
@@ -8,7 +8,9 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));
     t.uuid('workshop_id').notNullable().references('workshops.id').onDelete('CASCADE').index();
     t.text('name').notNullable();
-    t.integer('duration_min').notNullable().checkBetween([5, 24 * 60]);
+    t.integer('duration_min')
+      .notNullable()
+      .checkBetween([5, 24 * 60]);
     t.integer('buffer_before_min').notNullable().defaultTo(0).checkBetween([0, 240]);
     t.integer('buffer_after_min').notNullable().defaultTo(0).checkBetween([0, 240]);
     t.integer('price_min');
@@ -37,7 +39,9 @@ export async function up(knex: Knex): Promise<void> {
     // The interval the mechanic is occupied: the appointment widened by the service's buffers.
     t.timestamp('block_start', { useTz: true }).notNullable();
     t.timestamp('block_end', { useTz: true }).notNullable();
-    t.text('status').notNullable().checkIn(['held', 'confirmed', 'in_progress', 'completed', 'no_show', 'expired', 'canceled']);
+    t.text('status')
+      .notNullable()
+      .checkIn(['held', 'confirmed', 'in_progress', 'completed', 'no_show', 'expired', 'canceled']);
     t.text('customer_name').notNullable();
     t.text('customer_email').notNullable();
     t.text('customer_phone');
@@ -74,5 +78,6 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['notifications', 'appointment_events', 'appointments', 'date_overrides', 'services']) await knex.schema.dropTable(table);
+  for (const table of ['notifications', 'appointment_events', 'appointments', 'date_overrides', 'services'])
+    await knex.schema.dropTable(table);
 }

@@ -27,7 +27,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
-  await knex.raw('ALTER TABLE monitors ADD CONSTRAINT monitors_one_owner CHECK ((merchant_id IS NULL) <> (user_id IS NULL))');
+  await knex.raw(
+    'ALTER TABLE monitors ADD CONSTRAINT monitors_one_owner CHECK ((merchant_id IS NULL) <> (user_id IS NULL))',
+  );
   await knex.schema.createTable('price_checks', (t) => {
     t.bigIncrements('id');
     t.uuid('monitor_id').notNullable().references('monitors.id').onDelete('CASCADE');

@@ -1,5 +1,10 @@
 import type { Knex } from 'knex';
-import { GROUP_KEYS, groupFields, reportTypes, subtypes } from '../../lib/cot/reports.js';
+
+// Frozen copies of lib/cot/reports.ts as of this migration: schema history must not follow later edits.
+const reportTypes = ['legacy', 'disagg', 'tff'];
+const subtypes = ['fo', 'co'];
+const GROUP_KEYS = ['g1', 'g2', 'g3', 'g4', 'g5'];
+const groupFields = ['long', 'short', 'spread', 'long_chg', 'short_chg', 'spread_chg'];
 
 const oneOf = (values: readonly string[]) => `(${values.map((v) => `'${v}'`).join(', ')})`;
 
@@ -19,7 +24,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('loaded_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(['report_type', 'subtype', 'code', 'report_date']);
   });
-  await knex.raw(`ALTER TABLE cot_reports ADD CONSTRAINT cot_reports_type CHECK (report_type IN ${oneOf(reportTypes)} AND subtype IN ${oneOf(subtypes)})`);
+  await knex.raw(
+    `ALTER TABLE cot_reports ADD CONSTRAINT cot_reports_type CHECK (report_type IN ${oneOf(reportTypes)} AND subtype IN ${oneOf(subtypes)})`,
+  );
   // The screener reads the latest report of each type.
   await knex.raw('CREATE INDEX cot_reports_latest ON cot_reports (report_type, subtype, report_date DESC)');
 
@@ -57,7 +64,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('finished_at', { useTz: true });
     t.index(['started_at']);
   });
-  await knex.raw(`ALTER TABLE cot_runs ADD CONSTRAINT cot_runs_status CHECK (status IN ('running', 'succeeded', 'partial', 'failed'))`);
+  await knex.raw(
+    `ALTER TABLE cot_runs ADD CONSTRAINT cot_runs_status CHECK (status IN ('running', 'succeeded', 'partial', 'failed'))`,
+  );
 
   await knex.schema.createTable('cot_units', (t) => {
     t.bigIncrements('id');
@@ -83,7 +92,9 @@ export async function up(knex: Knex): Promise<void> {
   });
   // One row per unit and run, whatever the retries: the year is -1 for the current-week file here.
   await knex.raw('CREATE UNIQUE INDEX cot_units_once ON cot_units (run_id, report_type, subtype, coalesce(year, -1))');
-  await knex.raw(`ALTER TABLE cot_units ADD CONSTRAINT cot_units_status CHECK (status IN ('loaded', 'skipped', 'unavailable', 'failed'))`);
+  await knex.raw(
+    `ALTER TABLE cot_units ADD CONSTRAINT cot_units_status CHECK (status IN ('loaded', 'skipped', 'unavailable', 'failed'))`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -1,6 +1,14 @@
 import { Model } from 'objection';
 
-export const appointmentStatuses = ['held', 'confirmed', 'in_progress', 'completed', 'no_show', 'expired', 'canceled'] as const;
+export const appointmentStatuses = [
+  'held',
+  'confirmed',
+  'in_progress',
+  'completed',
+  'no_show',
+  'expired',
+  'canceled',
+] as const;
 export type AppointmentStatus = (typeof appointmentStatuses)[number];
 
 export class Appointment extends Model {

@@ -1,6 +1,15 @@
 import { Model } from 'objection';
 
-export const checkOutcomes = ['ok', 'ambiguous', 'not_found', 'currency_mismatch', 'http_error', 'network_error', 'blocked', 'circuit_open'] as const;
+export const checkOutcomes = [
+  'ok',
+  'ambiguous',
+  'not_found',
+  'currency_mismatch',
+  'http_error',
+  'network_error',
+  'blocked',
+  'circuit_open',
+] as const;
 export type CheckOutcome = (typeof checkOutcomes)[number];
 
 /** numeric columns arrive from pg as strings; the API speaks numbers. */
@@ -71,6 +80,12 @@ export class MonitorAlert extends Model {
 
   $parseDatabaseJson(json: Record<string, unknown>) {
     const row = super.$parseDatabaseJson(json);
-    return { ...row, id: Number(row.id), check_id: Number(row.check_id), price: decimal(row.price), target_price: decimal(row.target_price) };
+    return {
+      ...row,
+      id: Number(row.id),
+      check_id: Number(row.check_id),
+      price: decimal(row.price),
+      target_price: decimal(row.target_price),
+    };
   }
 }

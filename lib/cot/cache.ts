@@ -11,7 +11,12 @@ export async function invalidateCotCache(redis: Redis): Promise<void> {
 }
 
 /** The cached JSON under `key`, else `compute()` stored for `ttlS` seconds; `hit` says which. */
-export async function cachedCot<T>(redis: Redis, key: string, ttlS: number, compute: () => Promise<T>): Promise<{ value: T; hit: boolean }> {
+export async function cachedCot<T>(
+  redis: Redis,
+  key: string,
+  ttlS: number,
+  compute: () => Promise<T>,
+): Promise<{ value: T; hit: boolean }> {
   const generation = (await redis.get(GENERATION_KEY)) ?? '0';
   const fullKey = `cot:cache:${generation}:${key}`;
   const cached = await redis.get(fullKey);

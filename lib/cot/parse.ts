@@ -47,7 +47,8 @@ function integer(raw: Value, what: string): number | null {
   const value = raw.trim();
   if (value === '.' || value === '') return null;
   const number = Number(value);
-  if (!INTEGER.test(value) || !Number.isSafeInteger(number)) throw new RejectedValue(`${what} is not a whole number: "${value.slice(0, 40)}"`);
+  if (!INTEGER.test(value) || !Number.isSafeInteger(number))
+    throw new RejectedValue(`${what} is not a whole number: "${value.slice(0, 40)}"`);
   return number;
 }
 
@@ -75,7 +76,9 @@ function readers(type: ReportType, header: string[] | null) {
   };
   const groupReaders = GROUP_KEYS.flatMap((key) => {
     const g = def.groups.find((group) => group.key === key);
-    const columns = g ? [g.long, g.short, g.spread, g.longChange, g.shortChange, g.spreadChange] : Array<null>(6).fill(null);
+    const columns = g
+      ? [g.long, g.short, g.spread, g.longChange, g.shortChange, g.spreadChange]
+      : Array<null>(6).fill(null);
     return columns.map((column) => ({ name: column?.name ?? '', read: reader(column) }));
   });
   return {
@@ -105,7 +108,9 @@ export async function* parseCotFile(input: Readable, type: ReportType): AsyncGen
       if (isHeader) continue;
     }
     if (record.length !== width) {
-      throw new CotFormatError(`record ${position} has ${record.length} fields, expected ${width}: the file is truncated or not a ${def.label} file`);
+      throw new CotFormatError(
+        `record ${position} has ${record.length} fields, expected ${width}: the file is truncated or not a ${def.label} file`,
+      );
     }
     try {
       const code = read.code(record)?.trim() ?? '';

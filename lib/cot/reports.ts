@@ -62,7 +62,14 @@ interface GroupColumns {
 }
 
 /** Disaggregated and TFF name their columns `<Category>_Positions_Long_All` and `Change_in_<Category>_Long_All`. */
-function newStyleGroup(key: string, id: string, label: string, role: GroupRole, category: string, at: GroupColumns): GroupDefinition {
+function newStyleGroup(
+  key: string,
+  id: string,
+  label: string,
+  role: GroupRole,
+  category: string,
+  at: GroupColumns,
+): GroupDefinition {
   return {
     key,
     id,
@@ -140,11 +147,42 @@ export const reports: Record<ReportType, ReportDefinition> = {
     openInterest: col('open_interest_all', 7),
     openInterestChange: col('change_in_open_interest_all', 55),
     groups: [
-      newStyleGroup('g1', 'producer_merchant', 'Producer / merchant / processor / user', 'commercial', 'prod_merc', { long: 8, short: 9, longChange: 56, shortChange: 57 }),
-      newStyleGroup('g2', 'swap_dealers', 'Swap dealers', 'commercial', 'swap', { long: 10, short: 11, spread: 12, longChange: 58, shortChange: 59, spreadChange: 60 }),
-      newStyleGroup('g3', 'managed_money', 'Managed money', 'speculative', 'm_money', { long: 13, short: 14, spread: 15, longChange: 61, shortChange: 62, spreadChange: 63 }),
-      newStyleGroup('g4', 'other_reportables', 'Other reportables', 'speculative', 'other_rept', { long: 16, short: 17, spread: 18, longChange: 64, shortChange: 65, spreadChange: 66 }),
-      newStyleGroup('g5', 'nonreportable', 'Non-reportable', 'small', 'nonrept', { long: 21, short: 22, longChange: 69, shortChange: 70 }),
+      newStyleGroup('g1', 'producer_merchant', 'Producer / merchant / processor / user', 'commercial', 'prod_merc', {
+        long: 8,
+        short: 9,
+        longChange: 56,
+        shortChange: 57,
+      }),
+      newStyleGroup('g2', 'swap_dealers', 'Swap dealers', 'commercial', 'swap', {
+        long: 10,
+        short: 11,
+        spread: 12,
+        longChange: 58,
+        shortChange: 59,
+        spreadChange: 60,
+      }),
+      newStyleGroup('g3', 'managed_money', 'Managed money', 'speculative', 'm_money', {
+        long: 13,
+        short: 14,
+        spread: 15,
+        longChange: 61,
+        shortChange: 62,
+        spreadChange: 63,
+      }),
+      newStyleGroup('g4', 'other_reportables', 'Other reportables', 'speculative', 'other_rept', {
+        long: 16,
+        short: 17,
+        spread: 18,
+        longChange: 64,
+        shortChange: 65,
+        spreadChange: 66,
+      }),
+      newStyleGroup('g5', 'nonreportable', 'Non-reportable', 'small', 'nonrept', {
+        long: 21,
+        short: 22,
+        longChange: 69,
+        shortChange: 70,
+      }),
     ],
   },
   tff: {
@@ -158,11 +196,44 @@ export const reports: Record<ReportType, ReportDefinition> = {
     openInterest: col('open_interest_all', 7),
     openInterestChange: col('change_in_open_interest_all', 24),
     groups: [
-      newStyleGroup('g1', 'dealer', 'Dealer / intermediary', 'commercial', 'dealer', { long: 8, short: 9, spread: 10, longChange: 25, shortChange: 26, spreadChange: 27 }),
-      newStyleGroup('g2', 'asset_manager', 'Asset manager / institutional', 'speculative', 'asset_mgr', { long: 11, short: 12, spread: 13, longChange: 28, shortChange: 29, spreadChange: 30 }),
-      newStyleGroup('g3', 'leveraged_funds', 'Leveraged funds', 'speculative', 'lev_money', { long: 14, short: 15, spread: 16, longChange: 31, shortChange: 32, spreadChange: 33 }),
-      newStyleGroup('g4', 'other_reportables', 'Other reportables', 'speculative', 'other_rept', { long: 17, short: 18, spread: 19, longChange: 34, shortChange: 35, spreadChange: 36 }),
-      newStyleGroup('g5', 'nonreportable', 'Non-reportable', 'small', 'nonrept', { long: 22, short: 23, longChange: 39, shortChange: 40 }),
+      newStyleGroup('g1', 'dealer', 'Dealer / intermediary', 'commercial', 'dealer', {
+        long: 8,
+        short: 9,
+        spread: 10,
+        longChange: 25,
+        shortChange: 26,
+        spreadChange: 27,
+      }),
+      newStyleGroup('g2', 'asset_manager', 'Asset manager / institutional', 'speculative', 'asset_mgr', {
+        long: 11,
+        short: 12,
+        spread: 13,
+        longChange: 28,
+        shortChange: 29,
+        spreadChange: 30,
+      }),
+      newStyleGroup('g3', 'leveraged_funds', 'Leveraged funds', 'speculative', 'lev_money', {
+        long: 14,
+        short: 15,
+        spread: 16,
+        longChange: 31,
+        shortChange: 32,
+        spreadChange: 33,
+      }),
+      newStyleGroup('g4', 'other_reportables', 'Other reportables', 'speculative', 'other_rept', {
+        long: 17,
+        short: 18,
+        spread: 19,
+        longChange: 34,
+        shortChange: 35,
+        spreadChange: 36,
+      }),
+      newStyleGroup('g5', 'nonreportable', 'Non-reportable', 'small', 'nonrept', {
+        long: 22,
+        short: 23,
+        longChange: 39,
+        shortChange: 40,
+      }),
     ],
   },
 };
@@ -171,7 +242,15 @@ export const reports: Record<ReportType, ReportDefinition> = {
 export const groupFields = ['long', 'short', 'spread', 'long_chg', 'short_chg', 'spread_chg'] as const;
 export const GROUP_KEYS = ['g1', 'g2', 'g3', 'g4', 'g5'] as const;
 /** The normalised columns of a report row in `cot_reports` (after its report type and subtype). */
-export const reportColumns = ['code', 'report_date', 'market_name', 'open_interest', 'oi_change', ...GROUP_KEYS.flatMap((g) => groupFields.map((f) => `${g}_${f}`))];
+export const reportColumns = [
+  'code',
+  'report_date',
+  'market_name',
+  'open_interest',
+  'oi_change',
+  ...GROUP_KEYS.flatMap((g) => groupFields.map((f) => `${g}_${f}`)),
+];
 
 /** How logs, events and the console name one file of a run: `tff/fo/2024`, `tff/fo/week`. */
-export const unitLabel = (u: { reportType: ReportType; subtype: Subtype; year: number | null }) => `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;
+export const unitLabel = (u: { reportType: ReportType; subtype: Subtype; year: number | null }) =>
+  `${u.reportType}/${u.subtype}/${u.year ?? 'week'}`;

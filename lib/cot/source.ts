@@ -47,7 +47,9 @@ function capped(maxBytes: number, what: string): Transform {
 }
 
 const openZip = (file: string) =>
-  new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false }, (error, zip) => (error ? reject(error) : resolve(zip!))));
+  new Promise<yauzl.ZipFile>((resolve, reject) =>
+    yauzl.open(file, { lazyEntries: true, autoClose: false }, (error, zip) => (error ? reject(error) : resolve(zip!))),
+  );
 
 /** The archive's one text member (CFTC names it annual.txt, f_year.txt, FinFutYY.txt, …). */
 async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readable> {
@@ -58,17 +60,24 @@ async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readabl
     zip.readEntry();
   });
   if (!entry) throw new CotFormatError('the zip holds no .txt or .csv file');
-  if (entry.uncompressedSize > maxBytes) throw new CotFormatError(`zip member ${entry.fileName} is larger than ${maxBytes} bytes`);
-  const open = () => new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s!))));
+  if (entry.uncompressedSize > maxBytes)
+    throw new CotFormatError(`zip member ${entry.fileName} is larger than ${maxBytes} bytes`);
+  const open = () =>
+    new Promise<Readable>((resolve, reject) =>
+      zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s!))),
+    );
   // yauzl checks sizes, not checksums. Inflating twice costs little next to parsing, and a damaged
   // archive is then reported as such before a single record is read.
   let crc = 0;
   try {
     for await (const chunk of await open()) crc = crc32(chunk as Buffer, crc);
   } catch (error) {
-    throw new CotFormatError(`zip member ${entry.fileName} cannot be inflated (${(error as Error).message}): the archive is corrupt`);
+    throw new CotFormatError(
+      `zip member ${entry.fileName} cannot be inflated (${(error as Error).message}): the archive is corrupt`,
+    );
   }
-  if (crc >>> 0 !== entry.crc32 >>> 0) throw new CotFormatError(`zip member ${entry.fileName} fails its CRC check: the archive is corrupt`);
+  if (crc >>> 0 !== entry.crc32 >>> 0)
+    throw new CotFormatError(`zip member ${entry.fileName} fails its CRC check: the archive is corrupt`);
   return open();
 }
 
@@ -103,7 +112,9 @@ export async function openCotSource(url: URL, kind: 'zip' | 'text', opts: Source
   try {
     const file = path.join(dir, path.basename(url.pathname));
     await pipeline(res.body, capped(opts.maxBytes, String(url)), createWriteStream(file));
-    const zip = await openZip(file).catch((error: Error) => Promise.reject(new CotFormatError(`${path.basename(file)} is not a readable zip: ${error.message}`)));
+    const zip = await openZip(file).catch((error: Error) =>
+      Promise.reject(new CotFormatError(`${path.basename(file)} is not a readable zip: ${error.message}`)),
+    );
     const stream = await textMember(zip, opts.maxBytes);
     return {
       stream,

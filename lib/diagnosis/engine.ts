@@ -12,7 +12,12 @@ export const severities = ['low', 'medium', 'high', 'critical'] as const;
 // Strict objects: the same schema is the JSON Schema an LLM provider must answer in (strict mode).
 export const DiagnosisSchema = z
   .strictObject({
-    possible_causes: z.array(z.strictObject({ cause: z.string().min(1), probability: z.number().min(0).max(1), explanation: z.string() })).min(1).max(5),
+    possible_causes: z
+      .array(
+        z.strictObject({ cause: z.string().min(1), probability: z.number().min(0).max(1), explanation: z.string() }),
+      )
+      .min(1)
+      .max(5),
     severity: z.enum(severities),
     recommended_actions: z.array(z.string().min(1)).min(1).max(10),
     estimated_cost_min: z.number().nonnegative(),
@@ -21,7 +26,10 @@ export const DiagnosisSchema = z
     urgent_workshop_visit: z.boolean(),
     confidence: z.number().min(0).max(1),
   })
-  .refine((d) => d.estimated_cost_min <= d.estimated_cost_max, { message: 'estimated_cost_min must not exceed estimated_cost_max', path: ['estimated_cost_max'] });
+  .refine((d) => d.estimated_cost_min <= d.estimated_cost_max, {
+    message: 'estimated_cost_min must not exceed estimated_cost_max',
+    path: ['estimated_cost_max'],
+  });
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;
 
 export interface ConversationMessage {
@@ -37,7 +45,9 @@ export interface Vehicle {
   obd_codes?: string[];
 }
 
-export type Reply = { type: 'question'; text: string; confidence: number } | { type: 'diagnosis'; text: string; confidence: number; diagnosis: Diagnosis };
+export type Reply =
+  | { type: 'question'; text: string; confidence: number }
+  | { type: 'diagnosis'; text: string; confidence: number; diagnosis: Diagnosis };
 
 // The data files are checked when loaded: a typo in them fails at start-up, not mid-conversation.
 const Knowledge = z.object({
@@ -54,7 +64,9 @@ const Knowledge = z.object({
   ),
   followups: z.array(z.object({ id: z.string(), question: z.string(), answers: z.array(z.string()) })),
 });
-const ObdCodes = z.object({ codes: z.record(z.string(), z.object({ meaning: z.string(), causes: z.array(z.string()) })) });
+const ObdCodes = z.object({
+  codes: z.record(z.string(), z.object({ meaning: z.string(), causes: z.array(z.string()) })),
+});
 
 const { causes, followups } = Knowledge.parse(knowledge);
 const { codes } = ObdCodes.parse(obd);
@@ -87,7 +99,13 @@ const round2 = (n: number) => Math.round(n * 100) / 100;
 function diagnose(scored: ReturnType<typeof score>): Reply {
   if (!scored.length) {
     const diagnosis: Diagnosis = {
-      possible_causes: [{ cause: 'Not identifiable from the description', probability: 1, explanation: 'The symptoms described do not match a known pattern well enough.' }],
+      possible_causes: [
+        {
+          cause: 'Not identifiable from the description',
+          probability: 1,
+          explanation: 'The symptoms described do not match a known pattern well enough.',
+        },
+      ],
       severity: 'medium',
       recommended_actions: ['Have a mechanic inspect the car and read the fault memory'],
       estimated_cost_min: 50,
@@ -96,7 +114,12 @@ function diagnose(scored: ReturnType<typeof score>): Reply {
       urgent_workshop_visit: false,
       confidence: 0.2,
     };
-    return { type: 'diagnosis', text: 'I could not narrow this down from the description; a workshop inspection is the next step.', confidence: 0.2, diagnosis };
+    return {
+      type: 'diagnosis',
+      text: 'I could not narrow this down from the description; a workshop inspection is the next step.',
+      confidence: 0.2,
+      diagnosis,
+    };
   }
   const top = scored.slice(0, 3);
   const total = top.reduce((sum, s) => sum + s.score, 0);
@@ -108,7 +131,9 @@ function diagnose(scored: ReturnType<typeof score>): Reply {
     possible_causes: likely.map((s) => ({
       cause: s.cause.cause,
       probability: s.probability,
-      explanation: s.codes.length ? `${s.cause.explanation} Codes: ${s.codes.map((c) => `${c} (${codes[c].meaning})`).join(', ')}.` : s.cause.explanation,
+      explanation: s.codes.length
+        ? `${s.cause.explanation} Codes: ${s.codes.map((c) => `${c} (${codes[c].meaning})`).join(', ')}.`
+        : s.cause.explanation,
     })),
     severity,
     recommended_actions: [...new Set(relevant.flatMap((s) => s.cause.actions))].slice(0, 8),

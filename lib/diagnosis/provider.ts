@@ -50,21 +50,39 @@ function retryAfter(headers: Record<string, string | string[] | undefined>): num
 }
 
 /** One chat completion; `correction` asks again after an answer that failed validation. */
-async function complete(settings: ProviderSettings, vehicle: Vehicle, messages: ConversationMessage[], correction?: string): Promise<unknown> {
+async function complete(
+  settings: ProviderSettings,
+  vehicle: Vehicle,
+  messages: ConversationMessage[],
+  correction?: string,
+): Promise<unknown> {
   const body = {
     model: settings.model,
     messages: [
       { role: 'system', content: `${SYSTEM_PROMPT}\nVehicle: ${JSON.stringify(vehicle)}` },
       ...messages.map((m) => ({ role: m.role, content: m.content })),
-      ...(correction ? [{ role: 'system', content: `Your previous answer was invalid (${correction}). Answer again, exactly in the schema.` }] : []),
+      ...(correction
+        ? [
+            {
+              role: 'system',
+              content: `Your previous answer was invalid (${correction}). Answer again, exactly in the schema.`,
+            },
+          ]
+        : []),
     ],
-    response_format: { type: 'json_schema', json_schema: { name: 'diagnosis_turn', schema: turnJsonSchema, strict: true } },
+    response_format: {
+      type: 'json_schema',
+      json_schema: { name: 'diagnosis_turn', schema: turnJsonSchema, strict: true },
+    },
   };
   let res;
   try {
     res = await request(`${settings.baseUrl.replace(/\/$/, '')}/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(settings.apiKey ? { authorization: `Bearer ${settings.apiKey}` } : {}),
+      },
       body: JSON.stringify(body),
       headersTimeout: settings.timeoutMs,
       bodyTimeout: settings.timeoutMs,
@@ -80,10 +98,18 @@ async function complete(settings: ProviderSettings, vehicle: Vehicle, messages: 
     } catch {
       code = undefined;
     }
-    const retryable = code !== 'insufficient_quota' && [408, 409, 429].concat(res.statusCode >= 500 ? [res.statusCode] : []).includes(res.statusCode);
-    throw new ProviderError(`provider answered ${res.statusCode}${code ? ` (${code})` : ''}`, retryable, retryable ? retryAfter(res.headers) : null);
+    const retryable =
+      code !== 'insufficient_quota' &&
+      [408, 409, 429].concat(res.statusCode >= 500 ? [res.statusCode] : []).includes(res.statusCode);
+    throw new ProviderError(
+      `provider answered ${res.statusCode}${code ? ` (${code})` : ''}`,
+      retryable,
+      retryable ? retryAfter(res.headers) : null,
+    );
   }
-  const message = (JSON.parse(text) as { choices?: Array<{ message?: { content?: string | null; refusal?: string | null } }> }).choices?.[0]?.message;
+  const message = (
+    JSON.parse(text) as { choices?: Array<{ message?: { content?: string | null; refusal?: string | null } }> }
+  ).choices?.[0]?.message;
   if (message?.refusal) return { refusal: message.refusal };
   try {
     return JSON.parse(message?.content ?? '');
@@ -93,17 +119,25 @@ async function complete(settings: ProviderSettings, vehicle: Vehicle, messages: 
 }
 
 /** The provider's next turn, validated; one corrective retry; null when it still does not validate. */
-export async function providerReply(settings: ProviderSettings, vehicle: Vehicle, messages: ConversationMessage[]): Promise<Reply | null> {
+export async function providerReply(
+  settings: ProviderSettings,
+  vehicle: Vehicle,
+  messages: ConversationMessage[],
+): Promise<Reply | null> {
   let correction: string | undefined;
   for (let attempt = 0; attempt < 2; attempt++) {
     const parsed = ProviderTurn.safeParse(await complete(settings, vehicle, messages, correction));
     if (parsed.success) {
       const turn = parsed.data;
-      if (turn.type === 'diagnosis' && turn.diagnosis) return { type: 'diagnosis', text: turn.text, confidence: turn.confidence, diagnosis: turn.diagnosis };
+      if (turn.type === 'diagnosis' && turn.diagnosis)
+        return { type: 'diagnosis', text: turn.text, confidence: turn.confidence, diagnosis: turn.diagnosis };
       if (turn.type === 'question') return { type: 'question', text: turn.text, confidence: turn.confidence };
       correction = 'type "diagnosis" needs a diagnosis';
     } else {
-      correction = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`).join('; ');
+      correction = parsed.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || 'answer'}: ${i.message}`)
+        .join('; ');
     }
   }
   return null;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../../db/knex.js';
-import { freePort, startPostgres, startRedis } from '../../lib/services.js';
+import { freePort, startPostgres, startRedis } from '../../scripts/services.js';
 import { call, createMerchant, signIn, startStack, unique } from '../helpers.js';
 import { startReceiver, waitFor } from '../receiver.js';
 import { pause } from './processes.js';
@@ -27,7 +27,12 @@ beforeAll(async () => {
   postgres = await startPostgres(serviceOptions, ports.postgres);
   const database = await createScratchDatabase(postgres.url, 'meridian_faults');
   receiver = await startReceiver();
-  stack = await startStack({ DATABASE_URL: database.url, REDIS_URL: redis.url, OUTBOUND_ALLOWLIST: '127.0.0.1/32', WEBHOOK_RETRY_SCHEDULE_S: '0,1,2,3,5,8,13' });
+  stack = await startStack({
+    DATABASE_URL: database.url,
+    REDIS_URL: redis.url,
+    OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+    WEBHOOK_RETRY_SCHEDULE_S: '0,1,2,3,5,8,13',
+  });
 });
 afterAll(async () => {
   await stack?.close();
@@ -50,8 +55,15 @@ describe('dependencies going away', () => {
     const url = stack.api.url;
     const admin = await signIn(url, 'admin');
     const merchant = await createMerchant(url, admin.token);
-    await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: receiver.url } });
-    const create = () => call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 700, currency: 'usd', order_id: unique('order') } });
+    await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+      token: admin.token,
+      body: { webhook_url: receiver.url },
+    });
+    const create = () =>
+      call(url, 'POST', '/api/v1/payments', {
+        token: merchant.key,
+        body: { amount: 700, currency: 'usd', order_id: unique('order') },
+      });
 
     // Redis down: the rate limiter (every /api request) cannot count, so the API says so instead of guessing.
     const beforeRedis = await create();
@@ -62,7 +74,10 @@ describe('dependencies going away', () => {
     expect(noRedis.json.error.code).toBe('dependency_unavailable');
     const readyNoRedis = await quickly('GET', '/readyz');
     expect(readyNoRedis.status).toBe(503);
-    expect(readyNoRedis.json.error.details.checks).toMatchObject({ redis: { status: 'down' }, postgres: { status: 'ok' } });
+    expect(readyNoRedis.json.error.details.checks).toMatchObject({
+      redis: { status: 'down' },
+      postgres: { status: 'ok' },
+    });
     await pause(1500);
     redis = await startRedis(serviceOptions, ports.redis);
     await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 20_000, 'Redis to be back');
@@ -75,23 +90,35 @@ describe('dependencies going away', () => {
     const noDb = await quickly('GET', '/api/v1/payments', { token: merchant.key });
     expect(noDb.status).toBe(503);
     expect(noDb.json.error.code).toBe('dependency_unavailable');
-    const refused = await quickly('POST', '/api/v1/payments', { token: merchant.key, body: { amount: 1, currency: 'usd', order_id: unique('order') } });
+    const refused = await quickly('POST', '/api/v1/payments', {
+      token: merchant.key,
+      body: { amount: 1, currency: 'usd', order_id: unique('order') },
+    });
     expect(refused.status).toBe(503);
     const readyNoDb = await quickly('GET', '/readyz');
-    expect(readyNoDb.json.error.details.checks).toMatchObject({ postgres: { status: 'down' }, redis: { status: 'ok' } });
+    expect(readyNoDb.json.error.details.checks).toMatchObject({
+      postgres: { status: 'down' },
+      redis: { status: 'ok' },
+    });
     await pause(3000);
     postgres = await startPostgres(serviceOptions, ports.postgres);
     await waitFor(async () => (await call(url, 'GET', '/readyz')).status === 200, 30_000, 'PostgreSQL to be back');
 
     for (const intent of accepted) {
-      const paid = await call(url, 'POST', `/api/v1/payments/${intent.payment_token}/process`, { body: { outcome: 'succeeded' } });
+      const paid = await call(url, 'POST', `/api/v1/payments/${intent.payment_token}/process`, {
+        body: { outcome: 'succeeded' },
+      });
       expect(paid.status, paid.text).toBe(200);
       expect(paid.json.status).toBe('succeeded');
     }
     const list = await call(url, 'GET', '/api/v1/payments?limit=100', { token: merchant.key });
     expect(list.json.data.map((p: { id: string }) => p.id).sort()).toEqual(accepted.map((p) => p.id).sort());
     // Created-events whose delivery the outage interrupted arrive too: every intent's three events.
-    await waitFor(() => new Set(receiver.received.map((r) => r.headers['webhook-id'])).size >= accepted.length * 3, 60_000, 'every webhook');
+    await waitFor(
+      () => new Set(receiver.received.map((r) => r.headers['webhook-id'])).size >= accepted.length * 3,
+      60_000,
+      'every webhook',
+    );
   });
 });
 
@@ -99,7 +126,8 @@ describe('dependencies going away', () => {
 async function deliveredOnce(url: string, key: string, intentId: string) {
   const delivered = await waitFor(
     async () => {
-      const history = (await call(url, 'GET', `/api/v1/webhooks/history?intent_id=${intentId}`, { token: key })).json.data;
+      const history = (await call(url, 'GET', `/api/v1/webhooks/history?intent_id=${intentId}`, { token: key })).json
+        .data;
       return history?.[0]?.status === 'succeeded' && history[0];
     },
     30_000,
@@ -115,9 +143,15 @@ describe('webhook receivers misbehaving', () => {
     const down = await startReceiver();
     down.setFallback(503);
     const merchant = await createMerchant(url, admin.token);
-    await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: down.url } });
+    await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+      token: admin.token,
+      body: { webhook_url: down.url },
+    });
     try {
-      const created = await call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 900, currency: 'usd', order_id: unique('order') } });
+      const created = await call(url, 'POST', '/api/v1/payments', {
+        token: merchant.key,
+        body: { amount: 900, currency: 'usd', order_id: unique('order') },
+      });
       // Three attempts (at 0, 1 and 3 s) fail before the receiver recovers, in time for the fourth (6 s).
       await waitFor(() => down.received.length >= 3, 20_000, 'three failed attempts');
       down.setFallback(200);
@@ -136,15 +170,25 @@ describe('webhook receivers misbehaving', () => {
   });
 
   it('one slower than the attempt timeout is retried and counted delivered once', async () => {
-    const slowStack = await startStack({ ...stack.settings, TEMPORAL_TASK_QUEUE: unique('slow'), WEBHOOK_TIMEOUT_MS: '1000' });
+    const slowStack = await startStack({
+      ...stack.settings,
+      TEMPORAL_TASK_QUEUE: unique('slow'),
+      WEBHOOK_TIMEOUT_MS: '1000',
+    });
     const slow = await startReceiver();
     slow.script.push({ status: 200, delayMs: 2500 });
     try {
       const url = slowStack.api.url;
       const admin = await signIn(url, 'admin');
       const merchant = await createMerchant(url, admin.token);
-      await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: slow.url } });
-      const created = await call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 950, currency: 'usd', order_id: unique('order') } });
+      await call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+        token: admin.token,
+        body: { webhook_url: slow.url },
+      });
+      const created = await call(url, 'POST', '/api/v1/payments', {
+        token: merchant.key,
+        body: { amount: 950, currency: 'usd', order_id: unique('order') },
+      });
       const detail = await deliveredOnce(url, merchant.key, created.json.id);
       expect(detail.attempts_log).toHaveLength(2);
       expect(detail.attempts_log[0].error).toMatch(/tim/i);

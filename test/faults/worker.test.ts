@@ -45,7 +45,10 @@ describe('a worker killed at random points', () => {
   it('payments, deliveries, an ingestion and bookings all complete; outcomes and log rows exactly once', async () => {
     const admin = await signIn(api.url, 'admin');
     const merchant = await createMerchant(api.url, admin.token);
-    await call(api.url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: receiver.url } });
+    await call(api.url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+      token: admin.token,
+      body: { webhook_url: receiver.url },
+    });
     const shop = await createWorkshop(api.url, admin.token, { mechanics: 2 });
 
     // Faults land while the work is under way: kill, stay down a moment, start again, four times.
@@ -60,18 +63,29 @@ describe('a worker killed at random points', () => {
       }
     })();
 
-    const ingestion = await call(api.url, 'POST', '/api/v1/cot/ingestions', { token: admin.token, body: { report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020], force: true } });
+    const ingestion = await call(api.url, 'POST', '/api/v1/cot/ingestions', {
+      token: admin.token,
+      body: { report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020], force: true },
+    });
     expect(ingestion.status, ingestion.text).toBe(202);
 
     const intents: { id: string; outcome: 'succeeded' | 'failed' }[] = [];
     const payments = (async () => {
       for (let i = 0; i < 16; i++) {
-        const created = await call(api.url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 1000 + i, currency: 'eur', order_id: unique('order') }, headers: { 'idempotency-key': unique('k') } });
+        const created = await call(api.url, 'POST', '/api/v1/payments', {
+          token: merchant.key,
+          body: { amount: 1000 + i, currency: 'eur', order_id: unique('order') },
+          headers: { 'idempotency-key': unique('k') },
+        });
         expect(created.status, created.text).toBe(201);
         const outcome = i % 3 === 0 ? 'failed' : 'succeeded';
         intents.push({ id: created.json.id, outcome });
         // Submitted twice, as a double-clicking payer would: one outcome all the same.
-        const [a, b] = await Promise.all([0, 1].map(() => call(api.url, 'POST', `/api/v1/payments/${created.json.payment_token}/process`, { body: { outcome } })));
+        const [a, b] = await Promise.all(
+          [0, 1].map(() =>
+            call(api.url, 'POST', `/api/v1/payments/${created.json.payment_token}/process`, { body: { outcome } }),
+          ),
+        );
         expect([a.status, b.status], a.text + b.text).toEqual([200, 200]);
         await pause(somewhere(50, 300));
       }
@@ -81,13 +95,23 @@ describe('a worker killed at random points', () => {
     const appointments: string[] = [];
     const bookings = (async () => {
       for (let hour = 9; hour < 15; hour++) {
-        const start = DateTime.fromISO(`${day}T${String(hour).padStart(2, '0')}:00`, { zone: 'Europe/Kyiv' }).toUTC().toISO()!;
+        const start = DateTime.fromISO(`${day}T${String(hour).padStart(2, '0')}:00`, { zone: 'Europe/Kyiv' })
+          .toUTC()
+          .toISO()!;
         const held = await call(api.url, 'POST', '/api/v1/appointments', {
-          body: { workshop_id: shop.id, service_id: shop.serviceId, start, customer: { name: 'Olena', email: 'olena@example.com' }, vehicle: { make: 'Skoda', model: 'Fabia', year: 2019 } },
+          body: {
+            workshop_id: shop.id,
+            service_id: shop.serviceId,
+            start,
+            customer: { name: 'Olena', email: 'olena@example.com' },
+            vehicle: { make: 'Skoda', model: 'Fabia', year: 2019 },
+          },
         });
         expect(held.status, held.text).toBe(201);
         appointments.push(held.json.id);
-        const confirmed = await call(api.url, 'POST', `/api/v1/appointments/${held.json.id}/confirm`, { headers: { 'x-appointment-token': held.json.access_token } });
+        const confirmed = await call(api.url, 'POST', `/api/v1/appointments/${held.json.id}/confirm`, {
+          headers: { 'x-appointment-token': held.json.access_token },
+        });
         expect(confirmed.status, confirmed.text).toBe(200);
         await pause(somewhere(100, 600));
       }
@@ -101,7 +125,12 @@ describe('a worker killed at random points', () => {
       const res = await call(api.url, 'GET', `/api/v1/payments/${intent.id}`, { token: merchant.key });
       expect(res.json.status).toBe(intent.outcome);
     }
-    const log = await db('payment_transactions').whereIn('intent_id', intents.map((i) => i.id)).select('intent_id', 'to_status');
+    const log = await db('payment_transactions')
+      .whereIn(
+        'intent_id',
+        intents.map((i) => i.id),
+      )
+      .select('intent_id', 'to_status');
     for (const intent of intents) {
       const states = log.filter((r) => r.intent_id === intent.id).map((r) => r.to_status);
       expect(new Set(states).size, `${intent.id}: ${states}`).toBe(states.length);
@@ -109,10 +138,24 @@ describe('a worker killed at random points', () => {
     }
 
     // Webhooks: every event delivered at least once; duplicates share their webhook-id, so receivers can drop them.
-    const events = await db('events').whereIn('intent_id', intents.map((i) => i.id)).select('id');
+    const events = await db('events')
+      .whereIn(
+        'intent_id',
+        intents.map((i) => i.id),
+      )
+      .select('id');
     expect(events.length).toBeGreaterThanOrEqual(intents.length * 3);
     await waitFor(
-      async () => (await db('webhook_deliveries').whereIn('event_id', events.map((e) => e.id)).where({ status: 'succeeded' }).count<{ count: string }[]>('* as count'))[0].count === String(events.length),
+      async () =>
+        (
+          await db('webhook_deliveries')
+            .whereIn(
+              'event_id',
+              events.map((e) => e.id),
+            )
+            .where({ status: 'succeeded' })
+            .count<{ count: string }[]>('* as count')
+        )[0].count === String(events.length),
       60_000,
       'every delivery to succeed',
     );
@@ -122,7 +165,9 @@ describe('a worker killed at random points', () => {
     // The ingestion finished every file, each loaded once (a killed load rolled back and ran again).
     const run = await waitFor(
       async () => {
-        const r = (await call(api.url, 'GET', `/api/v1/cot/ingestions/${ingestion.json.ingestion.id}`, { token: admin.token })).json;
+        const r = (
+          await call(api.url, 'GET', `/api/v1/cot/ingestions/${ingestion.json.ingestion.id}`, { token: admin.token })
+        ).json;
         return r.status !== 'running' && r;
       },
       120_000,

@@ -16,12 +16,23 @@ import { DateTime } from 'luxon';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, releaseDb, type Knex } from '../../db/knex.js';
-import { appointmentWorkflowId } from '../../workflows/booking.js';
-import { diagnosisWorkflowId } from '../../workflows/diagnosis.js';
-import { monitorScheduleId } from '../../workflows/monitors.js';
-import { paymentWorkflowId } from '../../workflows/payments.js';
+import { appointmentWorkflowId } from '../../workflows/contracts/booking.js';
+import { diagnosisWorkflowId } from '../../workflows/contracts/diagnosis.js';
+import { monitorScheduleId } from '../../workflows/contracts/monitors.js';
+import { paymentWorkflowId } from '../../workflows/contracts/payments.js';
 import { call, createMerchant, createWorkshop, signIn, startStack, unique } from '../helpers.js';
-import { garbage, injection, mutate, mutations, RawJson, toJsonText, unicodeString, validArb, WEIRD_NUMBERS, type Hints } from './arbitraries.js';
+import {
+  garbage,
+  injection,
+  mutate,
+  mutations,
+  RawJson,
+  toJsonText,
+  unicodeString,
+  validArb,
+  WEIRD_NUMBERS,
+  type Hints,
+} from './arbitraries.js';
 import { closeAgent, send, type RawRequest, type RawResponse } from './http.js';
 import { loadOperations, type Access, type Operation, type Parameter } from './spec.js';
 
@@ -70,12 +81,40 @@ let countsBefore: Record<string, number>;
 
 /** Percent-encodes every byte outside RFC 3986's unreserved set (lone surrogates become U+FFFD). */
 const encode = (text: string) =>
-  [...Buffer.from(text, 'utf8')].map((b) => (/[A-Za-z0-9\-._~]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  [...Buffer.from(text, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9\-._~]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 
 /** A path segment: text to encode, or bytes that go on the wire as they are (broken escapes, raw `..`). */
 type Segment = { encoded: string } | { raw: string };
 
-const RAW_SEGMENTS = ['%FF', '%E0%A4%A', '%', '%00', '%0A', '%C0%AF', '%u002e', '..', '%2e%2e', '..;', '..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fetc%2fpasswd', '%252e%252e%252f', 'a%2Fb', '%20', '+', '*', '@', ':', ';a=1', '~'];
+const RAW_SEGMENTS = [
+  '%FF',
+  '%E0%A4%A',
+  '%',
+  '%00',
+  '%0A',
+  '%C0%AF',
+  '%u002e',
+  '..',
+  '%2e%2e',
+  '..;',
+  '..%2F..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+  '%252e%252e%252f',
+  'a%2Fb',
+  '%20',
+  '+',
+  '*',
+  '@',
+  ':',
+  ';a=1',
+  '~',
+];
 
 interface Case {
   credential: Credential;
@@ -93,9 +132,11 @@ interface Case {
 }
 
 /** `arb` one time in `n`, else undefined. */
-const sometimes = <T>(arb: fc.Arbitrary<T>, n: number) => fc.oneof({ arbitrary: fc.constant(undefined), weight: n - 1 }, { arbitrary: arb, weight: 1 });
+const sometimes = <T>(arb: fc.Arbitrary<T>, n: number) =>
+  fc.oneof({ arbitrary: fc.constant(undefined), weight: n - 1 }, { arbitrary: arb, weight: 1 });
 
-const scalarText = (value: unknown): string => (value instanceof RawJson ? value.text : typeof value === 'string' ? value : toJsonText(value));
+const scalarText = (value: unknown): string =>
+  value instanceof RawJson ? value.text : typeof value === 'string' ? value : toJsonText(value);
 
 function hintsFor(op: Operation): Hints {
   return (name) => {
@@ -121,7 +162,11 @@ function hintsFor(op: Operation): Hints {
 }
 
 function pathParamArb(p: Parameter, hints: Hints): fc.Arbitrary<Segment> {
-  const text = (arb: fc.Arbitrary<unknown>) => arb.map((v) => scalarText(v)).filter((s) => s.length > 0).map((s): Segment => ({ encoded: s }));
+  const text = (arb: fc.Arbitrary<unknown>) =>
+    arb
+      .map((v) => scalarText(v))
+      .filter((s) => s.length > 0)
+      .map((s): Segment => ({ encoded: s }));
   return fc.oneof(
     // Mostly well-formed, so that the rest of the request gets its turn to be wrong.
     { arbitrary: text(validArb(p.schema, hints, p.name)), weight: 24 },
@@ -144,12 +189,50 @@ function queryValueArb(p: Parameter, hints: Hints): fc.Arbitrary<string[]> {
     { arbitrary: fc.integer({ min: 1000, max: 5000 }).map((n) => '9'.repeat(n)), weight: 1 },
   );
   // Sometimes repeated: `?limit=1&limit=2` arrives as an array.
-  return fc.oneof({ arbitrary: one.map((v) => [v]), weight: 10 }, { arbitrary: fc.array(one, { minLength: 2, maxLength: 3 }), weight: 1 });
+  return fc.oneof(
+    { arbitrary: one.map((v) => [v]), weight: 10 },
+    { arbitrary: fc.array(one, { minLength: 2, maxLength: 3 }), weight: 1 },
+  );
 }
 
-const RAW_QUERIES = ['%', '%ZZ', 'limit=%FF', 'a[b]=1&a[c]=2', '&&&', '=', 'limit', 'limit=1&limit', '__proto__=1', 'constructor[prototype][x]=1', 'x'.repeat(6000)];
+const RAW_QUERIES = [
+  '%',
+  '%ZZ',
+  'limit=%FF',
+  'a[b]=1&a[c]=2',
+  '&&&',
+  '=',
+  'limit',
+  'limit=1&limit',
+  '__proto__=1',
+  'constructor[prototype][x]=1',
+  'x'.repeat(6000),
+];
 
-const MALFORMED_JSON = ['{', '{"a":', '{"amount": 1,}', "{'a':1}", 'undefined', 'NaN', '{"a":NaN}', '[1,2', '{"a":1}}', '\u0000', '{"a":"\\x41"}', '{"a":01}', '{"a":1e}', '{"a":"\u0000"', ' ', '{"a":"\\ud800"', '\ufeff{}', 'null', '"just a string"', '123', 'true', '[]'];
+const MALFORMED_JSON = [
+  '{',
+  '{"a":',
+  '{"amount": 1,}',
+  "{'a':1}",
+  'undefined',
+  'NaN',
+  '{"a":NaN}',
+  '[1,2',
+  '{"a":1}}',
+  '\u0000',
+  '{"a":"\\x41"}',
+  '{"a":01}',
+  '{"a":1e}',
+  '{"a":"\u0000"',
+  ' ',
+  '{"a":"\\ud800"',
+  '\ufeff{}',
+  'null',
+  '"just a string"',
+  '123',
+  'true',
+  '[]',
+];
 const WRONG_CONTENT_TYPES = [
   'text/plain',
   'application/x-www-form-urlencoded',
@@ -165,17 +248,34 @@ const WRONG_CONTENT_TYPES = [
 ];
 
 function bodyArb(op: Operation, hints: Hints): fc.Arbitrary<Case['body']> {
-  const json = (arb: fc.Arbitrary<unknown>) => arb.map((value): Case['body'] => ({ kind: 'json', value, contentType: 'application/json' }));
-  const malformed = fc.constantFrom(...MALFORMED_JSON).map((text): Case['body'] => ({ kind: 'text', text, contentType: 'application/json' }));
-  const oversized = fc.integer({ min: BODY_LIMIT + 1, max: BODY_LIMIT * 1.5 }).map((bytes): Case['body'] => ({ kind: 'oversized', bytes, contentType: 'application/json' }));
+  const json = (arb: fc.Arbitrary<unknown>) =>
+    arb.map((value): Case['body'] => ({ kind: 'json', value, contentType: 'application/json' }));
+  const malformed = fc
+    .constantFrom(...MALFORMED_JSON)
+    .map((text): Case['body'] => ({ kind: 'text', text, contentType: 'application/json' }));
+  const oversized = fc
+    .integer({ min: BODY_LIMIT + 1, max: BODY_LIMIT * 1.5 })
+    .map((bytes): Case['body'] => ({ kind: 'oversized', bytes, contentType: 'application/json' }));
   if (!op.body) {
     // Operations that take no body still get one now and then; GET and DELETE bodies are ignored.
-    const text = fc.tuple(garbage, fc.constantFrom<string | null>(...WRONG_CONTENT_TYPES, null), fc.constantFrom(undefined, 'gzip', 'br', 'x-unknown'));
+    const text = fc.tuple(
+      garbage,
+      fc.constantFrom<string | null>(...WRONG_CONTENT_TYPES, null),
+      fc.constantFrom(undefined, 'gzip', 'br', 'x-unknown'),
+    );
     return fc.oneof(
       { arbitrary: fc.constant<Case['body']>({ kind: 'none' }), weight: 12 },
       { arbitrary: json(garbage), weight: 1 },
       { arbitrary: malformed, weight: 1 },
-      { arbitrary: text.map(([v, contentType, encoding]): Case['body'] => ({ kind: 'text', text: toJsonText(v), contentType, encoding })), weight: 1 },
+      {
+        arbitrary: text.map(([v, contentType, encoding]): Case['body'] => ({
+          kind: 'text',
+          text: toJsonText(v),
+          contentType,
+          encoding,
+        })),
+        weight: 1,
+      },
       { arbitrary: oversized, weight: 1 },
     );
   }
@@ -184,8 +284,17 @@ function bodyArb(op: Operation, hints: Hints): fc.Arbitrary<Case['body']> {
     const text = toJsonText(v);
     return { kind: 'text', text: text.slice(0, cut % Math.max(text.length, 1)), contentType: 'application/json' };
   });
-  const wrongType = fc.tuple(valid, fc.constantFrom<string | null>(...WRONG_CONTENT_TYPES, null)).map(([v, contentType]): Case['body'] => ({ kind: 'text', text: toJsonText(v), contentType }));
-  const badEncoding = fc.tuple(valid, fc.constantFrom('gzip', 'deflate', 'br', 'x-unknown')).map(([v, encoding]): Case['body'] => ({ kind: 'text', text: toJsonText(v), contentType: 'application/json', encoding }));
+  const wrongType = fc
+    .tuple(valid, fc.constantFrom<string | null>(...WRONG_CONTENT_TYPES, null))
+    .map(([v, contentType]): Case['body'] => ({ kind: 'text', text: toJsonText(v), contentType }));
+  const badEncoding = fc
+    .tuple(valid, fc.constantFrom('gzip', 'deflate', 'br', 'x-unknown'))
+    .map(([v, encoding]): Case['body'] => ({
+      kind: 'text',
+      text: toJsonText(v),
+      contentType: 'application/json',
+      encoding,
+    }));
   return fc.oneof(
     { arbitrary: json(valid), weight: 3 },
     { arbitrary: json(fc.tuple(valid, mutations).map(([v, m]) => mutate(v, m))), weight: 8 },
@@ -199,7 +308,15 @@ function bodyArb(op: Operation, hints: Hints): fc.Arbitrary<Case['body']> {
   );
 }
 
-const BAD_AUTH = ['Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', 'Bearer mk_not-a-key', 'Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.', 'Bearer x y', 'bearer ' + 'a'.repeat(4000)];
+const BAD_AUTH = [
+  'Bearer',
+  'Bearer ',
+  'Basic YWRtaW46YWRtaW4=',
+  'Bearer mk_not-a-key',
+  'Bearer eyJhbGciOiJub25lIn0.eyJyb2xlIjoiYWRtaW4ifQ.',
+  'Bearer x y',
+  'bearer ' + 'a'.repeat(4000),
+];
 
 function credentialsFor(access: Access[]): Credential[] {
   const allowed = new Set<Credential>();
@@ -217,13 +334,34 @@ function caseArb(op: Operation): fc.Arbitrary<Case> {
   const pathParams = op.params.filter((p) => p.in === 'path');
   const queryParams = op.params.filter((p) => p.in === 'query');
   const headerParams = op.params.filter((p) => p.in === 'header');
-  const customerHeader = op.access.includes('public') && op.path.startsWith('/api/v1/appointments') ? 'x-appointment-token' : op.access.includes('public') && op.path.startsWith('/api/v1/diagnosis') ? 'x-session-token' : null;
-  const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 300 });
+  const customerHeader =
+    op.access.includes('public') && op.path.startsWith('/api/v1/appointments')
+      ? 'x-appointment-token'
+      : op.access.includes('public') && op.path.startsWith('/api/v1/diagnosis')
+        ? 'x-session-token'
+        : null;
+  const printable = fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    minLength: 1,
+    maxLength: 300,
+  });
 
   const query = fc
     .tuple(
-      fc.tuple(...queryParams.map((p) => (p.required ? queryValueArb(p, hints).map((v) => v as string[] | null) : fc.option(queryValueArb(p, hints), { freq: 2 })))),
-      sometimes(fc.tuple(fc.constantFrom('unknown', 'limit[]', '__proto__', 'order', 'sort', 'admin'), fc.oneof(injection, unicodeString)), 6),
+      fc.tuple(
+        ...queryParams.map((p) =>
+          p.required
+            ? queryValueArb(p, hints).map((v) => v as string[] | null)
+            : fc.option(queryValueArb(p, hints), { freq: 2 }),
+        ),
+      ),
+      sometimes(
+        fc.tuple(
+          fc.constantFrom('unknown', 'limit[]', '__proto__', 'order', 'sort', 'admin'),
+          fc.oneof(injection, unicodeString),
+        ),
+        6,
+      ),
     )
     .map(([values, extra]) => {
       const pairs: [string, string][] = [];
@@ -235,7 +373,12 @@ function caseArb(op: Operation): fc.Arbitrary<Case> {
   const headers = fc
     .tuple(
       fc.tuple(...headerParams.map(() => fc.option(fc.oneof(printable, fc.constant('k'.repeat(256))), { freq: 2 }))),
-      customerHeader ? fc.option(fc.oneof(printable, fc.constantFrom(...((fx.known[customerHeader] as string[] | undefined) ?? ['x']))), { freq: 2 }) : fc.constant(null),
+      customerHeader
+        ? fc.option(
+            fc.oneof(printable, fc.constantFrom(...((fx.known[customerHeader] as string[] | undefined) ?? ['x']))),
+            { freq: 2 },
+          )
+        : fc.constant(null),
     )
     .map(([values, customer]) => {
       const out: Record<string, string> = {};
@@ -248,7 +391,10 @@ function caseArb(op: Operation): fc.Arbitrary<Case> {
 
   const allowed = credentialsFor(op.access);
   return fc.record({
-    credential: fc.oneof({ arbitrary: fc.constantFrom(...allowed), weight: 15 }, { arbitrary: fc.constant<Credential>('bad'), weight: 1 }),
+    credential: fc.oneof(
+      { arbitrary: fc.constantFrom(...allowed), weight: 15 },
+      { arbitrary: fc.constant<Credential>('bad'), weight: 1 },
+    ),
     badAuth: fc.nat({ max: BAD_AUTH.length - 1 }),
     path: fc.record(Object.fromEntries(pathParams.map((p) => [p.name, pathParamArb(p, hints)]))),
     query,
@@ -263,7 +409,9 @@ function toRequest(op: Operation, c: Case): RawRequest {
     const segment = c.path[name];
     return 'raw' in segment ? segment.raw : encode(segment.encoded);
   });
-  const query = [c.rawQuery, ...c.query.map(([k, v]) => `${encode(k)}=${encode(v)}`)].filter((s) => s !== undefined && s !== '').join('&');
+  const query = [c.rawQuery, ...c.query.map(([k, v]) => `${encode(k)}=${encode(v)}`)]
+    .filter((s) => s !== undefined && s !== '')
+    .join('&');
   const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
   if (c.credential === 'bad') headers.authorization = BAD_AUTH[c.badAuth];
   else if (c.credential !== 'none') headers.authorization = `Bearer ${fx.tokens[c.credential]}`;
@@ -291,7 +439,15 @@ function toRequest(op: Operation, c: Case): RawRequest {
 function summary(req: RawRequest): string {
   const short = (s: string) => (s.length > 160 ? `${s.slice(0, 120)}…(${s.length} chars)` : s);
   const auth = req.headers.authorization;
-  const who = !auth ? 'anonymous' : auth === `Bearer ${fx.tokens.admin}` ? 'admin' : auth === `Bearer ${fx.tokens.operator}` ? 'operator' : auth === `Bearer ${fx.tokens.merchant}` ? 'merchant key' : `authorization: ${short(auth)}`;
+  const who = !auth
+    ? 'anonymous'
+    : auth === `Bearer ${fx.tokens.admin}`
+      ? 'admin'
+      : auth === `Bearer ${fx.tokens.operator}`
+        ? 'operator'
+        : auth === `Bearer ${fx.tokens.merchant}`
+          ? 'merchant key'
+          : `authorization: ${short(auth)}`;
   const headers = Object.entries(req.headers)
     .filter(([k]) => k !== 'authorization' && k !== 'accept')
     .map(([k, v]) => `${k}: ${short(v)}`);
@@ -319,9 +475,17 @@ function problemsWith(op: Operation, res: RawResponse): string[] {
     }
     if (parsed) {
       const e = body && typeof body === 'object' ? body.error : undefined;
-      if (!e || typeof e !== 'object' || typeof e.code !== 'string' || typeof e.message !== 'string' || !('details' in e)) problems.push('error body is not {"error":{"code","message","details"}}');
+      if (
+        !e ||
+        typeof e !== 'object' ||
+        typeof e.code !== 'string' ||
+        typeof e.message !== 'string' ||
+        !('details' in e)
+      )
+        problems.push('error body is not {"error":{"code","message","details"}}');
     }
-    if (!res.contentType.startsWith('application/json')) problems.push(`error content-type ${res.contentType || '(none)'}`);
+    if (!res.contentType.startsWith('application/json'))
+      problems.push(`error content-type ${res.contentType || '(none)'}`);
   }
   return problems;
 }
@@ -391,7 +555,8 @@ const TABLES = [
 
 async function tableCounts(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of TABLES) counts[table] = Number((await db(table).count<{ count: string }[]>('* as count'))[0].count);
+  for (const table of TABLES)
+    counts[table] = Number((await db(table).count<{ count: string }[]>('* as count'))[0].count);
   return counts;
 }
 
@@ -405,14 +570,34 @@ async function buildFixture(url: string): Promise<Fixture> {
   const operator = await signIn(url, 'operator');
   const merchant = await createMerchant(url, admin.token);
   // Deliveries to a closed local port fail at once: real webhook ids with a finished state.
-  await must('webhook url', call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, { token: admin.token, body: { webhook_url: 'http://127.0.0.1:9/hook' } }), 200);
+  await must(
+    'webhook url',
+    call(url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
+      token: admin.token,
+      body: { webhook_url: 'http://127.0.0.1:9/hook' },
+    }),
+    200,
+  );
   // A second key the fuzzer may revoke; the merchant's own key stays usable.
-  const spareKey = await must('api key', call(url, 'POST', `/api/v1/merchants/${merchant.id}/api-keys`, { token: admin.token, body: { name: 'spare' } }), 201);
+  const spareKey = await must(
+    'api key',
+    call(url, 'POST', `/api/v1/merchants/${merchant.id}/api-keys`, { token: admin.token, body: { name: 'spare' } }),
+    201,
+  );
 
   const orderId = unique('order');
   const intents = [];
   for (let i = 0; i < 2; i++) {
-    intents.push(await must('payment', call(url, 'POST', '/api/v1/payments', { token: merchant.key, body: { amount: 1999, currency: 'eur', order_id: `${orderId}-${i}`, metadata: { cart: 'c1' } } }), 201));
+    intents.push(
+      await must(
+        'payment',
+        call(url, 'POST', '/api/v1/payments', {
+          token: merchant.key,
+          body: { amount: 1999, currency: 'eur', order_id: `${orderId}-${i}`, metadata: { cart: 'c1' } },
+        }),
+        201,
+      ),
+    );
   }
   const page = await must('payments page', call(url, 'GET', '/api/v1/payments?limit=1', { token: merchant.key }), 200);
 
@@ -420,18 +605,52 @@ async function buildFixture(url: string): Promise<Fixture> {
   const hours = await must('hours', call(url, 'GET', `/api/v1/workshops/${shop.id}/hours`), 200);
   const tz = 'Europe/Kyiv';
   const day = DateTime.now().setZone(tz).plus({ days: 5 }).toISODate()!;
-  const override = await must('override', call(url, 'POST', `/api/v1/workshops/${shop.id}/overrides`, { token: operator.token, body: { date: DateTime.now().setZone(tz).plus({ days: 40 }).toISODate(), closed: true } }), 201);
-  const slots = await must('availability', call(url, 'GET', `/api/v1/workshops/${shop.id}/availability?date_from=${day}&date_to=${day}&service=${shop.serviceId}`), 200);
+  const override = await must(
+    'override',
+    call(url, 'POST', `/api/v1/workshops/${shop.id}/overrides`, {
+      token: operator.token,
+      body: { date: DateTime.now().setZone(tz).plus({ days: 40 }).toISODate(), closed: true },
+    }),
+    201,
+  );
+  const slots = await must(
+    'availability',
+    call(
+      url,
+      'GET',
+      `/api/v1/workshops/${shop.id}/availability?date_from=${day}&date_to=${day}&service=${shop.serviceId}`,
+    ),
+    200,
+  );
   const starts = (slots.data as { start: string }[]).map((s) => s.start);
   const appointment = await must(
     'appointment',
     call(url, 'POST', '/api/v1/appointments', {
-      body: { workshop_id: shop.id, service_id: shop.serviceId, start: starts[0], customer: { name: 'Fuzz', email: 'fuzz@example.com' }, vehicle: { make: 'Skoda', model: 'Octavia', year: 2017 } },
+      body: {
+        workshop_id: shop.id,
+        service_id: shop.serviceId,
+        start: starts[0],
+        customer: { name: 'Fuzz', email: 'fuzz@example.com' },
+        vehicle: { make: 'Skoda', model: 'Octavia', year: 2017 },
+      },
     }),
     201,
   );
-  const monitor = await must('monitor', call(url, 'POST', '/api/v1/monitors', { token: merchant.key, body: { url: 'http://127.0.0.1:9/product', target_price: 10, currency: 'EUR', interval: 3600 } }), 201);
-  const session = await must('diagnosis', call(url, 'POST', '/api/v1/diagnosis/sessions', { body: { vehicle: { make: 'VW', model: 'Golf', year: 2015, mileage: 120000 } } }), 201);
+  const monitor = await must(
+    'monitor',
+    call(url, 'POST', '/api/v1/monitors', {
+      token: merchant.key,
+      body: { url: 'http://127.0.0.1:9/product', target_price: 10, currency: 'EUR', interval: 3600 },
+    }),
+    201,
+  );
+  const session = await must(
+    'diagnosis',
+    call(url, 'POST', '/api/v1/diagnosis/sessions', {
+      body: { vehicle: { make: 'VW', model: 'Golf', year: 2015, mileage: 120000 } },
+    }),
+    201,
+  );
 
   const deliveries = await db('webhook_deliveries').where({ merchant_id: merchant.id }).pluck('id');
   if (deliveries.length === 0) throw new Error('no webhook deliveries to fuzz');
@@ -495,11 +714,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const lines = [...stats.entries()].map(([key, s]) => {
-    const statuses = [...s.statuses.entries()].sort(([a], [b]) => a - b).map(([code, n]) => `${code}×${n}`).join(' ');
+    const statuses = [...s.statuses.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ');
     return `  ${String(s.cases).padStart(4)}  ${key.padEnd(58)} ${statuses}${s.shrinks ? ` (${s.shrinks} while shrinking)` : ''}`;
   });
   const total = [...stats.values()].reduce((n, s) => n + s.cases, 0);
-  console.log(`[fuzz] cases tried per operation (seed ${SEED}):\n${lines.join('\n')}\n[fuzz] ${total} cases in all over ${stats.size} operations`);
+  console.log(
+    `[fuzz] cases tried per operation (seed ${SEED}):\n${lines.join('\n')}\n[fuzz] ${total} cases in all over ${stats.size} operations`,
+  );
   if (failures.size) {
     console.log(
       `[fuzz] ${failures.size} distinct failures:\n${[...failures.values()].map((f) => `  ✗ ${f.op}: ${f.problem} (seen ${f.seen}×)\n      request:  ${f.request}\n      response: ${f.response}`).join('\n')}`,
@@ -527,35 +751,72 @@ describe('bad input never breaks the API', () => {
         return problems.length === 0;
       });
       // A hanging request is found at once; the time limit keeps its shrinking from eating the run.
-      const details = await fc.check(property, { numRuns: runsFor(op), seed: SEED, interruptAfterTimeLimit: 45_000, markInterruptAsFailure: false });
+      const details = await fc.check(property, {
+        numRuns: runsFor(op),
+        seed: SEED,
+        interruptAfterTimeLimit: 45_000,
+        markInterruptAsFailure: false,
+      });
       stats.get(op.key)!.shrinks = details.numShrinks;
       const mine = [...failures.values()].filter((f) => f.op === op.key);
       expect(mine.map((f) => `${f.problem}\n  request:  ${f.request}\n  response: ${f.response}`)).toEqual([]);
-      expect(details.failed, details.counterexample ? `counterexample: ${summary(toRequest(op, details.counterexample[0]))}` : String(details.errorInstance)).toBe(false);
+      expect(
+        details.failed,
+        details.counterexample
+          ? `counterexample: ${summary(toRequest(op, details.counterexample[0]))}`
+          : String(details.errorInstance),
+      ).toBe(false);
     });
   }
 
   it('raw paths: traversal and broken escapes outside the operations', async () => {
-    const op: Operation = { key: 'raw paths', method: 'GET', path: '', access: ['public'], documented: new Set(), params: [] };
+    const op: Operation = {
+      key: 'raw paths',
+      method: 'GET',
+      path: '',
+      access: ['public'],
+      documented: new Set(),
+      params: [],
+    };
     const prefixes = ['/', '/api/v1/', '/api/v1/workshops/', '/docs/assets/', '/assets/', '/pay/', '/api/v1/payments/'];
-    const tails = ['../../../../etc/passwd', '..%2f..%2f..%2fetc%2fpasswd', '%2e%2e/%2e%2e/%2e%2e/etc/passwd', '....//....//etc/passwd', '..\\..\\..\\etc\\passwd', '%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd', '../package.json', '..%2fpackage.json', '%2e%2e%2f.env', '%00', '%FF', '/etc/passwd', '//etc/passwd'];
-    const property = fc.asyncProperty(fc.constantFrom(...prefixes), fc.constantFrom(...tails), fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'), async (prefix, tail, method) => {
-      const req: RawRequest = { method, path: prefix + tail, headers: { accept: '*/*' } };
-      const res = await send(fx.url, req);
-      const problems: string[] = [];
-      if (res.status >= 500) problems.push(`server error ${res.status}`);
-      if (/root:.*:0:0:|"name":\s*"meridian"|SECRETS_KEY|\[extensions\]/.test(res.text)) problems.push('leaked a file outside the web roots');
-      if (res.status >= 400 && method !== 'HEAD' && (prefix.startsWith('/api/') || method !== 'GET')) {
-        try {
-          const body = JSON.parse(res.text);
-          if (typeof body?.error?.code !== 'string') problems.push('error body is not the error format');
-        } catch {
-          problems.push('non-JSON error body');
+    const tails = [
+      '../../../../etc/passwd',
+      '..%2f..%2f..%2fetc%2fpasswd',
+      '%2e%2e/%2e%2e/%2e%2e/etc/passwd',
+      '....//....//etc/passwd',
+      '..\\..\\..\\etc\\passwd',
+      '%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd',
+      '../package.json',
+      '..%2fpackage.json',
+      '%2e%2e%2f.env',
+      '%00',
+      '%FF',
+      '/etc/passwd',
+      '//etc/passwd',
+    ];
+    const property = fc.asyncProperty(
+      fc.constantFrom(...prefixes),
+      fc.constantFrom(...tails),
+      fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'PROPFIND'),
+      async (prefix, tail, method) => {
+        const req: RawRequest = { method, path: prefix + tail, headers: { accept: '*/*' } };
+        const res = await send(fx.url, req);
+        const problems: string[] = [];
+        if (res.status >= 500) problems.push(`server error ${res.status}`);
+        if (/root:.*:0:0:|"name":\s*"meridian"|SECRETS_KEY|\[extensions\]/.test(res.text))
+          problems.push('leaked a file outside the web roots');
+        if (res.status >= 400 && method !== 'HEAD' && (prefix.startsWith('/api/') || method !== 'GET')) {
+          try {
+            const body = JSON.parse(res.text);
+            if (typeof body?.error?.code !== 'string') problems.push('error body is not the error format');
+          } catch {
+            problems.push('non-JSON error body');
+          }
         }
-      }
-      record(op, req, res, problems);
-      return problems.length === 0;
-    });
+        record(op, req, res, problems);
+        return problems.length === 0;
+      },
+    );
     await fc.check(property, { numRuns: Math.round(60 * SCALE), seed: SEED });
     const mine = [...failures.values()].filter((f) => f.op === op.key);
     expect(mine.map((f) => `${f.problem}\n  request:  ${f.request}\n  response: ${f.response}`)).toEqual([]);
@@ -564,78 +825,160 @@ describe('bad input never breaks the API', () => {
 
 describe('what earlier runs of this suite found stays fixed', () => {
   const op = (key: string) => operations.find((o) => o.key === key)!;
-  const json = (value: unknown, headers: Record<string, string> = {}) => ({ body: Buffer.from(JSON.stringify(value)), headers: { 'content-type': 'application/json', ...headers } });
+  const json = (value: unknown, headers: Record<string, string> = {}) => ({
+    body: Buffer.from(JSON.stringify(value)),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   /** Sends, records like any case, and returns the answer with what is wrong with it. */
-  async function exchange(key: string, path: string, opts: { credential?: Credential; body?: Buffer; headers?: Record<string, string> } = {}) {
+  async function exchange(
+    key: string,
+    path: string,
+    opts: { credential?: Credential; body?: Buffer; headers?: Record<string, string> } = {},
+  ) {
     const o = op(key);
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
-    if (opts.credential && opts.credential !== 'none' && opts.credential !== 'bad') headers.authorization = `Bearer ${fx.tokens[opts.credential]}`;
+    if (opts.credential && opts.credential !== 'none' && opts.credential !== 'bad')
+      headers.authorization = `Bearer ${fx.tokens[opts.credential]}`;
     const req: RawRequest = { method: o.method, path, headers, body: opts.body };
     const res = await send(fx.url, req);
     const problems = problemsWith(o, res);
     record(o, req, res, problems);
-    return { status: res.status, code: (JSON.parse(res.text || 'null') as { error?: { code?: string } } | null)?.error?.code, problems };
+    return {
+      status: res.status,
+      code: (JSON.parse(res.text || 'null') as { error?: { code?: string } } | null)?.error?.code,
+      problems,
+    };
   }
 
   it('a NUL character or an int4 overflow is a 400, not a database error', async () => {
     const [workshop] = fx.known.workshop_id as string[];
-    expect(await exchange('patch /api/v1/workshops/{id}', `/api/v1/workshops/${workshop}`, { credential: 'admin', ...json({ phone: '\u0000' }) })).toEqual({ status: 400, code: 'validation_error', problems: [] });
-    expect(await exchange('get /api/v1/payments', '/api/v1/payments?order_id=%00', { credential: 'merchant' })).toEqual({ status: 400, code: 'validation_error', problems: [] });
+    expect(
+      await exchange('patch /api/v1/workshops/{id}', `/api/v1/workshops/${workshop}`, {
+        credential: 'admin',
+        ...json({ phone: '\u0000' }),
+      }),
+    ).toEqual({ status: 400, code: 'validation_error', problems: [] });
+    expect(await exchange('get /api/v1/payments', '/api/v1/payments?order_id=%00', { credential: 'merchant' })).toEqual(
+      { status: 400, code: 'validation_error', problems: [] },
+    );
     const tooBig = { name: 'Oil change', duration_min: 30, price_min: 2_147_483_648 };
-    expect(await exchange('post /api/v1/workshops/{id}/services', `/api/v1/workshops/${workshop}/services`, { credential: 'admin', ...json(tooBig) })).toEqual({ status: 400, code: 'validation_error', problems: [] });
+    expect(
+      await exchange('post /api/v1/workshops/{id}/services', `/api/v1/workshops/${workshop}/services`, {
+        credential: 'admin',
+        ...json(tooBig),
+      }),
+    ).toEqual({ status: 400, code: 'validation_error', problems: [] });
   });
 
   it('a NUL character in text a workflow stores is refused up front instead of hanging the request', async () => {
     const [appointment] = fx.known.appointment_id as string[];
     const [session] = fx.known.session_id as string[];
-    const cancel = await exchange('post /api/v1/appointments/{id}/cancel', `/api/v1/appointments/${appointment}/cancel`, { credential: 'admin', ...json({ reason: 'a\u0000b' }) });
+    const cancel = await exchange(
+      'post /api/v1/appointments/{id}/cancel',
+      `/api/v1/appointments/${appointment}/cancel`,
+      { credential: 'admin', ...json({ reason: 'a\u0000b' }) },
+    );
     expect(cancel).toEqual({ status: 400, code: 'validation_error', problems: [] });
-    const message = await exchange('post /api/v1/diagnosis/sessions/{id}/messages', `/api/v1/diagnosis/sessions/${session}/messages`, { credential: 'admin', ...json({ text: 'engine\u0000knocks' }) });
+    const message = await exchange(
+      'post /api/v1/diagnosis/sessions/{id}/messages',
+      `/api/v1/diagnosis/sessions/${session}/messages`,
+      { credential: 'admin', ...json({ text: 'engine\u0000knocks' }) },
+    );
     expect(message).toEqual({ status: 400, code: 'validation_error', problems: [] });
-    const key = await exchange('post /api/v1/payments', '/api/v1/payments', { credential: 'merchant', ...json({ amount: 100, currency: 'eur', order_id: 'o', metadata: { 'k\u0000': 'v' } }) });
+    const key = await exchange('post /api/v1/payments', '/api/v1/payments', {
+      credential: 'merchant',
+      ...json({ amount: 100, currency: 'eur', order_id: 'o', metadata: { 'k\u0000': 'v' } }),
+    });
     expect(key).toEqual({ status: 400, code: 'validation_error', problems: [] });
   });
 
   it('a body nested hundreds of thousands deep is a 400', async () => {
     const depth = 400_000;
-    const res = await exchange('post /api/v1/payments', '/api/v1/payments', { credential: 'merchant', body: Buffer.from('['.repeat(depth) + ']'.repeat(depth)), headers: { 'content-type': 'application/json' } });
+    const res = await exchange('post /api/v1/payments', '/api/v1/payments', {
+      credential: 'merchant',
+      body: Buffer.from('['.repeat(depth) + ']'.repeat(depth)),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res).toEqual({ status: 400, code: 'validation_error', problems: [] });
-    const inField = Buffer.from(`{"amount":100,"currency":"eur","order_id":"o","metadata":{"k":${'['.repeat(depth)}${']'.repeat(depth)}}}`);
-    expect(await exchange('post /api/v1/payments', '/api/v1/payments', { credential: 'merchant', body: inField, headers: { 'content-type': 'application/json' } })).toMatchObject({ status: 400, problems: [] });
+    const inField = Buffer.from(
+      `{"amount":100,"currency":"eur","order_id":"o","metadata":{"k":${'['.repeat(depth)}${']'.repeat(depth)}}}`,
+    );
+    expect(
+      await exchange('post /api/v1/payments', '/api/v1/payments', {
+        credential: 'merchant',
+        body: inField,
+        headers: { 'content-type': 'application/json' },
+      }),
+    ).toMatchObject({ status: 400, problems: [] });
   });
 
   it('a body that does not match its Content-Encoding is a 400', async () => {
     for (const encoding of ['gzip', 'deflate', 'br']) {
-      const res = await exchange('post /api/v1/workshops', '/api/v1/workshops', { credential: 'admin', ...json({ name: 'x', address: 'y', time_zone: 'UTC' }, { 'content-encoding': encoding }) });
+      const res = await exchange('post /api/v1/workshops', '/api/v1/workshops', {
+        credential: 'admin',
+        ...json({ name: 'x', address: 'y', time_zone: 'UTC' }, { 'content-encoding': encoding }),
+      });
       expect(res, encoding).toEqual({ status: 400, code: 'bad_request', problems: [] });
     }
-    expect(await exchange('post /api/v1/auth/logout', '/api/v1/auth/logout', json({}, { 'content-encoding': 'x-unknown' }))).toMatchObject({ status: 415, problems: [] });
+    expect(
+      await exchange('post /api/v1/auth/logout', '/api/v1/auth/logout', json({}, { 'content-encoding': 'x-unknown' })),
+    ).toMatchObject({ status: 415, problems: [] });
   });
 
   it('bodies sent to operations without one: 413 and 415 are documented', async () => {
     const [session] = fx.known.session_id as string[];
     const big = Buffer.from(`{"a":"${'x'.repeat(BODY_LIMIT)}"}`);
-    expect(await exchange('post /api/v1/diagnosis/sessions/{id}/close', `/api/v1/diagnosis/sessions/${session}/close`, { credential: 'admin', body: big, headers: { 'content-type': 'application/json' } })).toEqual({ status: 413, code: 'payload_too_large', problems: [] });
+    expect(
+      await exchange('post /api/v1/diagnosis/sessions/{id}/close', `/api/v1/diagnosis/sessions/${session}/close`, {
+        credential: 'admin',
+        body: big,
+        headers: { 'content-type': 'application/json' },
+      }),
+    ).toEqual({ status: 413, code: 'payload_too_large', problems: [] });
   });
 
   it('records still referred to, and ids that do not exist, answer with documented statuses', async () => {
     // The fixture appointment is booked with this mechanic and the workshop's one service.
     const [mechanic] = fx.known.mechanic_id as string[];
     const [service] = fx.known.service_id as string[];
-    expect(await exchange('delete /api/v1/mechanics/{id}', `/api/v1/mechanics/${mechanic}`, { credential: 'admin' })).toMatchObject({ status: 409, problems: [] });
-    expect(await exchange('delete /api/v1/services/{id}', `/api/v1/services/${service}`, { credential: 'admin' })).toMatchObject({ status: 409, problems: [] });
+    expect(
+      await exchange('delete /api/v1/mechanics/{id}', `/api/v1/mechanics/${mechanic}`, { credential: 'admin' }),
+    ).toMatchObject({ status: 409, problems: [] });
+    expect(
+      await exchange('delete /api/v1/services/{id}', `/api/v1/services/${service}`, { credential: 'admin' }),
+    ).toMatchObject({ status: 409, problems: [] });
     const nobody = '00000000-0000-4000-8000-000000000000';
-    expect(await exchange('post /api/v1/appointments/{id}/confirm', `/api/v1/appointments/${nobody}/confirm`, { credential: 'admin' })).toMatchObject({ status: 404, problems: [] });
-    expect(await exchange('post /api/v1/diagnosis/sessions/{id}/feedback', `/api/v1/diagnosis/sessions/${nobody}/feedback`, { credential: 'admin', ...json({ rating: 5 }) })).toMatchObject({ status: 404, problems: [] });
-    const body = { workshop_id: nobody, service_id: service, start: new Date(Date.now() + DAY).toISOString(), customer: { name: 'A', email: 'a@example.com' }, vehicle: { make: 'A', model: 'B' } };
-    expect(await exchange('post /api/v1/appointments', '/api/v1/appointments', json(body))).toMatchObject({ status: 404, problems: [] });
+    expect(
+      await exchange('post /api/v1/appointments/{id}/confirm', `/api/v1/appointments/${nobody}/confirm`, {
+        credential: 'admin',
+      }),
+    ).toMatchObject({ status: 404, problems: [] });
+    expect(
+      await exchange('post /api/v1/diagnosis/sessions/{id}/feedback', `/api/v1/diagnosis/sessions/${nobody}/feedback`, {
+        credential: 'admin',
+        ...json({ rating: 5 }),
+      }),
+    ).toMatchObject({ status: 404, problems: [] });
+    const body = {
+      workshop_id: nobody,
+      service_id: service,
+      start: new Date(Date.now() + DAY).toISOString(),
+      customer: { name: 'A', email: 'a@example.com' },
+      vehicle: { make: 'A', model: 'B' },
+    };
+    expect(await exchange('post /api/v1/appointments', '/api/v1/appointments', json(body))).toMatchObject({
+      status: 404,
+      problems: [],
+    });
   });
 
   it('a method a path does not support is a JSON 405 naming the allowed ones', async () => {
     for (const method of ['DELETE', 'PROPFIND']) {
       const res = await send(fx.url, { method, path: '/api/v1/payments/pi_0000000000000000', headers: {} });
       expect(res.status, method).toBe(405);
-      expect(JSON.parse(res.text)).toMatchObject({ error: { code: 'method_not_allowed', details: { allow: expect.stringContaining('GET') } } });
+      expect(JSON.parse(res.text)).toMatchObject({
+        error: { code: 'method_not_allowed', details: { allow: expect.stringContaining('GET') } },
+      });
     }
   });
 });
@@ -654,17 +997,23 @@ describe('nothing is partially written', () => {
       SELECT e.intent_id, e.type FROM events e
       WHERE e.intent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM payment_transactions t WHERE t.intent_id = e.intent_id AND e.type = 'payment_intent.' || t.type)`);
     expect(unmatched).toEqual([]);
-    const { rows: crossTenant } = await db.raw(`SELECT d.id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.merchant_id <> e.merchant_id`);
+    const { rows: crossTenant } = await db.raw(
+      `SELECT d.id FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE d.merchant_id <> e.merchant_id`,
+    );
     expect(crossTenant).toEqual([]);
   });
 
   it('booking: every appointment has its "held" timeline row', async () => {
-    const { rows } = await db.raw(`SELECT a.id FROM appointments a WHERE NOT EXISTS (SELECT 1 FROM appointment_events e WHERE e.appointment_id = a.id AND e.type = 'held')`);
+    const { rows } = await db.raw(
+      `SELECT a.id FROM appointments a WHERE NOT EXISTS (SELECT 1 FROM appointment_events e WHERE e.appointment_id = a.id AND e.type = 'held')`,
+    );
     expect(rows).toEqual([]);
   });
 
   it('merchants keep a key; no idempotency key is left claimed by a request that ended', async () => {
-    const { rows: keyless } = await db.raw(`SELECT m.id FROM merchants m WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.merchant_id = m.id)`);
+    const { rows: keyless } = await db.raw(
+      `SELECT m.id FROM merchants m WHERE NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.merchant_id = m.id)`,
+    );
     expect(keyless).toEqual([]);
     expect(await db('idempotency_keys').where({ state: 'running' }).select('merchant_id', 'key')).toEqual([]);
   });
@@ -672,13 +1021,23 @@ describe('nothing is partially written', () => {
   it('records started in Temporal together with their row exist on both sides', async () => {
     const client = stack.api.deps.temporal.client;
     const missing: string[] = [];
-    const exists = (p: Promise<unknown>) => p.then(() => true, () => false);
-    for (const { id } of await db('payment_intents').select('id')) if (!(await exists(client.workflow.getHandle(paymentWorkflowId(id)).describe()))) missing.push(`payment ${id}`);
-    for (const { id } of await db('appointments').select('id')) if (!(await exists(client.workflow.getHandle(appointmentWorkflowId(id)).describe()))) missing.push(`appointment ${id}`);
-    for (const { id } of await db('diagnosis_sessions').select('id')) if (!(await exists(client.workflow.getHandle(diagnosisWorkflowId(id)).describe()))) missing.push(`diagnosis session ${id}`);
+    const exists = (p: Promise<unknown>) =>
+      p.then(
+        () => true,
+        () => false,
+      );
+    for (const { id } of await db('payment_intents').select('id'))
+      if (!(await exists(client.workflow.getHandle(paymentWorkflowId(id)).describe()))) missing.push(`payment ${id}`);
+    for (const { id } of await db('appointments').select('id'))
+      if (!(await exists(client.workflow.getHandle(appointmentWorkflowId(id)).describe())))
+        missing.push(`appointment ${id}`);
+    for (const { id } of await db('diagnosis_sessions').select('id'))
+      if (!(await exists(client.workflow.getHandle(diagnosisWorkflowId(id)).describe())))
+        missing.push(`diagnosis session ${id}`);
     for (const { id, deleted_at } of await db('monitors').select('id', 'deleted_at')) {
       const scheduled = await exists(client.schedule.getHandle(monitorScheduleId(id)).describe());
-      if (scheduled === (deleted_at !== null)) missing.push(`monitor ${id} (${deleted_at ? 'deleted but still scheduled' : 'without its schedule'})`);
+      if (scheduled === (deleted_at !== null))
+        missing.push(`monitor ${id} (${deleted_at ? 'deleted but still scheduled' : 'without its schedule'})`);
     }
     expect(missing).toEqual([]);
   });
@@ -702,7 +1061,8 @@ describe('nothing is partially written', () => {
       cot_runs: n('post /api/v1/cot/ingestions 202'),
     };
     // A removed workshop takes its mechanics, hours and services along: only exact when none was removed.
-    if (n('delete /api/v1/workshops/{id} 204') > 0) for (const t of ['mechanics', 'services', 'working_hours', 'date_overrides']) delete expected[t];
+    if (n('delete /api/v1/workshops/{id} 204') > 0)
+      for (const t of ['mechanics', 'services', 'working_hours', 'date_overrides']) delete expected[t];
     const grown = Object.fromEntries(Object.keys(expected).map((t) => [t, after[t] - countsBefore[t]]));
     console.log(`[fuzz] rows added per table: ${JSON.stringify(grown)}`);
     expect(grown).toEqual(expected);

@@ -121,7 +121,10 @@ const weirdNumber = fc.constantFrom(...WEIRD_NUMBERS).map((t) => new RawJson(t))
 
 /** Long enough to break any length limit (≥ 100 k characters) yet within the 1 MB body limit. */
 export const hugeString = fc
-  .record({ length: fc.integer({ min: 100_000, max: 180_000 }), unit: fc.constantFrom('a', 'é', '😀', "'", '<', '\\', '0') })
+  .record({
+    length: fc.integer({ min: 100_000, max: 180_000 }),
+    unit: fc.constantFrom('a', 'é', '😀', "'", '<', '\\', '0'),
+  })
   .map(({ length, unit }) => unit.repeat(Math.ceil(length / unit.length)));
 
 export const unicodeString = fc.oneof(
@@ -134,8 +137,16 @@ export const injection = fc.constantFrom(...INJECTIONS);
 
 /** Nested arrays and objects far deeper than any schema goes. */
 export const deepNesting = fc
-  .record({ depth: fc.oneof(fc.integer({ min: 50, max: 5000 }), fc.constantFrom(100_000, 300_000)), kind: fc.constantFrom('array', 'object') })
-  .map(({ depth, kind }) => new RawJson(kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth)));
+  .record({
+    depth: fc.oneof(fc.integer({ min: 50, max: 5000 }), fc.constantFrom(100_000, 300_000)),
+    kind: fc.constantFrom('array', 'object'),
+  })
+  .map(
+    ({ depth, kind }) =>
+      new RawJson(
+        kind === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth),
+      ),
+  );
 
 /** Any value of the wrong kind, or of the right kind with an absurd content. */
 export const garbage: fc.Arbitrary<unknown> = fc.oneof(
@@ -149,13 +160,38 @@ export const garbage: fc.Arbitrary<unknown> = fc.oneof(
   { arbitrary: deepNesting, weight: 1 },
 );
 
-export const EXTRA_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'id', 'merchant_id', 'role', 'status', 'admin', '', ' ', '$where', 'a'.repeat(300), 'ключ', '😀'];
+export const EXTRA_KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'id',
+  'merchant_id',
+  'role',
+  'status',
+  'admin',
+  '',
+  ' ',
+  '$where',
+  'a'.repeat(300),
+  'ключ',
+  '😀',
+];
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 const DAY_MS = 24 * 3600 * 1000;
 
 const dateInRange = fc.integer({ min: -30, max: 400 }).map((days) => new Date(Date.now() + days * DAY_MS));
-const oddDates = ['2026-02-30', '2026-13-01', '2026-00-10', '0000-01-01', '9999-12-31', '2026-1-1', '20260101', '2026-02-29'];
+const oddDates = [
+  '2026-02-30',
+  '2026-13-01',
+  '2026-00-10',
+  '0000-01-01',
+  '9999-12-31',
+  '2026-1-1',
+  '20260101',
+  '2026-02-29',
+];
 const oddDateTimes = [
   '2026-02-30T10:00:00Z',
   '2026-12-01T24:00:00Z',
@@ -167,7 +203,14 @@ const oddDateTimes = [
   '1970-01-01T00:00:00Z',
   '-000001-01-01T00:00:00Z',
 ];
-const URLS = ['http://127.0.0.1:9/hook', 'https://127.0.0.1:9/p?id=1', 'http://10.0.0.1/internal', 'http://169.254.169.254/latest/meta-data/', 'ftp://127.0.0.1/x', 'http://[::1]:9/'];
+const URLS = [
+  'http://127.0.0.1:9/hook',
+  'https://127.0.0.1:9/p?id=1',
+  'http://10.0.0.1/internal',
+  'http://169.254.169.254/latest/meta-data/',
+  'ftp://127.0.0.1/x',
+  'http://[::1]:9/',
+];
 
 function stringArb(schema: JsonSchema, name: string | undefined): fc.Arbitrary<string> {
   if (schema.enum) return fc.constantFrom(...(schema.enum as string[]));
@@ -178,7 +221,10 @@ function stringArb(schema: JsonSchema, name: string | undefined): fc.Arbitrary<s
       return fc.oneof(fc.constantFrom('owner@example.com', 'A.B+tag@example.co.uk'), fc.emailAddress());
     case 'date':
       return fc.oneof(
-        { arbitrary: dateInRange.map((d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`), weight: 4 },
+        {
+          arbitrary: dateInRange.map((d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`),
+          weight: 4,
+        },
         { arbitrary: fc.constantFrom(...oddDates), weight: 1 },
       );
     case 'date-time':
@@ -189,14 +235,25 @@ function stringArb(schema: JsonSchema, name: string | undefined): fc.Arbitrary<s
     case 'uri':
       return fc.constantFrom(...URLS);
   }
-  if (name === 'time_zone') return fc.constantFrom('Europe/Kyiv', 'UTC', 'America/New_York', 'Asia/Kolkata', 'Mars/Olympus', 'europe/kyiv', '+02:00');
+  if (name === 'time_zone')
+    return fc.constantFrom(
+      'Europe/Kyiv',
+      'UTC',
+      'America/New_York',
+      'Asia/Kolkata',
+      'Mars/Olympus',
+      'europe/kyiv',
+      '+02:00',
+    );
   if (name === 'currency') return fc.constantFrom('eur', 'usd', 'EUR', 'jpy', 'xxx', 'eu', 'EURO');
   if (schema.pattern) {
     // zod-to-openapi writes a case-insensitive regex as `…$/i`.
     const insensitive = schema.pattern.endsWith('/i');
     const source = insensitive ? schema.pattern.slice(0, -2) : schema.pattern;
     try {
-      return fc.stringMatching(new RegExp(source, insensitive ? 'i' : ''), { maxLength: schema.maxLength ?? 80 }).filter((s) => s.length <= (schema.maxLength ?? 200));
+      return fc
+        .stringMatching(new RegExp(source, insensitive ? 'i' : ''), { maxLength: schema.maxLength ?? 80 })
+        .filter((s) => s.length <= (schema.maxLength ?? 200));
     } catch {
       // A pattern fast-check cannot invert: plain strings will do.
     }
@@ -204,14 +261,21 @@ function stringArb(schema: JsonSchema, name: string | undefined): fc.Arbitrary<s
   const minLength = schema.minLength ?? 0;
   const maxLength = Math.min(schema.maxLength ?? 60, 60);
   return fc.oneof(
-    { arbitrary: fc.string({ minLength: Math.max(minLength, 1), maxLength: Math.max(maxLength, minLength, 1) }), weight: 4 },
+    {
+      arbitrary: fc.string({ minLength: Math.max(minLength, 1), maxLength: Math.max(maxLength, minLength, 1) }),
+      weight: 4,
+    },
     { arbitrary: fc.string({ unit: 'grapheme', minLength, maxLength: Math.max(maxLength, minLength) }), weight: 1 },
   );
 }
 
 function numberArb(schema: JsonSchema, integer: boolean): fc.Arbitrary<number> {
-  const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : 0.01) : -1_000_000);
-  const max = schema.maximum ?? (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : 0.01) : 1_000_000);
+  const min =
+    schema.minimum ??
+    (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + (integer ? 1 : 0.01) : -1_000_000);
+  const max =
+    schema.maximum ??
+    (schema.exclusiveMaximum !== undefined ? schema.exclusiveMaximum - (integer ? 1 : 0.01) : 1_000_000);
   if (integer) return fc.integer({ min: Math.ceil(min), max: Math.floor(Math.min(max, Number.MAX_SAFE_INTEGER)) });
   // Prices and the like: at most two decimals.
   return fc.integer({ min: Math.ceil(min * 100), max: Math.floor(Math.min(max, 1e11) * 100) }).map((n) => n / 100);
@@ -221,11 +285,14 @@ function numberArb(schema: JsonSchema, integer: boolean): fc.Arbitrary<number> {
 export function validArb(schema: JsonSchema, hints: Hints, name?: string): fc.Arbitrary<unknown> {
   const known = name ? hints(name) : undefined;
   const base = validBase(schema, hints, name);
-  return known?.length ? fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 3 }, { arbitrary: base, weight: 1 }) : base;
+  return known?.length
+    ? fc.oneof({ arbitrary: fc.constantFrom(...known), weight: 3 }, { arbitrary: base, weight: 1 })
+    : base;
 }
 
 function validBase(schema: JsonSchema, hints: Hints, name?: string): fc.Arbitrary<unknown> {
-  if (schema.anyOf || schema.oneOf) return fc.oneof(...(schema.anyOf ?? schema.oneOf)!.map((s) => validArb(s, hints, name)));
+  if (schema.anyOf || schema.oneOf)
+    return fc.oneof(...(schema.anyOf ?? schema.oneOf)!.map((s) => validArb(s, hints, name)));
   if (schema.enum) return fc.constantFrom(...schema.enum);
   const types = Array.isArray(schema.type) ? schema.type : [schema.type ?? 'object'];
   const nonNull = types.filter((t) => t !== 'null');
@@ -240,7 +307,10 @@ function validBase(schema: JsonSchema, hints: Hints, name?: string): fc.Arbitrar
       case 'boolean':
         return fc.boolean();
       case 'array':
-        return fc.array(validArb(schema.items ?? {}, hints, name), { minLength: schema.minItems ?? 0, maxLength: Math.min(schema.maxItems ?? 5, 5) });
+        return fc.array(validArb(schema.items ?? {}, hints, name), {
+          minLength: schema.minItems ?? 0,
+          maxLength: Math.min(schema.maxItems ?? 5, 5),
+        });
       default:
         return objectArb(schema, hints);
     }
@@ -251,11 +321,19 @@ function validBase(schema: JsonSchema, hints: Hints, name?: string): fc.Arbitrar
 
 function objectArb(schema: JsonSchema, hints: Hints): fc.Arbitrary<Record<string, unknown>> {
   const props = schema.properties ?? {};
-  if (Object.keys(props).length === 0 && schema.additionalProperties && typeof schema.additionalProperties === 'object') {
-    return fc.dictionary(fc.string({ minLength: 1, maxLength: 40 }), validArb(schema.additionalProperties, hints), { maxKeys: 5 });
+  if (
+    Object.keys(props).length === 0 &&
+    schema.additionalProperties &&
+    typeof schema.additionalProperties === 'object'
+  ) {
+    return fc.dictionary(fc.string({ minLength: 1, maxLength: 40 }), validArb(schema.additionalProperties, hints), {
+      maxKeys: 5,
+    });
   }
   const shape = Object.fromEntries(Object.entries(props).map(([key, s]) => [key, validArb(s, hints, key)]));
-  return fc.record(shape, { requiredKeys: (schema.required ?? []).filter((k) => k in props) }) as fc.Arbitrary<Record<string, unknown>>;
+  return fc.record(shape, { requiredKeys: (schema.required ?? []).filter((k) => k in props) }) as fc.Arbitrary<
+    Record<string, unknown>
+  >;
 }
 
 type Path = (string | number)[];
@@ -271,11 +349,22 @@ function locations(value: unknown, at: Path = []): Path[] {
 }
 
 const clone = (value: unknown): unknown =>
-  value instanceof RawJson ? value : Array.isArray(value) ? value.map(clone) : value && typeof value === 'object' ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)])) : value;
+  value instanceof RawJson
+    ? value
+    : Array.isArray(value)
+      ? value.map(clone)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, clone(v)]))
+        : value;
 
 function setAt(root: unknown, path: Path, replace: (old: unknown) => unknown, remove = false): unknown {
   if (path.length === 0) return remove ? undefined : replace(root);
-  const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<string | number, unknown>;
+  const parent = path
+    .slice(0, -1)
+    .reduce<unknown>((node, key) => (node as Record<string | number, unknown>)[key], root) as Record<
+    string | number,
+    unknown
+  >;
   const key = path[path.length - 1];
   if (remove) {
     if (Array.isArray(parent)) parent.splice(Number(key), 1);
@@ -285,14 +374,33 @@ function setAt(root: unknown, path: Path, replace: (old: unknown) => unknown, re
 }
 
 export interface Mutation {
-  kind: 'remove' | 'wrong_type' | 'extra_field' | 'huge_string' | 'weird_number' | 'injection' | 'nested_garbage' | 'unicode' | 'null';
+  kind:
+    | 'remove'
+    | 'wrong_type'
+    | 'extra_field'
+    | 'huge_string'
+    | 'weird_number'
+    | 'injection'
+    | 'nested_garbage'
+    | 'unicode'
+    | 'null';
   pick: number;
   value: unknown;
   key: string;
 }
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.record({
-  kind: fc.constantFrom<Mutation['kind']>('remove', 'wrong_type', 'extra_field', 'huge_string', 'weird_number', 'injection', 'nested_garbage', 'unicode', 'null'),
+  kind: fc.constantFrom<Mutation['kind']>(
+    'remove',
+    'wrong_type',
+    'extra_field',
+    'huge_string',
+    'weird_number',
+    'injection',
+    'nested_garbage',
+    'unicode',
+    'null',
+  ),
   pick: fc.nat(),
   value: garbage,
   key: fc.oneof(fc.constantFrom(...EXTRA_KEYS), fc.string({ maxLength: 20 })),
@@ -314,7 +422,9 @@ export function mutate(valid: unknown, mutations: Mutation[]): unknown {
   for (const m of mutations) {
     const spots = locations(value);
     const leafSpots = spots.filter((p) => p.length > 0);
-    const path = (m.kind === 'extra_field' || leafSpots.length === 0 ? spots : leafSpots)[m.pick % (m.kind === 'extra_field' || leafSpots.length === 0 ? spots : leafSpots).length];
+    const path = (m.kind === 'extra_field' || leafSpots.length === 0 ? spots : leafSpots)[
+      m.pick % (m.kind === 'extra_field' || leafSpots.length === 0 ? spots : leafSpots).length
+    ];
     switch (m.kind) {
       case 'remove':
         value = setAt(value, path, () => undefined, true);
@@ -323,7 +433,13 @@ export function mutate(valid: unknown, mutations: Mutation[]): unknown {
         value = setAt(value, path, (old) => wrongTypeFor(old, m.value));
         break;
       case 'extra_field':
-        value = setAt(value, path, (old) => (old && typeof old === 'object' && !Array.isArray(old) && !(old instanceof RawJson) ? { ...old, [m.key]: m.value } : Array.isArray(old) ? [...old, m.value] : old));
+        value = setAt(value, path, (old) =>
+          old && typeof old === 'object' && !Array.isArray(old) && !(old instanceof RawJson)
+            ? { ...old, [m.key]: m.value }
+            : Array.isArray(old)
+              ? [...old, m.value]
+              : old,
+        );
         break;
       case 'huge_string':
         value = setAt(value, path, () => 'x'.repeat(100_001 + (m.pick % 50_000)));
@@ -332,7 +448,11 @@ export function mutate(valid: unknown, mutations: Mutation[]): unknown {
         value = setAt(value, path, () => new RawJson(WEIRD_NUMBERS[m.pick % WEIRD_NUMBERS.length]));
         break;
       case 'injection':
-        value = setAt(value, path, (old) => (typeof old === 'string' ? old + INJECTIONS[m.pick % INJECTIONS.length] : INJECTIONS[m.pick % INJECTIONS.length]));
+        value = setAt(value, path, (old) =>
+          typeof old === 'string'
+            ? old + INJECTIONS[m.pick % INJECTIONS.length]
+            : INJECTIONS[m.pick % INJECTIONS.length],
+        );
         break;
       case 'nested_garbage':
         value = setAt(value, path, () => ({ a: [m.value, { b: [[m.value]] }], c: { d: { e: m.value } } }));

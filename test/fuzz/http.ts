@@ -55,7 +55,15 @@ function attempt(baseUrl: string, req: RawRequest, timeoutMs: number, via: http.
     const headers: Record<string, string> = { ...req.headers };
     if (req.body) headers['content-length'] = String(req.body.length);
     const request = http.request(
-      { host: base.hostname, port: base.port, method: req.method, path: req.path, headers, agent: via, timeout: timeoutMs },
+      {
+        host: base.hostname,
+        port: base.port,
+        method: req.method,
+        path: req.path,
+        headers,
+        agent: via,
+        timeout: timeoutMs,
+      },
       (res) => {
         answered = true;
         const contentType = String(res.headers['content-type'] ?? '');

@@ -30,7 +30,10 @@ interface RawOperation {
   requestBody?: { content: Record<string, { schema: JsonSchema }> };
 }
 
-type Document = { paths: Record<string, Record<string, RawOperation>>; components?: { schemas?: Record<string, JsonSchema> } };
+type Document = {
+  paths: Record<string, Record<string, RawOperation>>;
+  components?: { schemas?: Record<string, JsonSchema> };
+};
 
 /** Inlines `#/components/schemas/…` references. */
 function deref(schema: JsonSchema, doc: Document, seen = new Set<string>()): JsonSchema {
@@ -40,11 +43,13 @@ function deref(schema: JsonSchema, doc: Document, seen = new Set<string>()): Jso
     return deref(doc.components!.schemas![name], doc, new Set([...seen, name]));
   }
   const out: JsonSchema = { ...schema };
-  if (schema.properties) out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, deref(s, doc, seen)]));
+  if (schema.properties)
+    out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, s]) => [k, deref(s, doc, seen)]));
   if (schema.items) out.items = deref(schema.items, doc, seen);
   if (schema.anyOf) out.anyOf = schema.anyOf.map((s) => deref(s, doc, seen));
   if (schema.oneOf) out.oneOf = schema.oneOf.map((s) => deref(s, doc, seen));
-  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.additionalProperties = deref(schema.additionalProperties, doc, seen);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object')
+    out.additionalProperties = deref(schema.additionalProperties, doc, seen);
   return out;
 }
 
@@ -60,7 +65,11 @@ export function loadOperations(file = 'openapi/openapi.json'): Operation[] {
         path,
         access: op['x-access'],
         documented: new Set(Object.keys(op.responses).map(Number)),
-        params: (op.parameters ?? []).map((p) => ({ ...p, required: p.required ?? false, schema: deref(p.schema, doc) })),
+        params: (op.parameters ?? []).map((p) => ({
+          ...p,
+          required: p.required ?? false,
+          schema: deref(p.schema, doc),
+        })),
         body: body && deref(body, doc),
       });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allows } from '../../api/route.js';
-import type { Principal } from '../../api/middleware/authenticate.js';
+import type { Principal } from '../../api/context.js';
 
 const admin: Principal = { kind: 'user', userId: 'u1', role: 'admin' };
 const operator: Principal = { kind: 'user', userId: 'u2', role: 'operator' };

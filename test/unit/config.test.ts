@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/platform/config.js';
 
 const base = {
   DATABASE_URL: 'postgres://x@127.0.0.1/db',
@@ -19,7 +19,9 @@ describe('configuration', () => {
     expect(c.corsOrigins).toContain('http://localhost:3000');
   });
   it('names every invalid variable', () => {
-    expect(() => loadConfig({ ...base, PORT: 'abc', DATABASE_URL: '' })).toThrow(/PORT.*DATABASE_URL|DATABASE_URL.*PORT/);
+    expect(() => loadConfig({ ...base, PORT: 'abc', DATABASE_URL: '' })).toThrow(
+      /PORT.*DATABASE_URL|DATABASE_URL.*PORT/,
+    );
   });
   it('refuses to invent secrets in production', () => {
     expect(() => loadConfig({ ...base, NODE_ENV: 'production', JWT_SECRET: undefined })).toThrow(/production/);

@@ -13,7 +13,10 @@ const naive = (values: number[], window: number) =>
 describe('COT Index', () => {
   it('equals the definition on a long random walk for every window', () => {
     let x = 0;
-    const series = Array.from({ length: 600 }, (_, i) => (x += Math.round(Math.sin(i * 7.3) * 5000 + ((i * 7919) % 13) - 6)));
+    const series = Array.from(
+      { length: 600 },
+      (_, i) => (x += Math.round(Math.sin(i * 7.3) * 5000 + ((i * 7919) % 13) - 6)),
+    );
     for (const window of [1, 2, 13, 26, 52, 156]) expect(cotIndex(series, window)).toEqual(naive(series, window));
   });
 
@@ -26,7 +29,9 @@ describe('COT Index', () => {
 
 describe('crowded signals', () => {
   it('follows commercials and fades speculators and small traders, at 80 and 20 inclusive', () => {
-    expect([crowdedSignal('commercial', 80), crowdedSignal('commercial', 20), crowdedSignal('commercial', 50)]).toEqual(['BUY', 'SELL', null]);
+    expect([crowdedSignal('commercial', 80), crowdedSignal('commercial', 20), crowdedSignal('commercial', 50)]).toEqual(
+      ['BUY', 'SELL', null],
+    );
     expect([crowdedSignal('speculative', 100), crowdedSignal('speculative', 0)]).toEqual(['SELL', 'BUY']);
     expect([crowdedSignal('small', 80.0001), crowdedSignal('small', 19.9)]).toEqual(['SELL', 'BUY']);
     expect([crowdedSignal('small', 79.99), crowdedSignal('commercial', null)]).toEqual([null, null]);

@@ -34,7 +34,13 @@ describe('parsing the real CFTC files', () => {
   it('trims padded fields, keeps codes as text and stores `.` as null', async () => {
     const { rows } = await parse(await fixtureText('legacy_fo_2004_alexcolls-fx-oanda.csv'), 'legacy');
     const wheat = rows[0];
-    expect(wheat).toMatchObject({ code: '001602', reportDate: '2004-12-28', market: 'WHEAT - CHICAGO BOARD OF TRADE', openInterest: 183042, openInterestChange: -1659 });
+    expect(wheat).toMatchObject({
+      code: '001602',
+      reportDate: '2004-12-28',
+      market: 'WHEAT - CHICAGO BOARD OF TRADE',
+      openInterest: 183042,
+      openInterestChange: -1659,
+    });
     // Non-commercial long, short, spreading, then their changes; the commercial group has no spread.
     expect(wheat.groups.slice(0, 6)).toEqual([37754, 67376, 13609, -532, -1321, -453]);
     expect(wheat.groups.slice(6, 12)).toEqual([106574, 80526, null, 1353, 794, null]);
@@ -44,12 +50,20 @@ describe('parsing the real CFTC files', () => {
     expect(newContract.groups[3]).toBeNull();
 
     const { rows: tff } = await parse(await fixtureText('tff_fo_2022_LIQiushui2427-Awesome-AI-Bot.csv'), 'tff');
-    expect(new Set(tff.filter((r) => r.code === '13874A').map((r) => r.market))).toEqual(new Set(['E-MINI S&P 500 STOCK INDEX - CHICAGO MERCANTILE EXCHANGE', 'E-MINI S&P 500 - CHICAGO MERCANTILE EXCHANGE']));
+    expect(new Set(tff.filter((r) => r.code === '13874A').map((r) => r.market))).toEqual(
+      new Set([
+        'E-MINI S&P 500 STOCK INDEX - CHICAGO MERCANTILE EXCHANGE',
+        'E-MINI S&P 500 - CHICAGO MERCANTILE EXCHANGE',
+      ]),
+    );
     expect(tff.some((r) => r.code === '13874+')).toBe(true);
   });
 
   it('reads the Socrata export by column name and its US dates', async () => {
-    const { rows } = await parse(await fixtureText('disagg_co_2023_socrata-export_OpenDataDSL-documentation.csv'), 'disagg');
+    const { rows } = await parse(
+      await fixtureText('disagg_co_2023_socrata-export_OpenDataDSL-documentation.csv'),
+      'disagg',
+    );
     expect(rows.map((r) => r.reportDate)).toContain('2023-01-03');
     expect(new Set(rows.map((r) => r.code))).toEqual(new Set(['001602']));
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decryptSecret, encryptSecret, newWebhookSecret, sha256 } from '../../lib/crypto.js';
+import { decryptSecret, encryptSecret, newWebhookSecret, sha256 } from '../../lib/platform/crypto.js';
 
 describe('secret sealing', () => {
   const key = randomBytes(32);

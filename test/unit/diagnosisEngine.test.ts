@@ -19,7 +19,10 @@ function converse(vehicle: Vehicle, lines: string[]) {
 
 describe('built-in diagnosis engine', () => {
   it('grinding when braking → worn brake pads, high severity, urgent', () => {
-    const replies = converse(car, ['There is a horrible grinding noise', 'Only when I brake, getting worse for a week']);
+    const replies = converse(car, [
+      'There is a horrible grinding noise',
+      'Only when I brake, getting worse for a week',
+    ]);
     const last = replies.at(-1)!;
     expect(replies[0].type).toBe('question');
     expect(last.type).toBe('diagnosis');
@@ -31,7 +34,9 @@ describe('built-in diagnosis engine', () => {
   });
 
   it('P0300 and a rough idle → misfire causes first', () => {
-    const [reply] = converse({ ...car, obd_codes: ['P0300'] }, ['The engine idles rough and shakes, check engine light is on']);
+    const [reply] = converse({ ...car, obd_codes: ['P0300'] }, [
+      'The engine idles rough and shakes, check engine light is on',
+    ]);
     expect(reply.type).toBe('diagnosis');
     if (reply.type !== 'diagnosis') return;
     expect(reply.diagnosis.possible_causes[0].cause).toMatch(/misfire/i);
@@ -46,7 +51,10 @@ describe('built-in diagnosis engine', () => {
   });
 
   it('overheating with steam is critical', () => {
-    const replies = converse(car, ['The temperature gauge goes to red and I saw steam from the bonnet', 'It started yesterday']);
+    const replies = converse(car, [
+      'The temperature gauge goes to red and I saw steam from the bonnet',
+      'It started yesterday',
+    ]);
     const last = replies.at(-1)!;
     expect(last.type === 'diagnosis' && last.diagnosis.severity).toBe('critical');
   });

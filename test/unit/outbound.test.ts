@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { retryAfterMs } from '../../activities/webhooks.js';
-import { assertAllowedUrl, isAllowedAddress, parseAllowList } from '../../lib/outbound.js';
+import { assertAllowedUrl, isAllowedAddress, parseAllowList } from '../../lib/platform/outbound.js';
 
 describe('outbound address checks', () => {
   const none = parseAllowList('');
   it.each([
-    '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-    '::1', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '::ffff:169.254.169.254', '224.0.0.1', '255.255.255.255',
+    '127.0.0.1',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.64.0.1',
+    '0.0.0.0',
+    '::1',
+    'fe80::1',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '::ffff:169.254.169.254',
+    '224.0.0.1',
+    '255.255.255.255',
   ])('refuses %s', (ip) => {
     expect(isAllowedAddress(ip, none)).toBe(false);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freeSlots, type SlotQuery } from '../../lib/slots.js';
+import { freeSlots, type SlotQuery } from '../../lib/booking/slots.js';
 
 const weekdays = [1, 2, 3, 4, 5].map((weekday) => ({ weekday, opens: '09:00', closes: '12:00' }));
 const base: SlotQuery = {
@@ -23,7 +23,10 @@ describe('free slots', () => {
   });
 
   it('takes several rows for one weekday as a split shift', () => {
-    const split = [{ weekday: 1, opens: '09:00', closes: '10:00' }, { weekday: 1, opens: '15:00', closes: '16:00' }];
+    const split = [
+      { weekday: 1, opens: '09:00', closes: '10:00' },
+      { weekday: 1, opens: '15:00', closes: '16:00' },
+    ];
     expect(starts({ weekly: split })).toEqual(['2026-11-23T07:00:00.000Z', '2026-11-23T13:00:00.000Z']);
   });
 
@@ -33,7 +36,12 @@ describe('free slots', () => {
 
   it('leaves out breaks', () => {
     const weekly = [{ weekday: 1, opens: '09:00', closes: '14:00', breakStart: '11:00', breakEnd: '12:00' }];
-    expect(starts({ weekly })).toEqual(['2026-11-23T07:00:00.000Z', '2026-11-23T08:00:00.000Z', '2026-11-23T10:00:00.000Z', '2026-11-23T11:00:00.000Z']);
+    expect(starts({ weekly })).toEqual([
+      '2026-11-23T07:00:00.000Z',
+      '2026-11-23T08:00:00.000Z',
+      '2026-11-23T10:00:00.000Z',
+      '2026-11-23T11:00:00.000Z',
+    ]);
   });
 
   it('has nothing on days without hours (weekend)', () => {
@@ -42,7 +50,10 @@ describe('free slots', () => {
 
   it('honours overrides: closed days and special hours', () => {
     expect(starts({ overrides: [{ date: '2026-11-23', closed: true }] })).toEqual([]);
-    expect(starts({ overrides: [{ date: '2026-11-23', closed: false, opens: '15:00', closes: '17:00' }] })).toEqual(['2026-11-23T13:00:00.000Z', '2026-11-23T14:00:00.000Z']);
+    expect(starts({ overrides: [{ date: '2026-11-23', closed: false, opens: '15:00', closes: '17:00' }] })).toEqual([
+      '2026-11-23T13:00:00.000Z',
+      '2026-11-23T14:00:00.000Z',
+    ]);
   });
 
   it('keeps clear of busy intervals, widened by the new booking’s buffers', () => {
@@ -50,15 +61,16 @@ describe('free slots', () => {
     expect(starts({ busy })).toEqual(['2026-11-23T07:00:00.000Z', '2026-11-23T09:00:00.000Z']);
     // With a 15-minute buffer after, 09:00 local would run into the busy hour.
     expect(starts({ busy, service: { durationMin: 60, bufferBeforeMin: 15, bufferAfterMin: 15 } })).toEqual([]);
-    expect(starts({ busy, stepMin: 15, service: { durationMin: 45, bufferBeforeMin: 0, bufferAfterMin: 15 } })).toEqual([
-      '2026-11-23T07:00:00.000Z',
-      '2026-11-23T09:00:00.000Z',
-      '2026-11-23T09:15:00.000Z',
-    ]);
+    expect(starts({ busy, stepMin: 15, service: { durationMin: 45, bufferBeforeMin: 0, bufferAfterMin: 15 } })).toEqual(
+      ['2026-11-23T07:00:00.000Z', '2026-11-23T09:00:00.000Z', '2026-11-23T09:15:00.000Z'],
+    );
   });
 
   it('respects the minimum notice', () => {
-    expect(starts({ notBefore: new Date('2026-11-23T07:30:00Z') })).toEqual(['2026-11-23T08:00:00.000Z', '2026-11-23T09:00:00.000Z']);
+    expect(starts({ notBefore: new Date('2026-11-23T07:30:00Z') })).toEqual([
+      '2026-11-23T08:00:00.000Z',
+      '2026-11-23T09:00:00.000Z',
+    ]);
   });
 
   it('is correct across daylight-saving changes', () => {
@@ -66,7 +78,13 @@ describe('free slots', () => {
     const sunday = [{ weekday: 7, opens: '01:00', closes: '05:00' }];
     const q = { weekly: sunday, dateFrom: '2026-10-25', dateTo: '2026-10-25' };
     // 01:00 local is still UTC+3, 03:00 and later are UTC+2; the repeated hour gives one more slot.
-    expect(starts(q)).toEqual(['2026-10-24T22:00:00.000Z', '2026-10-24T23:00:00.000Z', '2026-10-25T00:00:00.000Z', '2026-10-25T01:00:00.000Z', '2026-10-25T02:00:00.000Z']);
+    expect(starts(q)).toEqual([
+      '2026-10-24T22:00:00.000Z',
+      '2026-10-24T23:00:00.000Z',
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-25T01:00:00.000Z',
+      '2026-10-25T02:00:00.000Z',
+    ]);
     // Spring forward (2026-03-29 03:00 → 04:00): 01:00–05:00 local is three real hours — 01:00, 02:00, 04:00.
     const spring = starts({ weekly: sunday, dateFrom: '2026-03-29', dateTo: '2026-03-29' });
     expect(spring).toEqual(['2026-03-28T23:00:00.000Z', '2026-03-29T00:00:00.000Z', '2026-03-29T01:00:00.000Z']);

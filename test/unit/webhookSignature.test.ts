@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { signatureFor, webhookHeaders } from '../../lib/webhookSignature.js';
+import { signatureFor, webhookHeaders } from '../../lib/webhooks/signature.js';
 
 // The Standard Webhooks reference vector (see ../shared/README.md).
 const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';

@@ -19,11 +19,31 @@ import CotMarketView from './views/CotMarketView.vue';
 
 /** The business areas, as the navigation and the overview list them. */
 export const areas = [
-  { path: '/payments', title: 'Payments', blurb: 'Payment intents, their state timelines and webhook deliveries.', component: PaymentsView },
-  { path: '/monitors', title: 'Price monitors', blurb: 'Scheduled price checks, price history and alerts.', component: MonitorsView },
-  { path: '/cot', title: 'COT data', blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.', component: CotView },
+  {
+    path: '/payments',
+    title: 'Payments',
+    blurb: 'Payment intents, their state timelines and webhook deliveries.',
+    component: PaymentsView,
+  },
+  {
+    path: '/monitors',
+    title: 'Price monitors',
+    blurb: 'Scheduled price checks, price history and alerts.',
+    component: MonitorsView,
+  },
+  {
+    path: '/cot',
+    title: 'COT data',
+    blurb: 'Weekly CFTC Commitments of Traders: screener, markets and ingestion runs.',
+    component: CotView,
+  },
   { path: '/diagnosis', title: 'Diagnosis', blurb: 'AI diagnosis sessions with car owners.', component: DiagnosisView },
-  { path: '/booking', title: 'Booking', blurb: 'Workshops, mechanics, slots and appointments.', component: BookingView },
+  {
+    path: '/booking',
+    title: 'Booking',
+    blurb: 'Workshops, mechanics, slots and appointments.',
+    component: BookingView,
+  },
 ];
 
 export const router = createRouter({

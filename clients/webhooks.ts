@@ -1,8 +1,8 @@
 /** Starting a webhook delivery's workflow: from activities (a new event) and the API (a manual redelivery). */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import type { Config } from './config.js';
-import { BusinessStatus, MerchantId } from './searchAttributes.js';
-import { deliveryWorkflowId, type webhookDeliveryWorkflow } from '../workflows/webhooks.js';
+import type { Config } from '../lib/platform/config.js';
+import { BusinessStatus, MerchantId } from '../lib/platform/searchAttributes.js';
+import { deliveryWorkflowId, type WebhookDeliveryWorkflow } from '../workflows/contracts/webhooks.js';
 
 export interface DeliveryStart {
   deliveryId: string;
@@ -20,9 +20,13 @@ export interface DeliveryStart {
  * Starts the delivery's workflow; false when one is already running or, for a first start, has ever run
  * (a retried step that started it before, or a manual redelivery): either way it is started.
  */
-export async function startDeliveryWorkflow(client: Client, config: Config, { deliveryId, merchantId, again = false, eager = false }: DeliveryStart): Promise<boolean> {
+export async function startDeliveryWorkflow(
+  client: Client,
+  config: Config,
+  { deliveryId, merchantId, again = false, eager = false }: DeliveryStart,
+): Promise<boolean> {
   try {
-    await client.workflow.start<typeof webhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
+    await client.workflow.start<WebhookDeliveryWorkflow>('webhookDeliveryWorkflow', {
       taskQueue: config.temporal.taskQueue,
       workflowId: deliveryWorkflowId(deliveryId),
       workflowIdReusePolicy: again ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,

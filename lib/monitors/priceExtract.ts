@@ -20,7 +20,17 @@ export type Extraction =
   | { outcome: 'ambiguous'; source: PriceSource; prices: number[] }
   | { outcome: 'not_found'; reason: string };
 
-const SYMBOLS: Record<string, string> = { $: 'USD', '€': 'EUR', '£': 'GBP', '₴': 'UAH', '¥': 'JPY', '₹': 'INR', zł: 'PLN', '₽': 'RUB', 'kč': 'CZK' };
+const SYMBOLS: Record<string, string> = {
+  $: 'USD',
+  '€': 'EUR',
+  '£': 'GBP',
+  '₴': 'UAH',
+  '¥': 'JPY',
+  '₹': 'INR',
+  zł: 'PLN',
+  '₽': 'RUB',
+  kč: 'CZK',
+};
 
 /** "1 299,99 ₴", "$1,299.99", "1.299,99 €", "19.99", 19.99 → a number, or null. */
 export function parsePrice(value: unknown): number | null {
@@ -56,16 +66,24 @@ export function currencyOf(text: string | null | undefined): string | null {
 /** Prices a NUMERIC(14,2) column can hold; anything larger is a misread (a SKU, a phone number). */
 const MAX_PRICE = 1e12;
 /** Only an ISO 4217-shaped code is a currency; shops also write "EURO" or "Currency: USD". */
-const isoCurrency = (v: unknown) => (typeof v === 'string' && /^[A-Za-z]{3}$/.test(v.trim()) ? v.trim().toUpperCase() : null);
+const isoCurrency = (v: unknown) =>
+  typeof v === 'string' && /^[A-Za-z]{3}$/.test(v.trim()) ? v.trim().toUpperCase() : null;
 
-const shortAvailability = (v: unknown) => (typeof v === 'string' && v ? v.replace(/^https?:\/\/schema\.org\//i, '') : null);
+const shortAvailability = (v: unknown) =>
+  typeof v === 'string' && v ? v.replace(/^https?:\/\/schema\.org\//i, '') : null;
 
 /** One answer from a list of candidates: none, one distinct price, or ambiguous. */
 function decide(source: PriceSource, found: FoundPrice[]): Extraction | null {
   if (!found.length) return null;
   const distinct = [...new Set(found.map((f) => f.price))];
   if (distinct.length > 1) return { outcome: 'ambiguous', source, prices: distinct.sort((a, b) => a - b) };
-  return { outcome: 'ok', source, ...found[0], currency: found.find((f) => f.currency)?.currency ?? null, availability: found.find((f) => f.availability)?.availability ?? null };
+  return {
+    outcome: 'ok',
+    source,
+    ...found[0],
+    currency: found.find((f) => f.currency)?.currency ?? null,
+    availability: found.find((f) => f.availability)?.availability ?? null,
+  };
 }
 
 function jsonLdOffers($: cheerio.CheerioAPI): FoundPrice[] {
@@ -77,7 +95,8 @@ function jsonLdOffers($: cheerio.CheerioAPI): FoundPrice[] {
     const types = ([] as unknown[]).concat(o['@type'] ?? []);
     if (types.includes('Offer') || types.includes('AggregateOffer')) {
       const price = parsePrice(o.price ?? o.lowPrice);
-      if (price !== null) offers.push({ price, currency: isoCurrency(o.priceCurrency), availability: shortAvailability(o.availability) });
+      if (price !== null)
+        offers.push({ price, currency: isoCurrency(o.priceCurrency), availability: shortAvailability(o.availability) });
       return;
     }
     Object.values(o).forEach(visit);
@@ -106,7 +125,9 @@ function microdataOffers($: cheerio.CheerioAPI): FoundPrice[] {
         {
           price,
           currency: isoCurrency(currencyNode.attr('content') ?? currencyNode.text()) ?? currencyOf(node.text()),
-          availability: shortAvailability(availabilityNode.attr('href') ?? availabilityNode.attr('content') ?? availabilityNode.text().trim()),
+          availability: shortAvailability(
+            availabilityNode.attr('href') ?? availabilityNode.attr('content') ?? availabilityNode.text().trim(),
+          ),
         },
       ];
     });
@@ -116,7 +137,13 @@ function openGraphOffer($: cheerio.CheerioAPI): FoundPrice[] {
   const meta = (p: string) => $(`meta[property="${p}"]`).attr('content') ?? null;
   const price = parsePrice(meta('product:price:amount') ?? meta('og:price:amount'));
   if (price === null) return [];
-  return [{ price, currency: isoCurrency(meta('product:price:currency') ?? meta('og:price:currency')), availability: shortAvailability(meta('product:availability') ?? meta('og:availability')) }];
+  return [
+    {
+      price,
+      currency: isoCurrency(meta('product:price:currency') ?? meta('og:price:currency')),
+      availability: shortAvailability(meta('product:availability') ?? meta('og:availability')),
+    },
+  ];
 }
 
 /** Why a CSS selector or JSON path cannot be used, or null when it can. */
@@ -130,8 +157,14 @@ export function invalidLocator(kind: 'selector' | 'json_path', value: string): s
   }
 }
 
-export function extractPrice(body: string, opts: { selector?: string | null; jsonPath?: string | null } = {}): Extraction {
-  for (const [kind, value] of [['selector', opts.selector], ['json_path', opts.jsonPath]] as const) {
+export function extractPrice(
+  body: string,
+  opts: { selector?: string | null; jsonPath?: string | null } = {},
+): Extraction {
+  for (const [kind, value] of [
+    ['selector', opts.selector],
+    ['json_path', opts.jsonPath],
+  ] as const) {
     const problem = value ? invalidLocator(kind, value) : null;
     if (problem) return { outcome: 'not_found', reason: `the ${kind} cannot be used: ${problem}` };
   }
@@ -143,7 +176,10 @@ export function extractPrice(body: string, opts: { selector?: string | null; jso
       return { outcome: 'not_found', reason: 'the response is not JSON, so the JSON path cannot apply' };
     }
     const values = JSONPath({ path: opts.jsonPath, json: json as object, wrap: true, eval: false }) as unknown[];
-    const found = values.map(parsePrice).filter((p): p is number => p !== null).map((price) => ({ price, currency: null, availability: null }));
+    const found = values
+      .map(parsePrice)
+      .filter((p): p is number => p !== null)
+      .map((price) => ({ price, currency: null, availability: null }));
     return decide('json_path', found) ?? { outcome: 'not_found', reason: `nothing at ${opts.jsonPath}` };
   }
   const $ = cheerio.load(body);
@@ -160,6 +196,9 @@ export function extractPrice(body: string, opts: { selector?: string | null; jso
   return (
     decide('json-ld', jsonLdOffers($)) ??
     decide('microdata', microdataOffers($)) ??
-    decide('opengraph', openGraphOffer($)) ?? { outcome: 'not_found', reason: 'no JSON-LD offer, microdata price or OpenGraph price on the page' }
+    decide('opengraph', openGraphOffer($)) ?? {
+      outcome: 'not_found',
+      reason: 'no JSON-LD offer, microdata price or OpenGraph price on the page',
+    }
   );
 }

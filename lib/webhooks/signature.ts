@@ -11,7 +11,12 @@ export function signatureFor(secret: string, msgId: string, timestamp: number, b
 }
 
 /** The three headers of one attempt; during a rotation every active secret signs (space-separated). */
-export function webhookHeaders(secrets: string[], msgId: string, timestamp: number, body: string): Record<string, string> {
+export function webhookHeaders(
+  secrets: string[],
+  msgId: string,
+  timestamp: number,
+  body: string,
+): Record<string, string> {
   return {
     'webhook-id': msgId,
     'webhook-timestamp': String(timestamp),

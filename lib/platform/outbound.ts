@@ -20,7 +20,9 @@ export function parseAllowList(value: string | undefined): Cidr[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((entry) => (entry.includes('/') ? ipaddr.parseCIDR(entry) : ([ipaddr.parse(entry), entry.includes(':') ? 128 : 32] as Cidr)));
+    .map((entry) =>
+      entry.includes('/') ? ipaddr.parseCIDR(entry) : ([ipaddr.parse(entry), entry.includes(':') ? 128 : 32] as Cidr),
+    );
 }
 
 /** Only globally routable unicast addresses are public; everything else needs the allow-list. */
@@ -33,9 +35,11 @@ export function isAllowedAddress(address: string, allowList: Cidr[]): boolean {
 
 export function assertAllowedUrl(raw: string, allowList: Cidr[]): URL {
   const url = new URL(raw);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new BlockedAddressError(`only http(s) URLs are allowed, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new BlockedAddressError(`only http(s) URLs are allowed, not ${url.protocol}`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host) && !isAllowedAddress(host, allowList)) throw new BlockedAddressError(`${host} is not a public address`);
+  if (isIP(host) && !isAllowedAddress(host, allowList))
+    throw new BlockedAddressError(`${host} is not a public address`);
   return url;
 }
 
@@ -50,7 +54,11 @@ export function guardedAgent(allowList: Cidr[], options: Agent.Options = {}): Ag
           if (error) return callback(error, [] as never);
           const list = addresses as LookupAddress[];
           const blocked = list.find((a) => !isAllowedAddress(a.address, allowList));
-          if (blocked) return callback(new BlockedAddressError(`${hostname} resolves to ${blocked.address}, which is not a public address`), [] as never);
+          if (blocked)
+            return callback(
+              new BlockedAddressError(`${hostname} resolves to ${blocked.address}, which is not a public address`),
+              [] as never,
+            );
           callback(null, list as never);
         });
       },
@@ -82,7 +90,14 @@ export class BadRedirectError extends Error {
 export async function outboundRequest(
   dispatcher: Dispatcher,
   url: URL,
-  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number; redirects?: { max: number; allowList: Cidr[] } },
+  init: {
+    method: 'GET' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    timeoutMs: number;
+    maxBytes: number;
+    redirects?: { max: number; allowList: Cidr[] };
+  },
 ): Promise<OutboundResponse> {
   const signal = AbortSignal.timeout(init.timeoutMs);
   for (let hop = 0; ; hop++) {
@@ -119,6 +134,11 @@ export async function outboundRequest(
         break;
       }
     }
-    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8'), url };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8'),
+      url,
+    };
   }
 }

@@ -52,7 +52,11 @@ export class CircuitBreaker {
 
   async failure(host: string): Promise<void> {
     const key = this.key(host);
-    const results = await this.redis.multi().hincrby(key, 'failures', 1).pexpire(key, this.settings.windowMs + this.settings.cooldownMs).exec();
+    const results = await this.redis
+      .multi()
+      .hincrby(key, 'failures', 1)
+      .pexpire(key, this.settings.windowMs + this.settings.cooldownMs)
+      .exec();
     const failures = Number(results?.[0]?.[1] ?? 0);
     if (failures >= this.settings.threshold) {
       await this.redis.multi().hset(key, 'opened_at', Date.now()).del(`${key}:probe`).exec();

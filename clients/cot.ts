@@ -1,7 +1,17 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction, type ScheduleSpec } from '@temporalio/client';
-import type { Config } from '../config.js';
-import { COT_SCHEDULE_ID, type CotIngestionInput, type cotScheduledIngestionWorkflow } from '../../workflows/cot.js';
-import { reportTypes, subtypes } from './reports.js';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleOptionsAction,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import type { Config } from '../lib/platform/config.js';
+import {
+  COT_SCHEDULE_ID,
+  type CotIngestionInput,
+  type CotScheduledIngestionWorkflow,
+} from '../workflows/contracts/cot.js';
+import { reportTypes, subtypes } from '../lib/cot/reports.js';
 
 /** What an ingestion loads unless asked otherwise: every report, the configured window, complete years skipped. */
 export const defaultIngestion = (config: Config): CotIngestionInput => ({
@@ -28,12 +38,17 @@ export async function ensureCotSchedule(client: Client, config: Config): Promise
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
     workflowType: 'cotScheduledIngestionWorkflow',
-    args: [defaultIngestion(config)] satisfies Parameters<typeof cotScheduledIngestionWorkflow>,
+    args: [defaultIngestion(config)] satisfies Parameters<CotScheduledIngestionWorkflow>,
     taskQueue: config.temporal.taskQueue,
     workflowExecutionTimeout: '5 minutes',
   };
   try {
-    await client.schedule.create({ scheduleId: COT_SCHEDULE_ID, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' } });
+    await client.schedule.create({
+      scheduleId: COT_SCHEDULE_ID,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    });
   } catch (error) {
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
     await handle.update((previous) => ({ ...previous, spec, action }));

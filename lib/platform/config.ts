@@ -33,33 +33,60 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32).optional(),
   SECRETS_KEY: z.string().optional(),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().positive().default(900),
-  REFRESH_TOKEN_TTL_S: z.coerce.number().int().positive().default(30 * 24 * 3600),
+  REFRESH_TOKEN_TTL_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
   RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(1200),
   RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
   BODY_LIMIT: z.string().default('1mb'),
   TRUST_PROXY: z.enum(['0', '1']).default('0'),
   OUTBOUND_ALLOWLIST: z.string().default(''),
-  PAYMENT_EXPIRY_S: z.coerce.number().int().positive().default(24 * 3600),
+  PAYMENT_EXPIRY_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
   WEBHOOK_RETRY_SCHEDULE_S: z
     .string()
     .default('0,5,300,1800,7200,18000,36000,36000')
     .transform((s) => s.split(',').map((n) => Number(n.trim())))
     .pipe(z.array(z.number().nonnegative()).min(1)),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
-  WEBHOOK_DISABLE_AFTER_S: z.coerce.number().int().positive().default(5 * 24 * 3600),
-  BOOKING_HOLD_S: z.coerce.number().positive().default(15 * 60),
+  WEBHOOK_DISABLE_AFTER_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 24 * 3600),
+  BOOKING_HOLD_S: z.coerce
+    .number()
+    .positive()
+    .default(15 * 60),
   BOOKING_REMINDERS_S: z
     .string()
     .default('86400,3600')
-    .transform((s) => s.split(',').filter(Boolean).map((n) => Number(n.trim())))
+    .transform((s) =>
+      s
+        .split(',')
+        .filter(Boolean)
+        .map((n) => Number(n.trim())),
+    )
     .pipe(z.array(z.number().positive())),
   BOOKING_MIN_NOTICE_MIN: z.coerce.number().int().nonnegative().default(60),
   BOOKING_SLOT_STEP_MIN: z.coerce.number().int().positive().optional(),
-  BOOKING_CLOSE_AFTER_S: z.coerce.number().positive().default(24 * 3600),
+  BOOKING_CLOSE_AFTER_S: z.coerce
+    .number()
+    .positive()
+    .default(24 * 3600),
   MONITOR_MIN_INTERVAL_S: z.coerce.number().int().positive().default(60),
   MONITOR_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  MONITOR_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  MONITOR_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
   MONITOR_MAX_REDIRECTS: z.coerce.number().int().nonnegative().default(5),
   MONITOR_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(2000),
   MONITOR_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
@@ -70,18 +97,22 @@ const envSchema = z.object({
   AI_API_KEY: z.string().optional(),
   AI_MODEL: z.string().default('gpt-4o-mini'),
   AI_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
-  DIAGNOSIS_IDLE_S: z.coerce.number().positive().default(30 * 60),
+  DIAGNOSIS_IDLE_S: z.coerce
+    .number()
+    .positive()
+    .default(30 * 60),
   DIAGNOSIS_MESSAGES_PER_MIN: z.coerce.number().int().positive().default(20),
   DIAGNOSIS_CONTINUE_AS_NEW_AFTER: z.coerce.number().int().min(2).default(100),
   CFTC_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://www.cftc.gov'),
   COT_YEARS: z.coerce.number().int().min(1).max(30).default(5),
   COT_SCHEDULE: z.string().trim().default('0 23 * * 5'),
-  COT_TIMEZONE: z
-    .string()
-    .default('Europe/Kyiv')
-    .refine(isTimeZone, 'an IANA time zone'),
+  COT_TIMEZONE: z.string().default('Europe/Kyiv').refine(isTimeZone, 'an IANA time zone'),
   COT_DOWNLOAD_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-  COT_MAX_BYTES: z.coerce.number().int().positive().default(200 * 1024 * 1024),
+  COT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(200 * 1024 * 1024),
   COT_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(5000),
   COT_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
   COT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
@@ -97,7 +128,10 @@ export type Config = ReturnType<typeof loadConfig>;
 function devSecrets(dataDir: string): { JWT_SECRET: string; SECRETS_KEY: string } {
   const file = path.join(dataDir, 'secrets.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const secrets = { JWT_SECRET: randomBytes(32).toString('base64url'), SECRETS_KEY: randomBytes(32).toString('base64') };
+  const secrets = {
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+  };
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, JSON.stringify(secrets), { mode: 0o600 });
   return secrets;
@@ -126,7 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     dataDir: c.DATA_DIR,
     port: c.PORT,
     publicUrl,
-    corsOrigins: [publicUrl, ...c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean)],
+    corsOrigins: [
+      publicUrl,
+      ...c.CORS_ORIGINS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ],
     databaseUrl: c.DATABASE_URL,
     redisUrl: c.REDIS_URL,
     temporal: {
@@ -162,14 +201,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxBytes: c.MONITOR_MAX_BYTES,
       maxRedirects: c.MONITOR_MAX_REDIRECTS,
       retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
-      breaker: { threshold: c.BREAKER_THRESHOLD, cooldownMs: c.BREAKER_COOLDOWN_S * 1000, windowMs: c.BREAKER_WINDOW_S * 1000 },
+      breaker: {
+        threshold: c.BREAKER_THRESHOLD,
+        cooldownMs: c.BREAKER_COOLDOWN_S * 1000,
+        windowMs: c.BREAKER_WINDOW_S * 1000,
+      },
     },
     diagnosis: {
       idleS: c.DIAGNOSIS_IDLE_S,
       messagesPerMin: c.DIAGNOSIS_MESSAGES_PER_MIN,
       continueAsNewAfter: c.DIAGNOSIS_CONTINUE_AS_NEW_AFTER,
       /** An OpenAI-compatible provider when AI_BASE_URL is set; otherwise the built-in engine answers. */
-      provider: c.AI_BASE_URL ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS } : null,
+      provider: c.AI_BASE_URL
+        ? { baseUrl: c.AI_BASE_URL, apiKey: c.AI_API_KEY, model: c.AI_MODEL, timeoutMs: c.AI_TIMEOUT_MS }
+        : null,
     },
     cot: {
       baseUrl: c.CFTC_BASE_URL,

@@ -1,0 +1,32 @@
+/** The diagnosis chat workflow's contract: its id, Updates, Query and input. Imports no implementation. */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Reply } from '../../lib/diagnosis/engine.js';
+
+/** A reply with the model that wrote it (or `built-in …`) and how long it took, in ms. */
+export type AssistantReply = Reply & { model: string; latencyMs: number };
+
+export interface TranscriptEntry {
+  role: 'user' | 'assistant';
+  content: string;
+  at: string;
+}
+
+export interface DiagnosisSessionInput {
+  sessionId: string;
+  /** Close the session after this long without a message. */
+  idleMs: number;
+  /** Continue as new once the workflow holds this many messages (the database keeps all of them). */
+  continueAfter: number;
+  /** Carried over by continue-as-new. */
+  transcript?: TranscriptEntry[];
+  seq?: number;
+}
+
+export const sendMessage = defineUpdate<AssistantReply, [{ text: string }]>('sendMessage');
+export const closeSession = defineUpdate<void, [{ reason: string }]>('closeSession');
+export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
+
+export const diagnosisWorkflowId = (sessionId: string) => `diagnosis-${sessionId}`;
+
+/** `diagnosisSessionWorkflow`: one car owner's conversation, until it is closed or idle. */
+export type DiagnosisSessionWorkflow = (input: DiagnosisSessionInput) => Promise<void>;
