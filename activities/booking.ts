@@ -1,11 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  findAppointment,
   logAppointmentEvent,
+  recordNotification,
   rescheduleAppointment,
   setAppointmentStatus,
+  type AppointmentStatus,
   type RescheduleResult,
 } from '../db/booking.js';
-import { Appointment, type AppointmentStatus } from '../db/models/Appointment.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import { appointmentWorkflowId } from '../workflows/contracts/booking.js';
 import type { ActivityDeps } from './index.js';
@@ -13,7 +15,7 @@ import type { ActivityDeps } from './index.js';
 export function bookingActivities({ db, redis }: ActivityDeps) {
   /** A live event for consoles (operators: appointments belong to no merchant); best effort. */
   async function announce(type: string, appointmentId: string, data: Record<string, unknown> = {}) {
-    const appointment = await Appointment.query(db).findById(appointmentId);
+    const appointment = await findAppointment(db, appointmentId);
     if (!appointment) return;
     const payload = {
       appointment_id: appointmentId,
@@ -54,16 +56,17 @@ export function bookingActivities({ db, redis }: ActivityDeps) {
 
     /** One notification row per appointment, reminder and start time: a retry cannot notify twice. */
     async sendReminder(input: { appointmentId: string; beforeS: number; startsAt: string }): Promise<void> {
-      const appointment = await Appointment.query(db).findById(input.appointmentId);
+      const appointment = await findAppointment(db, input.appointmentId);
       if (!appointment) return;
       const kind = `reminder:${input.beforeS}s:${input.startsAt}`;
       const message = `Reminder: your appointment starts at ${input.startsAt}.`;
-      const inserted = await db('notifications')
-        .insert({ appointment_id: appointment.id, kind, recipient: appointment.customer_email, message })
-        .onConflict(['appointment_id', 'kind'])
-        .ignore()
-        .returning('id');
-      if (!inserted.length) return;
+      const recorded = await recordNotification(db, {
+        appointment_id: appointment.id,
+        kind,
+        recipient: appointment.customer_email,
+        message,
+      });
+      if (!recorded) return;
       await logAppointmentEvent(db, appointment.id, 'reminder_sent', {
         before_s: input.beforeS,
         starts_at: input.startsAt,

@@ -1,22 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { DiagnosisMessage, DiagnosisSession } from '../db/models/Diagnosis.js';
-import { builtInReply, type Diagnosis, type Reply } from '../lib/diagnosis/engine.js';
+import { closeSessionRow, findSession, recordMessage, sessionMessages, type MessageToRecord } from '../db/diagnosis.js';
+import { builtInReply } from '../lib/diagnosis/engine.js';
 import { ProviderError, providerReply } from '../lib/diagnosis/provider.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import type { AssistantReply } from '../workflows/contracts/diagnosis.js';
 import type { ActivityDeps } from './index.js';
-
-export interface MessageToRecord {
-  sessionId: string;
-  seq: number;
-  role: 'user' | 'assistant';
-  content: string;
-  kind?: 'question' | 'diagnosis';
-  diagnosis?: Diagnosis;
-  model?: string;
-  latencyMs?: number;
-  confidence?: number;
-}
 
 export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
   const provider = config.diagnosis.provider;
@@ -24,27 +12,7 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
   return {
     /** One message (and, for a diagnosis, the session's current diagnosis) in one transaction; keyed by position. */
     async recordDiagnosisMessage(m: MessageToRecord): Promise<void> {
-      await db.transaction(async (trx) => {
-        const inserted = await trx('diagnosis_messages')
-          .insert({
-            session_id: m.sessionId,
-            seq: m.seq,
-            role: m.role,
-            content: m.content,
-            kind: m.kind ?? null,
-            diagnosis: m.diagnosis ? JSON.stringify(m.diagnosis) : null,
-            model: m.model ?? null,
-            latency_ms: m.latencyMs ?? null,
-            confidence: m.confidence ?? null,
-          })
-          .onConflict(['session_id', 'seq'])
-          .ignore()
-          .returning('id');
-        if (inserted.length)
-          await DiagnosisSession.query(trx)
-            .patch({ updated_at: new Date(), ...(m.diagnosis ? { diagnosis: m.diagnosis } : {}) })
-            .findById(m.sessionId);
-      });
+      await recordMessage(db, m);
       await publish(
         redis,
         domainEvent('diagnosis.message', null, { session_id: m.sessionId, role: m.role, kind: m.kind ?? null }),
@@ -64,10 +32,10 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
       fallback?: boolean;
     }): Promise<AssistantReply> {
       const started = performance.now();
-      const session = await DiagnosisSession.query(db).findById(sessionId);
+      const session = await findSession(db, sessionId);
       if (!session)
         throw ApplicationFailure.nonRetryable(`diagnosis session ${sessionId} does not exist`, 'SessionMissing');
-      const messages = await DiagnosisMessage.query(db).where({ session_id: sessionId }).orderBy('seq');
+      const messages = await sessionMessages(db, sessionId);
       const builtIn = (model: string) => ({
         ...builtInReply(session.vehicle, messages),
         model,
@@ -92,10 +60,7 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
     },
 
     async closeDiagnosisSession({ sessionId, reason }: { sessionId: string; reason: string }): Promise<void> {
-      await DiagnosisSession.query(db)
-        .patch({ status: 'closed', close_reason: reason, closed_at: new Date(), updated_at: new Date() })
-        .findById(sessionId)
-        .where({ status: 'open' });
+      await closeSessionRow(db, sessionId, reason);
       await publish(redis, domainEvent('diagnosis.closed', null, { session_id: sessionId, reason })).catch(() => {});
     },
   };

@@ -1,6 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Monitor, type CheckOutcome } from '../db/models/Monitor.js';
-import { newId } from '../lib/platform/ids.js';
+import { findMonitor, recordPriceCheck, type CheckRecord } from '../db/monitors.js';
 import { CircuitBreaker } from '../lib/platform/circuitBreaker.js';
 import { startDeliveryWorkflow } from '../clients/webhooks.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
@@ -37,8 +36,8 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
      */
     async fetchPrice({ monitorId }: { monitorId: string }): Promise<CheckResult | null> {
       const attempts = Context.current().info.attempt;
-      const monitor = await Monitor.query(db).findById(monitorId);
-      if (!monitor || monitor.deleted_at) return null;
+      const monitor = await findMonitor(db, monitorId);
+      if (!monitor) return null;
       let url: URL;
       try {
         url = assertAllowedUrl(monitor.url, allowList);
@@ -114,93 +113,13 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
     },
 
     /**
-     * Stores one check and what it means, in one transaction: the history row, the monitor's latest
-     * state, and — when the price first reaches the target — an alert (plus a webhook delivery row, whose
-     * workflow starts after the commit). Keyed by the check's workflow id, so a retry changes nothing.
+     * Stores one check and what it means in one transaction (recordPriceCheck: the history row, the monitor's
+     * latest state, and — when the price first reaches the target — an alert plus a webhook delivery row,
+     * whose workflow starts after the commit). Keyed by the check's workflow id, so a retry changes nothing.
      */
-    async recordCheck(input: {
-      monitorId: string;
-      checkId: string;
-      scheduledAt: string | null;
-      result: CheckResult;
-    }): Promise<void> {
+    async recordCheck(input: CheckRecord): Promise<void> {
       const { result } = input;
-      const recorded = await db.transaction(async (trx) => {
-        const monitor = await Monitor.query(trx).findById(input.monitorId).forUpdate();
-        // Deleted while this check ran: nothing more to record or alert.
-        if (!monitor || monitor.deleted_at) return null;
-        const [check] = await trx('price_checks')
-          .insert({
-            monitor_id: monitor.id,
-            check_id: input.checkId,
-            outcome: result.outcome,
-            price: result.price ?? null,
-            currency: result.currency ?? null,
-            availability: result.availability ?? null,
-            source: result.source ?? null,
-            http_status: result.http_status ?? null,
-            error: result.error ?? null,
-            attempts: result.attempts,
-            scheduled_at: input.scheduledAt,
-          })
-          .onConflict('check_id')
-          .ignore()
-          .returning('id');
-        if (!check) {
-          const existing = await trx('monitor_alerts')
-            .join('price_checks', 'price_checks.id', 'monitor_alerts.check_id')
-            .where('price_checks.check_id', input.checkId)
-            .first('monitor_alerts.delivery_id');
-          return { monitor, alert: null, deliveryId: (existing?.delivery_id as string | undefined) ?? null };
-        }
-        const ok = result.outcome === 'ok';
-        const below = ok ? result.price! <= monitor.target_price : monitor.below_target;
-        await Monitor.query(trx)
-          .patch({
-            last_outcome: result.outcome,
-            last_error: result.error ?? null,
-            last_checked_at: new Date(),
-            ...(ok
-              ? {
-                  last_price: result.price!,
-                  last_currency: result.currency ?? null,
-                  last_availability: result.availability ?? null,
-                }
-              : {}),
-            below_target: below,
-          })
-          .findById(monitor.id);
-        // Only the crossing alerts: at or below target now, above (or never seen) before.
-        if (!ok || !below || monitor.below_target) return { monitor, alert: null, deliveryId: null };
-        const alert = {
-          monitor_id: monitor.id,
-          check_id: Number(check.id),
-          price: result.price!,
-          target_price: monitor.target_price,
-          currency: result.currency ?? monitor.currency,
-        };
-        let deliveryId: string | null = null;
-        if (monitor.notify_webhook && monitor.merchant_id) {
-          const eventId = newId('evt');
-          await trx('events').insert({
-            id: eventId,
-            merchant_id: monitor.merchant_id,
-            type: 'monitor.price_alert',
-            monitor_id: monitor.id,
-            payload: { ...alert, url: monitor.url },
-          });
-          [{ id: deliveryId }] = await trx('webhook_deliveries')
-            .insert({
-              event_id: eventId,
-              merchant_id: monitor.merchant_id,
-              url: monitor.notify_webhook,
-              status: 'pending',
-            })
-            .returning('id');
-        }
-        await trx('monitor_alerts').insert({ ...alert, delivery_id: deliveryId });
-        return { monitor, alert, deliveryId };
-      });
+      const recorded = await recordPriceCheck(db, input);
       if (!recorded) return;
       const { monitor, alert, deliveryId } = recorded;
       if (deliveryId && monitor.merchant_id)

@@ -4,9 +4,17 @@ import { startDeliveryWorkflow } from '../clients/webhooks.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/platform/outbound.js';
 import { webhookHeaders } from '../lib/webhooks/signature.js';
-import { Merchant } from '../db/models/Merchant.js';
-import { MerchantEvent } from '../db/models/Payment.js';
-import { WebhookAttempt, WebhookDelivery } from '../db/models/Webhook.js';
+import { disableWebhookEndpoint, findMerchant } from '../db/merchants.js';
+import type { Merchant } from '../db/models/Merchant.js';
+import {
+  cancelDelivery,
+  closePendingDelivery,
+  deliveryExists,
+  findDelivery,
+  findEvent,
+  recordAttempt,
+  setNextAttemptAt,
+} from '../db/webhooks.js';
 import type { ActivityDeps } from './index.js';
 
 const SNIPPET_BYTES = 1024;
@@ -51,7 +59,7 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
      * which may not be committed yet when this runs: until its row is visible, the start is retried.
      */
     async startDelivery({ deliveryId, merchantId }: { deliveryId: string; merchantId: string }): Promise<void> {
-      if (!(await WebhookDelivery.query(db).findById(deliveryId).select('id'))) {
+      if (!(await deliveryExists(db, deliveryId))) {
         throw ApplicationFailure.retryable(
           `webhook delivery ${deliveryId} is not committed yet`,
           'DeliveryNotCommitted',
@@ -62,22 +70,18 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
 
     /** One signed POST of one event, logged as an attempt; the workflow owns the retry schedule. */
     async attemptDelivery({ deliveryId }: { deliveryId: string }): Promise<AttemptOutcome> {
-      const delivery = await WebhookDelivery.query(db).findById(deliveryId);
+      const delivery = await findDelivery(db, deliveryId);
       if (!delivery || delivery.status !== 'pending')
         return delivery?.status === 'succeeded' ? { outcome: 'delivered' } : { outcome: 'skipped' };
       const [merchant, event] = await Promise.all([
-        Merchant.query(db).findById(delivery.merchant_id),
-        MerchantEvent.query(db).findById(delivery.event_id),
+        findMerchant(db, delivery.merchant_id),
+        findEvent(db, delivery.event_id),
       ]);
       // A delivery with its own URL (a monitor's notify_webhook) does not depend on the merchant's endpoint.
       const target = delivery.url ?? merchant?.webhook_url;
       const merchantEndpoint = !delivery.url;
       if (!merchant || !target || (merchantEndpoint && merchant.webhook_disabled_at) || !event) {
-        await WebhookDelivery.query(db).patchAndFetchById(deliveryId, {
-          status: 'canceled',
-          last_error: 'endpoint missing or disabled',
-          updated_at: new Date(),
-        });
+        await cancelDelivery(db, deliveryId, 'endpoint missing or disabled');
         return { outcome: 'skipped' };
       }
 
@@ -120,31 +124,16 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
       const ok = status !== null && status >= 200 && status < 300;
       const now = new Date();
 
-      const failingSince = await db.transaction(async (trx) => {
-        await WebhookAttempt.query(trx).insert({
-          delivery_id: deliveryId,
-          url: target,
-          status_code: status,
-          duration_ms: Math.round(performance.now() - started),
-          response_snippet: snippet,
-          error,
-        });
-        await WebhookDelivery.query(trx)
-          .patch({
-            attempts: delivery.attempts + 1,
-            last_status_code: status,
-            last_error: error,
-            status: ok ? 'succeeded' : 'pending',
-            delivered_at: ok ? now : null,
-            updated_at: now,
-          })
-          .findById(deliveryId);
-        if (!merchantEndpoint) return null;
-        const [row] = await trx('merchants')
-          .where({ id: merchant.id })
-          .update({ webhook_failing_since: ok ? null : trx.raw('coalesce(webhook_failing_since, ?)', [now]) })
-          .returning('webhook_failing_since');
-        return row.webhook_failing_since as Date | null;
+      const failingSince = await recordAttempt(db, {
+        delivery,
+        url: target,
+        statusCode: status,
+        durationMs: Math.round(performance.now() - started),
+        responseSnippet: snippet,
+        error,
+        delivered: ok,
+        at: now,
+        endpointMerchantId: merchantEndpoint ? merchant.id : null,
       });
 
       await publish(
@@ -175,25 +164,16 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
       status: 'failed' | 'canceled';
       reason: string;
     }): Promise<void> {
-      await WebhookDelivery.query(db)
-        .patch({ status, last_error: reason, next_attempt_at: null, updated_at: new Date() })
-        .findById(deliveryId)
-        .where({ status: 'pending' });
+      await closePendingDelivery(db, deliveryId, status, reason);
     },
 
     async scheduleNextAttempt({ deliveryId, at }: { deliveryId: string; at: string }): Promise<void> {
-      await WebhookDelivery.query(db)
-        .patch({ next_attempt_at: new Date(at) })
-        .findById(deliveryId);
+      await setNextAttemptAt(db, deliveryId, new Date(at));
     },
 
     /** Stops all deliveries to an endpoint until the merchant sets it again; operators are told. */
     async disableEndpoint({ merchantId, reason }: { merchantId: string; reason: string }): Promise<void> {
-      const changed = await Merchant.query(db)
-        .patch({ webhook_disabled_at: new Date(), webhook_disabled_reason: reason })
-        .findById(merchantId)
-        .whereNull('webhook_disabled_at');
-      if (changed)
+      if (await disableWebhookEndpoint(db, merchantId, reason))
         await publish(redis, domainEvent('webhook_endpoint.disabled', null, { merchant_id: merchantId, reason })).catch(
           () => {},
         );

@@ -6,6 +6,7 @@ import { EventHub } from '../lib/platform/events.js';
 import { createLogger, type Logger } from '../lib/platform/logger.js';
 import { createRedis, type Redis } from '../lib/platform/redis.js';
 import { connectTemporal } from '../lib/platform/temporal.js';
+import { checkTemporalHealth } from '../clients/system.js';
 
 /** Everything the API needs from the outside world, opened once per process. */
 export interface ApiDeps {
@@ -32,9 +33,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   // a ping gets a deadline, and close() waits for pings still retrying, so no retry fires on a closed channel.
   const pings = new Set<Promise<unknown>>();
   const pingTemporal = (timeoutMs: number) => {
-    const ping = temporal.connection.withDeadline(Date.now() + timeoutMs, () =>
-      temporal.connection.healthService.check({}),
-    );
+    const ping = checkTemporalHealth(temporal.connection, timeoutMs);
     pings.add(ping);
     void ping.catch(() => {}).finally(() => pings.delete(ping));
     return ping;

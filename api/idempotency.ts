@@ -5,6 +5,12 @@
  */
 import type { Knex } from 'knex';
 import { stringify } from 'safe-stable-stringify';
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  releaseIdempotencyKey,
+  saveIdempotentResponse,
+} from '../db/idempotency.js';
 import { decryptSecret, encryptSecret, sha256 } from '../lib/platform/crypto.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
@@ -29,17 +35,10 @@ export function idempotencyGuard(db: Knex, secretsKey: Buffer): IdempotencyGuard
       ]);
     const fingerprint = sha256(`${ctx.method} ${ctx.path}\n${stringify(body ?? null)}`);
     const now = new Date();
-    const row = { merchant_id: merchantId, key };
 
-    await db('idempotency_keys').where(row).where('expires_at', '<', now).delete();
-    const claimed = await db('idempotency_keys')
-      .insert({ ...row, fingerprint, state: 'running', expires_at: new Date(now.getTime() + TTL_MS) })
-      .onConflict(['merchant_id', 'key'])
-      .ignore()
-      .returning('key');
-
-    if (claimed.length === 0) {
-      const saved = await db('idempotency_keys').where(row).first();
+    const claimed = await claimIdempotencyKey(db, merchantId, key, fingerprint, now, new Date(now.getTime() + TTL_MS));
+    if (!claimed) {
+      const saved = await findIdempotencyKey(db, merchantId, key);
       if (saved && saved.fingerprint !== fingerprint) {
         throw new ApiError(422, 'idempotency_error', 'This Idempotency-Key was already used with a different request');
       }
@@ -62,15 +61,15 @@ export function idempotencyGuard(db: Knex, secretsKey: Buffer): IdempotencyGuard
       await run();
     } catch (error) {
       // Nothing was saved: the key is free for a retry of the same request.
-      await db('idempotency_keys').where(row).delete();
+      await releaseIdempotencyKey(db, merchantId, key);
       throw error;
     }
-    await db('idempotency_keys')
-      .where(row)
-      .update({
-        state: 'done',
-        response_status: ctx.status,
-        response_body_enc: encryptSecret(JSON.stringify(ctx.body ?? null), secretsKey),
-      });
+    await saveIdempotentResponse(
+      db,
+      merchantId,
+      key,
+      ctx.status,
+      encryptSecret(JSON.stringify(ctx.body ?? null), secretsKey),
+    );
   };
 }

@@ -1,17 +1,17 @@
-import type { QueryBuilder, Model } from 'objection';
+import type { Model, QueryBuilder } from 'objection';
 import { z } from 'zod';
+import { keysetPage, type KeysetPosition } from '../db/pagination.js';
 import { ApiError } from './errors.js';
 
-/** Keyset pagination on (created_at, id), newest first: stable under concurrent inserts. */
+/** `?limit&cursor` of every list: newest first, `cursor` being the `next_cursor` of the page before. */
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
 });
 
-const encode = (createdAt: Date, id: string) =>
-  Buffer.from(JSON.stringify([new Date(createdAt).toISOString(), id])).toString('base64url');
+const encode = (position: KeysetPosition) => Buffer.from(JSON.stringify(position)).toString('base64url');
 
-function decode(cursor: string): [string, string] {
+function decode(cursor: string): KeysetPosition {
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error('shape');
@@ -23,20 +23,11 @@ function decode(cursor: string): [string, string] {
   }
 }
 
+/** One page of a repository's list query; an unreadable cursor is a 400 `validation_error`. */
 export async function pageOf<M extends Model & { created_at: Date; id: string }>(
   query: QueryBuilder<M, M[]>,
   { limit, cursor }: z.infer<typeof PageQuery>,
 ): Promise<{ rows: M[]; nextCursor: string | null }> {
-  // Qualified (the query may join), and at JavaScript's millisecond precision, like the cursors.
-  const table = query.modelClass().tableName;
-  const createdMs = `date_trunc('milliseconds', ${table}.created_at)`;
-  if (cursor) {
-    const [at, id] = decode(cursor);
-    query.whereRaw(`(${createdMs}, ${table}.id::text) < (?::timestamptz, ?)`, [at, id]);
-  }
-  const rows = (await query.orderByRaw(`${createdMs} desc, ${table}.id::text desc`).limit(limit + 1)) as M[];
-  const more = rows.length > limit;
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return { rows: page, nextCursor: more && last ? encode(last.created_at, String(last.id)) : null };
+  const { rows, next } = await keysetPage(query, limit, cursor ? decode(cursor) : null);
+  return { rows, nextCursor: next ? encode(next) : null };
 }

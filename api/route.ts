@@ -6,9 +6,8 @@
 import Router from '@koa/router';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
-import type { AppContext, AppState } from './context.js';
+import type { AppContext, AppState, Principal } from './context.js';
 import { ApiError, forbidden, unauthorized } from './errors.js';
-import type { Principal } from './context.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyGuard } from './idempotency.js';
 
 /** `public`: anyone; `operator`: any console user; `admin`: console admins; `merchant`: API keys. */
@@ -115,6 +114,8 @@ export class Api {
     });
   }
 
+  // `{}` is what z.object({}) parses to: a route without params or query.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   route<P extends ZodType = ZodType<{}>, Q extends ZodType = ZodType<{}>, B extends ZodType = ZodType<undefined>>(
     spec: RouteSpec<P, Q, B>,
   ): void {

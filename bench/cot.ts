@@ -74,7 +74,7 @@ export async function cotBench({ n = 1 } = {}) {
       const chunks: Buffer[] = [];
       await pipeline(
         client.query(copyTo(`COPY (SELECT ${COLUMNS} FROM cot_reports) TO STDOUT`)),
-        async function* (source: AsyncIterable<Buffer>) {
+        async function (source: AsyncIterable<Buffer>) {
           for await (const chunk of source) chunks.push(chunk);
         },
       );

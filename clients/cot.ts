@@ -1,14 +1,22 @@
+/** The COT ingestion's Temporal client side: starting a run, its live progress and the weekly Schedule. */
 import {
   ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
   ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
   type Client,
+  type ScheduleDescription,
   type ScheduleOptionsAction,
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { Config } from '../lib/platform/config.js';
 import {
   COT_SCHEDULE_ID,
+  COT_WORKFLOW_ID,
+  cotProgressQuery,
   type CotIngestionInput,
+  type CotIngestionWorkflow,
+  type CotProgress,
   type CotScheduledIngestionWorkflow,
 } from '../workflows/contracts/cot.js';
 import { reportTypes, subtypes } from '../lib/cot/reports.js';
@@ -53,4 +61,50 @@ export async function ensureCotSchedule(client: Client, config: Config): Promise
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
     await handle.update((previous) => ({ ...previous, spec, action }));
   }
+}
+
+/**
+ * Starts an ingestion under the one COT workflow id. `started` false: one was running already, and
+ * `runId` (the Temporal run id, also the run's row id) is that one's.
+ */
+export async function startCotIngestion(
+  client: Client,
+  config: Config,
+  input: CotIngestionInput,
+): Promise<{ started: boolean; runId: string }> {
+  try {
+    const handle = await client.workflow.start<CotIngestionWorkflow>('cotIngestionWorkflow', {
+      workflowId: COT_WORKFLOW_ID,
+      taskQueue: config.temporal.taskQueue,
+      args: [input],
+    });
+    return { started: true, runId: handle.firstExecutionRunId };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    return { started: false, runId: (await client.workflow.getHandle(COT_WORKFLOW_ID).describe()).runId };
+  }
+}
+
+/** A running ingestion's live progress; null when its worker does not answer within `timeoutMs`. */
+export async function cotIngestionProgress(
+  client: Client,
+  workflowId: string,
+  runId: string,
+  timeoutMs: number,
+): Promise<CotProgress | null> {
+  return Promise.race([
+    client.workflow
+      .getHandle(workflowId, runId)
+      .query(cotProgressQuery)
+      .catch(() => null),
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs).unref()),
+  ]);
+}
+
+/** The weekly COT Schedule's description (next action times, …); null when there is none (COT_SCHEDULE=off). */
+export async function describeCotSchedule(client: Client): Promise<ScheduleDescription | null> {
+  return client.schedule
+    .getHandle(COT_SCHEDULE_ID)
+    .describe()
+    .catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e)));
 }

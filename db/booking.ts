@@ -6,7 +6,13 @@ import { freeSlots, type Slot } from '../lib/booking/slots.js';
 import { Appointment, AppointmentEvent, type AppointmentStatus } from './models/Appointment.js';
 import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
 
-/** States that occupy a slot; the `appointments_no_overlap` exclusion constraint (booking migration) uses the same list. */
+// The API validates statuses with this list, and may not import models itself.
+export { appointmentStatuses, type AppointmentStatus } from './models/Appointment.js';
+
+/**
+ * States that occupy a slot; the `appointments_no_overlap` exclusion constraint (booking migration) uses the
+ * same list.
+ */
 export const ACTIVE_APPOINTMENT_STATES = ['held', 'confirmed', 'in_progress'];
 
 /** PostgreSQL's exclusion_violation: the slot overlaps an active appointment of that mechanic. */
@@ -117,6 +123,7 @@ export function blockFor(service: Service, startsAt: Date) {
   };
 }
 
+/** Appends a row (`type`, `data`) to the appointment's timeline. */
 export async function logAppointmentEvent(
   db: Knex,
   appointmentId: string,
@@ -126,7 +133,96 @@ export async function logAppointmentEvent(
   await AppointmentEvent.query(db).insert({ appointment_id: appointmentId, type, data });
 }
 
-/** Moves an appointment from one of `from` to `to` with its timeline row; a no-op when already there; null when missing. */
+/** The appointment, or undefined when there is none with that id. */
+export async function findAppointment(db: Knex, id: string): Promise<Appointment | undefined> {
+  return Appointment.query(db).findById(id);
+}
+
+/** A new hold's columns; the status is set here, the id and timestamps by the database. */
+export type NewHold = Pick<
+  Appointment,
+  | 'workshop_id'
+  | 'mechanic_id'
+  | 'service_id'
+  | 'starts_at'
+  | 'ends_at'
+  | 'block_start'
+  | 'block_end'
+  | 'customer_name'
+  | 'customer_email'
+  | 'customer_phone'
+  | 'vehicle'
+  | 'diagnosis_session_id'
+  | 'access_token_hash'
+  | 'hold_expires_at'
+>;
+
+/**
+ * Inserts a `held` appointment and its `held` timeline row in one transaction, runs `beforeCommit` inside it
+ * (its throw rolls the hold back) and returns the stored row. Throws an exclusion_violation (see isSlotTaken)
+ * when the mechanic's block overlaps an active appointment.
+ */
+export async function holdAppointment(
+  db: Knex,
+  hold: NewHold,
+  beforeCommit: (held: Appointment) => Promise<void>,
+): Promise<Appointment> {
+  return db.transaction(async (trx) => {
+    const held = await Appointment.query(trx).insertAndFetch({ ...hold, status: 'held' });
+    await logAppointmentEvent(trx, held.id, 'held', { mechanic_id: hold.mechanic_id });
+    await beforeCommit(held);
+    return held;
+  });
+}
+
+/** Filters for listAppointments; each one given narrows the list. */
+export interface AppointmentFilter {
+  workshopId?: string;
+  mechanicId?: string;
+  status?: AppointmentStatus;
+  /** Matched without regard to case. */
+  email?: string;
+  /** Appointments ending after this instant. */
+  from?: Date;
+  /** Appointments starting before this instant. */
+  to?: Date;
+  limit: number;
+}
+
+/** Up to `limit` appointments matching every given filter, earliest start first. */
+export async function listAppointments(db: Knex, filter: AppointmentFilter): Promise<Appointment[]> {
+  const q = Appointment.query(db).orderBy('starts_at').limit(filter.limit);
+  if (filter.workshopId) q.where({ workshop_id: filter.workshopId });
+  if (filter.mechanicId) q.where({ mechanic_id: filter.mechanicId });
+  if (filter.status) q.where({ status: filter.status });
+  if (filter.email) q.whereRaw('lower(customer_email) = lower(?)', [filter.email]);
+  if (filter.from) q.where('ends_at', '>', filter.from);
+  if (filter.to) q.where('starts_at', '<', filter.to);
+  return q;
+}
+
+/** The appointment's timeline rows, oldest first. */
+export async function appointmentTimeline(db: Knex, appointmentId: string): Promise<AppointmentEvent[]> {
+  return AppointmentEvent.query(db).where({ appointment_id: appointmentId }).orderBy('id');
+}
+
+/** Stores a notification unless one of that `kind` exists for the appointment; true when it was stored now. */
+export async function recordNotification(
+  db: Knex,
+  notification: { appointment_id: string; kind: string; recipient: string; message: string },
+): Promise<boolean> {
+  const inserted = await db('notifications')
+    .insert(notification)
+    .onConflict(['appointment_id', 'kind'])
+    .ignore()
+    .returning('id');
+  return inserted.length > 0;
+}
+
+/**
+ * Moves an appointment from one of `from` to `to` with its timeline row; a no-op when already there; null when
+ * missing.
+ */
 export async function setAppointmentStatus(
   db: Knex,
   appointmentId: string,

@@ -1,9 +1,13 @@
 /** The one place a payment intent changes state: status, its log row, its event and delivery, together. */
 import type { Knex } from 'knex';
+import type { QueryBuilder } from 'objection';
 import { Merchant } from './models/Merchant.js';
 import { MerchantEvent, PaymentIntent, PaymentTransaction, type PaymentStatus } from './models/Payment.js';
 import { WebhookDelivery } from './models/Webhook.js';
 import { newId } from '../lib/platform/ids.js';
+import { sha256 } from '../lib/platform/crypto.js';
+
+export { paymentStatuses, type PaymentStatus } from './models/Payment.js';
 
 const eventTypeFor = {
   requires_payment_method: 'payment_intent.created',
@@ -115,4 +119,68 @@ export async function transitionIntent(
       .returning('*');
     return { status: to, changed: true, logged: await logTransition(trx, updated, current.status, data) };
   });
+}
+
+/** What the API stores of a new intent; it starts in `requires_payment_method`. */
+export interface NewIntent {
+  id: string;
+  merchant_id: string;
+  /** In the currency's minor unit. */
+  amount: number;
+  currency: string;
+  order_id: string;
+  metadata: Record<string, unknown>;
+  payment_token_hash: string;
+  payment_token_enc: string;
+  expires_at: Date;
+}
+
+/**
+ * Stores a new intent with its log row, `payment_intent.created` event and (when an endpoint takes it) delivery,
+ * in one transaction; `beforeCommit` runs inside it, and a throw there stores nothing. Returns the stored intent.
+ */
+export async function createIntent(
+  db: Knex,
+  intent: NewIntent,
+  beforeCommit: (logged: LoggedTransition) => Promise<void>,
+): Promise<PaymentIntent> {
+  return db.transaction(async (trx) => {
+    const created = await PaymentIntent.query(trx)
+      .insert({ ...intent, status: 'requires_payment_method' })
+      .returning('*');
+    await beforeCommit(await logTransition(trx, created, null, { amount: intent.amount, currency: intent.currency }));
+    return created;
+  });
+}
+
+/** The intent, confined to `merchantId` when given; undefined when there is none (or not that merchant's). */
+export async function findIntent(db: Knex, id: string, merchantId?: string): Promise<PaymentIntent | undefined> {
+  const query = PaymentIntent.query(db).findById(id);
+  if (merchantId) query.where({ merchant_id: merchantId });
+  return query;
+}
+
+/** The intent a payer token opens (found by the token's SHA-256); undefined when none does. */
+export async function findIntentByToken(db: Knex, token: string): Promise<PaymentIntent | undefined> {
+  return PaymentIntent.query(db).findOne({ payment_token_hash: sha256(token) });
+}
+
+export interface IntentFilters {
+  merchantId?: string;
+  status?: PaymentStatus;
+  orderId?: string;
+}
+
+/** Intents matching every filter given; not yet run, so the caller can page it. */
+export function intentsQuery(db: Knex, filters: IntentFilters): QueryBuilder<PaymentIntent, PaymentIntent[]> {
+  const q = PaymentIntent.query(db);
+  if (filters.merchantId) q.where({ merchant_id: filters.merchantId });
+  if (filters.status) q.where({ status: filters.status });
+  if (filters.orderId) q.where({ order_id: filters.orderId });
+  return q;
+}
+
+/** The intent's log of state changes, oldest first. */
+export async function intentTransactions(db: Knex, intentId: string): Promise<PaymentTransaction[]> {
+  return PaymentTransaction.query(db).where({ intent_id: intentId }).orderBy('id');
 }

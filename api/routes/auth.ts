@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
-import { RefreshToken } from '../../db/models/RefreshToken.js';
-import { User } from '../../db/models/User.js';
+import {
+  findUser,
+  findUserByEmail,
+  insertRefreshToken,
+  revokeRefreshFamily,
+  spendRefreshToken,
+} from '../../db/auth.js';
+import type { User } from '../../db/models/User.js';
 import { randomToken, sha256 } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
@@ -34,11 +40,11 @@ const decoyHash = bcrypt.hashSync('decoy-password', 10);
 export function authRoutes(api: Api, { config, db }: ApiDeps) {
   async function startSession(ctx: AppContext, user: User, familyId: string) {
     const refresh = randomToken(32);
-    await RefreshToken.query().insert({
-      user_id: user.id,
-      family_id: familyId,
-      token_hash: sha256(refresh),
-      expires_at: new Date(Date.now() + config.refreshTokenTtlS * 1000),
+    await insertRefreshToken(db, {
+      userId: user.id,
+      familyId,
+      tokenHash: sha256(refresh),
+      expiresAt: new Date(Date.now() + config.refreshTokenTtlS * 1000),
     });
     ctx.cookies.set(REFRESH_COOKIE, refresh, {
       httpOnly: true,
@@ -72,7 +78,7 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     body: z.object({ email: z.email().max(254), password: z.string().min(1).max(200) }),
     responses: { 200: { description: 'Signed in', schema: Session } },
     handler: async (ctx, { body }) => {
-      const user = await User.query().findOne({ email: body.email.toLowerCase() });
+      const user = await findUserByEmail(db, body.email.toLowerCase());
       const matches = await bcrypt.compare(body.password, user?.password_hash ?? decoyHash);
       if (!user || !matches) throw unauthorized('Wrong email or password');
       await startSession(ctx, user, randomUUID());
@@ -89,24 +95,9 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     handler: async (ctx) => {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (!presented) throw unauthorized('No refresh token');
-      const user = await db.transaction(async (trx) => {
-        const token = await RefreshToken.query(trx)
-          .findOne({ token_hash: sha256(presented) })
-          .forUpdate();
-        if (!token || token.expires_at < new Date()) return undefined;
-        if (token.revoked_at) {
-          // A rotated token came back: someone holds a copy. End the whole family.
-          await RefreshToken.query(trx)
-            .patch({ revoked_at: new Date() })
-            .where({ family_id: token.family_id })
-            .whereNull('revoked_at');
-          return undefined;
-        }
-        await RefreshToken.query(trx).patch({ revoked_at: new Date() }).findById(token.id);
-        return { user: await User.query(trx).findById(token.user_id), familyId: token.family_id };
-      });
-      if (!user?.user) throw unauthorized('Refresh token is invalid, expired or already used');
-      await startSession(ctx, user.user, user.familyId);
+      const spent = await spendRefreshToken(db, sha256(presented));
+      if (!spent?.user) throw unauthorized('Refresh token is invalid, expired or already used');
+      await startSession(ctx, spent.user, spent.familyId);
     },
   });
 
@@ -119,14 +110,7 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     responses: { 204: { description: 'Signed out' } },
     handler: async (ctx) => {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
-      if (presented) {
-        const token = await RefreshToken.query().findOne({ token_hash: sha256(presented) });
-        if (token)
-          await RefreshToken.query()
-            .patch({ revoked_at: new Date() })
-            .where({ family_id: token.family_id })
-            .whereNull('revoked_at');
-      }
+      if (presented) await revokeRefreshFamily(db, sha256(presented));
       ctx.cookies.set(REFRESH_COOKIE, null, { path: COOKIE_PATH });
       ctx.status = 204;
     },
@@ -145,7 +129,7 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
         ctx.body = { kind: 'merchant', merchant_id: p.merchantId, api_key_id: p.apiKeyId };
         return;
       }
-      const user = await User.query().findById(p.userId);
+      const user = await findUser(db, p.userId);
       if (!user) throw unauthorized('This account no longer exists');
       ctx.body = { kind: 'user', id: user.id, email: user.email, role: user.role };
     },

@@ -1,31 +1,22 @@
 /** AI diagnosis sessions: a chat per car owner, one long-lived workflow each. */
-import { WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import { DiagnosisMessage, DiagnosisSession } from '../../db/models/Diagnosis.js';
-import { Workshop } from '../../db/models/Workshop.js';
+import { closeDiagnosisChat, startDiagnosisWorkflow } from '../../clients/diagnosis.js';
+import { createSession, findSession, saveFeedback, sessionListQuery, sessionMessages } from '../../db/diagnosis.js';
+import type { DiagnosisSession } from '../../db/models/Diagnosis.js';
+import { findWorkshop } from '../../db/workshops.js';
 import { newId } from '../../lib/platform/ids.js';
 import { sha256 } from '../../lib/platform/crypto.js';
 import { DiagnosisSchema, OBD_CODE } from '../../lib/diagnosis/engine.js';
 import { domainEvent, publish } from '../../lib/platform/events.js';
 import { workflowUrl } from '../../lib/platform/temporal.js';
-import {
-  closeSession,
-  diagnosisWorkflowId,
-  sendMessage,
-  type DiagnosisSessionWorkflow,
-} from '../../workflows/contracts/diagnosis.js';
-import type { AppContext } from '../context.js';
-import { customerOrOperator, runUpdate } from '../customerAccess.js';
+import { diagnosisWorkflowId } from '../../workflows/contracts/diagnosis.js';
 import type { ApiDeps } from '../deps.js';
-import { consumeOrRefuse } from '../middleware/rateLimit.js';
 import { ApiError } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
 import { isoOrNull } from '../dates.js';
-
-/** The customer's credential for one chat, returned once when it starts. */
-export const SESSION_TOKEN_HEADER = 'x-session-token';
+import { SESSION_TOKEN_HEADER, SessionIdParams, updateChat, visibleSession } from './diagnosisAccess.js';
+import { diagnosisMessageRoutes } from './diagnosisMessages.js';
 
 const Vehicle = z.object({
   make: z.string().trim().min(1).max(80),
@@ -72,29 +63,10 @@ const SessionOut = z
     temporal_url: z.string().optional(),
   })
   .meta({ id: 'DiagnosisSession' });
-const ReplyOut = z
-  .object({
-    type: z.enum(['question', 'diagnosis']),
-    text: z.string(),
-    confidence: z.number(),
-    diagnosis: DiagnosisSchema.optional(),
-    model: z.string(),
-    latency_ms: z.number(),
-  })
-  .meta({ id: 'DiagnosisReply' });
-const IdParams = z.object({ id: z.uuid() });
 
+/** Declares the diagnosis routes; the messages route (diagnosisMessages.ts) comes second, as openapi.json orders it. */
 export function diagnosisRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
-  // Built on first use: declaring routes (the OpenAPI generator) touches no dependency.
-  let limiter: RateLimiterRedis | undefined;
-  const messageLimiter = () =>
-    (limiter ??= new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: 'rl:diagnosis',
-      points: config.diagnosis.messagesPerMin,
-      duration: 60,
-    }));
 
   function view(s: DiagnosisSession, operator: boolean) {
     const workflowId = diagnosisWorkflowId(s.id);
@@ -113,13 +85,6 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     };
   }
 
-  const visible = (ctx: AppContext, id: string) =>
-    customerOrOperator<DiagnosisSession>(ctx, SESSION_TOKEN_HEADER, 'Diagnosis session', async () =>
-      DiagnosisSession.query().findById(id),
-    );
-  const update = <T>(session: DiagnosisSession, run: (h: WorkflowHandle) => Promise<T>) =>
-    runUpdate(temporal.client.workflow.getHandle(diagnosisWorkflowId(session.id)), run);
-
   api.route({
     method: 'post',
     path: '/api/v1/diagnosis/sessions',
@@ -134,68 +99,25 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
       },
     },
     handler: async (ctx, { body }) => {
-      if (body.workshop_id && !(await Workshop.query().findById(body.workshop_id))) {
+      if (body.workshop_id && !(await findWorkshop(db, body.workshop_id))) {
         throw new ApiError(400, 'validation_error', 'No such workshop', [
           { path: 'workshop_id', message: 'unknown workshop' },
         ]);
       }
       const token = newId('ds', 32);
-      const session = await db.transaction(async (trx) => {
-        const created = await DiagnosisSession.query(trx).insertAndFetch({
-          access_token_hash: sha256(token),
-          vehicle: body.vehicle,
-          workshop_id: body.workshop_id ?? null,
-          status: 'open',
-        });
-        // Started inside the transaction: if Temporal refuses, no session is stored.
-        await temporal.client.workflow.start<DiagnosisSessionWorkflow>('diagnosisSessionWorkflow', {
-          taskQueue: config.temporal.taskQueue,
-          workflowId: diagnosisWorkflowId(created.id),
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          args: [
-            {
-              sessionId: created.id,
-              idleMs: config.diagnosis.idleS * 1000,
-              continueAfter: config.diagnosis.continueAsNewAfter,
-            },
-          ],
-        });
-        return created;
-      });
+      // Started inside the transaction: if Temporal refuses, no session is stored.
+      const session = await createSession(
+        db,
+        { accessTokenHash: sha256(token), vehicle: body.vehicle, workshopId: body.workshop_id ?? null },
+        (created) => startDiagnosisWorkflow(temporal.client, config, created.id),
+      );
       await publish(redis, domainEvent('diagnosis.started', null, { session_id: session.id })).catch(() => {});
       ctx.status = 201;
       ctx.body = { ...view(session, ctx.state.principal?.kind === 'user'), access_token: token };
     },
   });
 
-  api.route({
-    method: 'post',
-    path: '/api/v1/diagnosis/sessions/:id/messages',
-    summary: "Send the owner's message; the assistant's reply (a follow-up question or a diagnosis) is the answer",
-    tag: 'diagnosis',
-    access: ['public', 'operator'],
-    params: IdParams,
-    body: z.object({ text: z.string().trim().min(1).max(2000) }),
-    responses: {
-      200: { description: 'The reply', schema: ReplyOut },
-      404: { description: 'No such session' },
-      409: { description: 'The session is closed' },
-      429: { description: 'Too many messages' },
-    },
-    handler: async (ctx, { params, body }) => {
-      const { row } = await visible(ctx, params.id);
-      await consumeOrRefuse(messageLimiter(), row.id, 'Too many messages in this session');
-      const reply = await update(row, (h) => h.executeUpdate(sendMessage, { args: [{ text: body.text }] }));
-      ctx.body = {
-        type: reply.type,
-        text: reply.text,
-        confidence: reply.confidence,
-        diagnosis: reply.type === 'diagnosis' ? reply.diagnosis : undefined,
-        model: reply.model,
-        latency_ms: reply.latencyMs,
-      };
-    },
-  });
+  diagnosisMessageRoutes(api, deps);
 
   api.route({
     method: 'get',
@@ -203,7 +125,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     summary: `One session with its transcript (operators, or the owner with ${SESSION_TOKEN_HEADER})`,
     tag: 'diagnosis',
     access: ['public', 'operator'],
-    params: IdParams,
+    params: SessionIdParams,
     responses: {
       200: {
         description: 'The session',
@@ -212,8 +134,8 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
       404: { description: 'No such session' },
     },
     handler: async (ctx, { params }) => {
-      const { row, operator } = await visible(ctx, params.id);
-      const messages = await DiagnosisMessage.query().where({ session_id: row.id }).orderBy('seq');
+      const { row, operator } = await visibleSession(ctx, db, params.id);
+      const messages = await sessionMessages(db, row.id);
       ctx.body = {
         ...view(row, operator),
         messages: messages.map((m) => ({
@@ -244,9 +166,7 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
       },
     },
     handler: async (ctx, { query }) => {
-      const q = DiagnosisSession.query();
-      if (query.status) q.where({ status: query.status });
-      const page = await pageOf(q, query);
+      const page = await pageOf(sessionListQuery(db, query.status), query);
       ctx.body = { data: page.rows.map((s) => view(s, true)), next_cursor: page.nextCursor };
     },
   });
@@ -257,21 +177,19 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     summary: 'End the chat',
     tag: 'diagnosis',
     access: ['public', 'operator'],
-    params: IdParams,
+    params: SessionIdParams,
     responses: {
       200: { description: 'Closed (again: unchanged)', schema: SessionOut },
       404: { description: 'No such session' },
       409: { description: 'The session ended meanwhile' },
     },
     handler: async (ctx, { params }) => {
-      const { row, operator } = await visible(ctx, params.id);
+      const { row, operator } = await visibleSession(ctx, db, params.id);
       if (row.status === 'open')
-        await update(row, (h) =>
-          h.executeUpdate(closeSession, {
-            args: [{ reason: operator ? 'closed by an operator' : 'closed by the owner' }],
-          }),
+        await updateChat(temporal.client, row, (h) =>
+          closeDiagnosisChat(h, operator ? 'closed by an operator' : 'closed by the owner'),
         );
-      ctx.body = view((await DiagnosisSession.query().findById(row.id))!, operator);
+      ctx.body = view((await findSession(db, row.id))!, operator);
     },
   });
 
@@ -281,19 +199,12 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     summary: "The owner's rating of the diagnosis",
     tag: 'diagnosis',
     access: ['public', 'operator'],
-    params: IdParams,
+    params: SessionIdParams,
     body: z.object({ rating: z.number().int().min(1).max(5), comment: z.string().trim().max(2000).optional() }),
     responses: { 200: { description: 'Saved', schema: SessionOut }, 404: { description: 'No such session' } },
     handler: async (ctx, { params, body }) => {
-      const { row, operator } = await visible(ctx, params.id);
-      ctx.body = view(
-        await DiagnosisSession.query().patchAndFetchById(row.id, {
-          rating: body.rating,
-          feedback_comment: body.comment ?? null,
-          updated_at: new Date(),
-        }),
-        operator,
-      );
+      const { row, operator } = await visibleSession(ctx, db, params.id);
+      ctx.body = view(await saveFeedback(db, row.id, { rating: body.rating, comment: body.comment ?? null }), operator);
     },
   });
 }

@@ -1,12 +1,22 @@
+import type { Knex } from 'knex';
 import { z } from 'zod';
-import { ApiKey } from '../../db/models/ApiKey.js';
-import { Merchant } from '../../db/models/Merchant.js';
-import { createMerchant, issueApiKey } from '../../db/merchants.js';
+import type { ApiKey } from '../../db/models/ApiKey.js';
+import type { Merchant } from '../../db/models/Merchant.js';
+import {
+  createMerchantWithKey,
+  findMerchant,
+  issueApiKey,
+  listMerchants,
+  merchantApiKeys,
+  revokeApiKey,
+  rotateWebhookSecret,
+  updateWebhookEndpoint,
+} from '../../db/merchants.js';
 import { paymentEventTypes } from '../../db/payments.js';
 import { encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import { HttpUrl, publicUrl } from '../outboundUrl.js';
 import type { Api } from '../route.js';
 import { isoOrNull } from '../dates.js';
@@ -61,9 +71,9 @@ const apiKeyOut = (k: ApiKey) => ({
 });
 
 /** A merchant may only look at itself; to it, every other merchant does not exist. */
-async function visibleMerchant(ctx: AppContext, id: string): Promise<Merchant> {
+async function visibleMerchant(db: Knex, ctx: AppContext, id: string): Promise<Merchant> {
   const p = ctx.state.principal!;
-  const merchant = p.kind === 'merchant' && p.merchantId !== id ? undefined : await Merchant.query().findById(id);
+  const merchant = p.kind === 'merchant' && p.merchantId !== id ? undefined : await findMerchant(db, id);
   if (!merchant) throw notFound('Merchant');
   return merchant;
 }
@@ -90,11 +100,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     },
     handler: async (ctx, { body }) => {
       if (body.webhook_url) checkedEndpoint(body.webhook_url);
-      const created = await db.transaction(async (trx) => {
-        const { merchant, webhookSecret } = await createMerchant(body, config.secretsKey, trx);
-        const { apiKey, key } = await issueApiKey(merchant.id, 'default', undefined, trx);
-        return { merchant, webhookSecret, apiKey, key };
-      });
+      const created = await createMerchantWithKey(db, body, config.secretsKey);
       ctx.status = 201;
       ctx.body = {
         merchant: merchantOut(created.merchant),
@@ -113,8 +119,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     access: ['operator'],
     responses: { 200: { description: 'Merchants, newest first', schema: z.object({ data: z.array(MerchantOut) }) } },
     handler: async (ctx) => {
-      const merchants = await Merchant.query().orderBy('created_at', 'desc').limit(500);
-      ctx.body = { data: merchants.map(merchantOut) };
+      ctx.body = { data: (await listMerchants(db)).map(merchantOut) };
     },
   });
 
@@ -127,7 +132,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     params: MerchantParams,
     responses: { 200: { description: 'The merchant', schema: MerchantOut }, 404: { description: 'No such merchant' } },
     handler: async (ctx, { params }) => {
-      ctx.body = merchantOut(await visibleMerchant(ctx, params.id));
+      ctx.body = merchantOut(await visibleMerchant(db, ctx, params.id));
     },
   });
 
@@ -143,9 +148,8 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       404: { description: 'No such merchant' },
     },
     handler: async (ctx, { params }) => {
-      const merchant = await visibleMerchant(ctx, params.id);
-      const keys = await ApiKey.query().where({ merchant_id: merchant.id }).orderBy('created_at', 'desc');
-      ctx.body = { data: keys.map(apiKeyOut) };
+      const merchant = await visibleMerchant(db, ctx, params.id);
+      ctx.body = { data: (await merchantApiKeys(db, merchant.id)).map(apiKeyOut) };
     },
   });
 
@@ -162,8 +166,8 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       404: { description: 'No such merchant' },
     },
     handler: async (ctx, { params, body }) => {
-      const merchant = await visibleMerchant(ctx, params.id);
-      const { apiKey, key } = await issueApiKey(merchant.id, body.name);
+      const merchant = await visibleMerchant(db, ctx, params.id);
+      const { apiKey, key } = await issueApiKey(merchant.id, body.name, undefined, db);
       ctx.status = 201;
       ctx.body = { api_key: apiKeyOut(apiKey), key };
     },
@@ -178,10 +182,7 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     params: z.object({ id: z.uuid(), keyId: z.uuid() }),
     responses: { 200: { description: 'Revoked', schema: ApiKeyOut }, 404: { description: 'No such key' } },
     handler: async (ctx, { params }) => {
-      const revoked = await ApiKey.query()
-        .patchAndFetchById(params.keyId, { revoked_at: new Date() })
-        .where({ merchant_id: params.id })
-        .whereNull('revoked_at');
+      const revoked = await revokeApiKey(db, params.id, params.keyId);
       if (!revoked) throw notFound('Active API key');
       ctx.body = apiKeyOut(revoked);
     },
@@ -201,15 +202,11 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       }),
     responses: { 200: { description: 'Updated', schema: MerchantOut }, 404: { description: 'No such merchant' } },
     handler: async (ctx, { params, body }) => {
-      const merchant = await visibleMerchant(ctx, params.id);
-      const updated = await Merchant.query().patchAndFetchById(merchant.id, {
-        ...(body.webhook_url !== undefined && {
-          webhook_url: body.webhook_url === null ? null : checkedEndpoint(body.webhook_url),
-          webhook_disabled_at: null,
-          webhook_disabled_reason: null,
-          webhook_failing_since: null,
-        }),
-        ...(body.webhook_events && { webhook_events: body.webhook_events }),
+      const merchant = await visibleMerchant(db, ctx, params.id);
+      const updated = await updateWebhookEndpoint(db, merchant.id, {
+        // Undefined (leave it) and null (remove it) pass through; an address is checked first.
+        webhook_url: body.webhook_url && checkedEndpoint(body.webhook_url),
+        webhook_events: body.webhook_events,
       });
       ctx.body = merchantOut(updated);
     },
@@ -231,16 +228,10 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       404: { description: 'No such merchant' },
     },
     handler: async (ctx, { params }) => {
-      const merchant = await visibleMerchant(ctx, params.id);
+      const merchant = await visibleMerchant(db, ctx, params.id);
       const secret = newWebhookSecret();
       const expires = new Date(Date.now() + ROTATION_OVERLAP_MS);
-      await Merchant.query()
-        .patch({
-          webhook_secret_enc: encryptSecret(secret, config.secretsKey),
-          webhook_secret_prev_enc: merchant.webhook_secret_enc,
-          webhook_secret_prev_expires_at: expires,
-        })
-        .findById(merchant.id);
+      await rotateWebhookSecret(db, merchant, encryptSecret(secret, config.secretsKey), expires);
       ctx.body = { webhook_secret: secret, previous_secret_expires_at: expires.toISOString() };
     },
   });

@@ -1,27 +1,26 @@
-import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
+import { cancelPaymentIntent, startPaymentWorkflow } from '../../clients/payments.js';
+import type { PaymentIntent } from '../../db/models/Payment.js';
 import {
-  MerchantEvent,
-  PaymentIntent,
-  PaymentTransaction,
+  createIntent,
+  findIntent,
+  intentsQuery,
+  intentTransactions,
+  intentView,
   paymentStatuses,
-  type PaymentStatus,
-} from '../../db/models/Payment.js';
-import { Merchant } from '../../db/models/Merchant.js';
-import { WebhookDelivery } from '../../db/models/Webhook.js';
-import { intentView, logTransition } from '../../db/payments.js';
+} from '../../db/payments.js';
+import { eventDeliveries, intentEvents } from '../../db/webhooks.js';
 import { newId } from '../../lib/platform/ids.js';
 import { decryptSecret, encryptSecret, sha256 } from '../../lib/platform/crypto.js';
 import { domainEvent, publish } from '../../lib/platform/events.js';
-import { BusinessStatus, MerchantId } from '../../lib/platform/searchAttributes.js';
 import { workflowUrl } from '../../lib/platform/temporal.js';
-import type { Outcome, PaymentIntentInput, PaymentIntentWorkflow } from '../../workflows/contracts/payments.js';
-import { cancelPayment, paymentWorkflowId, processPayment } from '../../workflows/contracts/payments.js';
+import { paymentWorkflowId } from '../../workflows/contracts/payments.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
+import { intentByToken, payerRoutes, payerView, PayerView } from './payer.js';
 
 const currencies = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
 const MAX_METADATA_KEYS = 20;
@@ -66,18 +65,6 @@ const PaymentDetail = PaymentIntentOut.extend({
     }),
   ),
 }).meta({ id: 'PaymentIntentDetail' });
-const PayerView = z
-  .object({
-    amount: z.number().int(),
-    currency: z.string(),
-    order_id: z.string(),
-    merchant_name: z.string(),
-    status: z.enum(paymentStatuses),
-    cancellation_reason: z.string().nullable(),
-    expires_at: z.string(),
-  })
-  .meta({ id: 'PayerPaymentView' });
-
 const CreatePayment = z.object({
   amount: z.number().int().positive().max(99_999_999),
   currency: z.string().refine((c) => currencies.has(c), 'a lower-case ISO 4217 currency code'),
@@ -90,10 +77,7 @@ const CreatePayment = z.object({
 const IntentRef = z.object({
   ref: z.string().regex(/^p[it]_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…) or payment token (pt_…)'),
 });
-const TokenParams = z.object({ token: z.string().regex(/^pt_[A-Za-z0-9_-]{40,64}$/, 'a payment token (pt_…)') });
 const IdParams = z.object({ id: z.string().regex(/^pi_[A-Za-z0-9_-]{16,64}$/, 'a payment id (pi_…)') });
-
-const terminal = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s === 'canceled';
 
 export function paymentRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -115,49 +99,9 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
   async function visibleIntent(ctx: AppContext, id: string): Promise<PaymentIntent> {
     const p = ctx.state.principal;
     if (!p) throw unauthorized();
-    const query = PaymentIntent.query().findById(id);
-    if (p.kind === 'merchant') query.where({ merchant_id: p.merchantId });
-    const intent = await query;
+    const intent = await findIntent(db, id, p.kind === 'merchant' ? p.merchantId : undefined);
     if (!intent) throw notFound('Payment intent');
     return intent;
-  }
-
-  async function intentByToken(token: string): Promise<PaymentIntent> {
-    const intent = await PaymentIntent.query().findOne({ payment_token_hash: sha256(token) });
-    if (!intent) throw notFound('Payment');
-    return intent;
-  }
-
-  async function payerView(intent: PaymentIntent) {
-    const merchant = await Merchant.query().findById(intent.merchant_id);
-    return {
-      amount: Number(intent.amount),
-      currency: intent.currency,
-      order_id: intent.order_id,
-      merchant_name: merchant?.name ?? '',
-      status: intent.status,
-      cancellation_reason: intent.cancellation_reason,
-      expires_at: new Date(intent.expires_at).toISOString(),
-    };
-  }
-
-  /** Runs an Update on the intent's workflow; a rejected or closed workflow leaves the stored state to answer. */
-  async function update<T>(
-    intent: PaymentIntent,
-    run: (handle: ReturnType<typeof temporal.client.workflow.getHandle>) => Promise<T>,
-  ): Promise<T | null> {
-    try {
-      return await run(temporal.client.workflow.getHandle(paymentWorkflowId(intent.id)));
-    } catch (error) {
-      const name = (error as Error).name;
-      if (
-        error instanceof WorkflowNotFoundError ||
-        name === 'WorkflowUpdateFailedError' ||
-        name === 'WorkflowNotFoundError'
-      )
-        return null;
-      throw error;
-    }
   }
 
   api.route({
@@ -173,42 +117,29 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
       const merchantId = (ctx.state.principal as { merchantId: string }).merchantId;
       const token = newId('pt', 32);
       const id = newId('pi');
-      const intent = await db.transaction(async (trx) => {
-        const created = await PaymentIntent.query(trx)
-          .insert({
-            id,
-            merchant_id: merchantId,
-            amount: body.amount,
-            currency: body.currency,
-            order_id: body.order_id,
-            metadata: body.metadata ?? {},
-            status: 'requires_payment_method',
-            payment_token_hash: sha256(token),
-            payment_token_enc: encryptSecret(token, config.secretsKey),
-            expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
-          })
-          .returning('*');
-        const logged = await logTransition(trx, created, null, { amount: body.amount, currency: body.currency });
-        const input: PaymentIntentInput = {
-          intentId: id,
-          merchantId,
-          expiresInMs: config.payments.expiryS * 1000,
-          createdDeliveryId: logged.deliveryId,
-        };
+      const intent = await createIntent(
+        db,
+        {
+          id,
+          merchant_id: merchantId,
+          amount: body.amount,
+          currency: body.currency,
+          order_id: body.order_id,
+          metadata: body.metadata ?? {},
+          payment_token_hash: sha256(token),
+          payment_token_enc: encryptSecret(token, config.secretsKey),
+          expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
+        },
         // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
         // the workflow's first write finds no intent and fails visibly instead of inventing one.
-        await temporal.client.workflow.start<PaymentIntentWorkflow>('paymentIntentWorkflow', {
-          taskQueue: config.temporal.taskQueue,
-          workflowId: paymentWorkflowId(id),
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          args: [input],
-          typedSearchAttributes: [
-            { key: MerchantId, value: merchantId },
-            { key: BusinessStatus, value: 'requires_payment_method' },
-          ],
-        });
-        return created;
-      });
+        (logged) =>
+          startPaymentWorkflow(temporal.client, config, {
+            intentId: id,
+            merchantId,
+            expiresInMs: config.payments.expiryS * 1000,
+            createdDeliveryId: logged.deliveryId,
+          }),
+      );
       await publish(
         redis,
         domainEvent('payment_intent.created', merchantId, {
@@ -241,11 +172,11 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     },
     handler: async (ctx, { query }) => {
       const p = ctx.state.principal!;
-      const q = PaymentIntent.query();
-      if (p.kind === 'merchant') q.where({ merchant_id: p.merchantId });
-      else if (query.merchant_id) q.where({ merchant_id: query.merchant_id });
-      if (query.status) q.where({ status: query.status });
-      if (query.order_id) q.where({ order_id: query.order_id });
+      const q = intentsQuery(db, {
+        merchantId: p.kind === 'merchant' ? p.merchantId : query.merchant_id,
+        status: query.status,
+        orderId: query.order_id,
+      });
       const page = await pageOf(q, query);
       ctx.body = { data: page.rows.map(merchantView), next_cursor: page.nextCursor };
     },
@@ -268,16 +199,16 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     },
     handler: async (ctx, { params }) => {
       if (params.ref.startsWith('pt_')) {
-        ctx.body = await payerView(await intentByToken(params.ref));
+        ctx.body = await payerView(db, await intentByToken(db, params.ref));
         return;
       }
       const intent = await visibleIntent(ctx, params.ref);
       const [transactions, events] = await Promise.all([
-        PaymentTransaction.query().where({ intent_id: intent.id }).orderBy('id'),
-        MerchantEvent.query().where({ intent_id: intent.id }).orderBy('created_at'),
+        intentTransactions(db, intent.id),
+        intentEvents(db, intent.id),
       ]);
-      const deliveries = await WebhookDelivery.query().whereIn(
-        'event_id',
+      const deliveries = await eventDeliveries(
+        db,
         events.map((e) => e.id),
       );
       ctx.body = {
@@ -320,40 +251,13 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     },
     handler: async (ctx, { params, body }) => {
       const intent = await visibleIntent(ctx, params.id);
-      await update(intent, (h) => h.executeUpdate(cancelPayment, { args: [{ reason: body.reason }] }));
-      const current = await PaymentIntent.query().findById(intent.id);
+      await cancelPaymentIntent(temporal.client, intent.id, body.reason);
+      const current = await findIntent(db, intent.id);
       if (current!.status !== 'canceled')
         throw new ApiError(409, 'invalid_state', `A payment that is ${current!.status} cannot be canceled`);
       ctx.body = merchantView(current!);
     },
   });
 
-  api.route({
-    method: 'post',
-    path: '/api/v1/payments/:token/process',
-    summary: "The payer's outcome (simulated processor); answers with the final state",
-    tag: 'payments',
-    access: ['public'],
-    params: TokenParams,
-    body: z.object({ outcome: z.enum(['succeeded', 'failed']) }),
-    responses: {
-      200: {
-        description: 'Final state; a repeated submit returns the state without processing again',
-        schema: PayerView,
-      },
-      404: { description: 'No such payment' },
-      409: { description: 'Canceled or expired' },
-    },
-    handler: async (ctx, { params, body }) => {
-      const intent = await intentByToken(params.token);
-      if (!terminal(intent.status))
-        await update(intent, (h) => h.executeUpdate(processPayment, { args: [{ outcome: body.outcome as Outcome }] }));
-      const current = (await PaymentIntent.query().findById(intent.id))!;
-      if (current.status === 'canceled')
-        throw new ApiError(409, 'invalid_state', 'This payment was canceled and can no longer be paid', {
-          reason: current.cancellation_reason,
-        });
-      ctx.body = await payerView(current);
-    },
-  });
+  payerRoutes(api, deps);
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { pingDatabase } from '../../db/health.js';
 import type { Api } from '../route.js';
 import type { ApiDeps } from '../deps.js';
 
@@ -63,7 +64,7 @@ export function systemRoutes(api: Api, deps: ApiDeps, spec: () => unknown) {
     },
     handler: async (ctx) => {
       const [postgres, redis, temporal] = await Promise.all([
-        check(() => deps.db.raw('select 1')),
+        check(() => pingDatabase(deps.db)),
         check(() => deps.redis.ping()),
         check(() => deps.pingTemporal(CHECK_TIMEOUT_MS)),
       ]);

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { WebhookAttempt, WebhookDelivery } from '../../db/models/Webhook.js';
+import type { WebhookDelivery } from '../../db/models/Webhook.js';
+import {
+  deliveriesQuery,
+  deliveryAttempts,
+  failedDeliveriesSince,
+  findDeliveryRow,
+  reopenDelivery,
+  type DeliveryRow,
+} from '../../db/webhooks.js';
 import { startDeliveryWorkflow } from '../../clients/webhooks.js';
 import { deliveryWorkflowId } from '../../workflows/contracts/webhooks.js';
 import type { AppContext } from '../context.js';
@@ -39,7 +47,6 @@ const AttemptOut = z
   })
   .meta({ id: 'WebhookAttempt' });
 
-type DeliveryRow = WebhookDelivery & { event_type: string; intent_id: string | null };
 const deliveryOut = (d: DeliveryRow) => ({
   id: d.id,
   merchant_id: d.merchant_id,
@@ -56,19 +63,15 @@ const deliveryOut = (d: DeliveryRow) => ({
   workflow_id: deliveryWorkflowId(d.id),
 });
 
-export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
-  /** Deliveries joined with their event; merchants are confined to their own. */
-  function deliveries(ctx: AppContext) {
-    const p = ctx.state.principal!;
-    const q = WebhookDelivery.query()
-      .select('webhook_deliveries.*', 'events.type as event_type', 'events.intent_id')
-      .join('events', 'events.id', 'webhook_deliveries.event_id');
-    if (p.kind === 'merchant') q.where('webhook_deliveries.merchant_id', p.merchantId);
-    return q;
-  }
+/** The merchant whose deliveries the caller is confined to: its own for an API key; none for operators. */
+const ownMerchant = (ctx: AppContext) => {
+  const p = ctx.state.principal!;
+  return p.kind === 'merchant' ? p.merchantId : undefined;
+};
 
+export function webhookRoutes(api: Api, { config, db, temporal }: ApiDeps) {
   async function visibleDelivery(ctx: AppContext, id: string): Promise<DeliveryRow> {
-    const d = (await deliveries(ctx).findById(id)) as DeliveryRow | undefined;
+    const d = await findDeliveryRow(db, id, ownMerchant(ctx));
     if (!d) throw notFound('Webhook delivery');
     return d;
   }
@@ -77,9 +80,7 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
   async function redeliver(delivery: WebhookDelivery): Promise<void> {
     if (delivery.status === 'pending')
       throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
-    await WebhookDelivery.query()
-      .patch({ status: 'pending', last_error: null, updated_at: new Date() })
-      .findById(delivery.id);
+    await reopenDelivery(db, delivery.id);
     const started = await startDeliveryWorkflow(temporal.client, config, {
       deliveryId: delivery.id,
       merchantId: delivery.merchant_id,
@@ -107,13 +108,13 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
       },
     },
     handler: async (ctx, { query }) => {
-      const q = deliveries(ctx);
-      if (query.status) q.where('webhook_deliveries.status', query.status);
-      if (query.event_type) q.where('events.type', query.event_type);
-      if (query.intent_id) q.where('events.intent_id', query.intent_id);
-      if (query.merchant_id && ctx.state.principal!.kind === 'user')
-        q.where('webhook_deliveries.merchant_id', query.merchant_id);
-      const page = await pageOf(q.castTo<WebhookDelivery>() as never, query);
+      const q = deliveriesQuery(db, {
+        merchantId: ownMerchant(ctx) ?? query.merchant_id,
+        status: query.status,
+        eventType: query.event_type,
+        intentId: query.intent_id,
+      });
+      const page = await pageOf(q, query);
       ctx.body = { data: (page.rows as DeliveryRow[]).map(deliveryOut), next_cursor: page.nextCursor };
     },
   });
@@ -131,7 +132,7 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
     },
     handler: async (ctx, { params }) => {
       const d = await visibleDelivery(ctx, params.id);
-      const attempts = await WebhookAttempt.query().where({ delivery_id: d.id }).orderBy('id');
+      const attempts = await deliveryAttempts(db, d.id);
       ctx.body = {
         ...deliveryOut(d),
         attempts_log: attempts.map((a) => ({ ...a, id: Number(a.id), created_at: isoOrNull(a.created_at)! })),
@@ -175,10 +176,7 @@ export function webhookRoutes(api: Api, { config, temporal }: ApiDeps) {
         throw new ApiError(400, 'validation_error', 'merchant_id is required for operators', [
           { path: 'merchant_id', message: 'Required' },
         ]);
-      const failed = await WebhookDelivery.query()
-        .where({ merchant_id: merchantId, status: 'failed' })
-        .where('created_at', '>=', new Date(body.since))
-        .limit(1000);
+      const failed = await failedDeliveriesSince(db, merchantId, new Date(body.since));
       for (const delivery of failed) await redeliver(delivery);
       ctx.status = 202;
       ctx.body = { redelivered: failed.length };

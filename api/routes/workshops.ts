@@ -1,7 +1,19 @@
 /** Workshops and what availability is computed from: mechanics, weekly hours, date overrides, services. */
-import type { Model, ModelClass } from 'objection';
 import { z, type ZodObject, type ZodRawShape } from 'zod';
-import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from '../../db/models/Workshop.js';
+import {
+  createWorkshop,
+  deleteWorkshop,
+  deleteWorkshopRow,
+  findWorkshop,
+  findWorkshopMechanic,
+  findWorkshopRow,
+  insertWorkshopRow,
+  listWorkshopRows,
+  listWorkshops,
+  patchWorkshop,
+  updateWorkshopRow,
+  type WorkshopCollection,
+} from '../../db/workshops.js';
 import { isTimeZone } from '../../lib/platform/config.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
@@ -66,21 +78,18 @@ const WorkshopParams = z.object({ id: z.uuid() });
 
 interface Collection<S extends ZodRawShape> {
   /** Plural noun in paths: `/api/v1/workshops/{id}/<name>` and `/api/v1/<name>/{id}`. */
-  name: string;
-  model: ModelClass<Model & { id: string; workshop_id: string }>;
+  name: WorkshopCollection;
   input: ZodObject<S>;
-  order: string;
   /** Extra checks against the workshop (e.g. a mechanic belongs to it). */
   check?: (workshopId: string, body: z.output<ZodObject<S>>) => Promise<void>;
   /** Appointments refer to these rows: removing one they still refer to is a 409. */
   booked?: boolean;
 }
 
-export function workshopRoutes(api: Api, _deps: ApiDeps) {
-  const findWorkshop = async (id: string) =>
-    (await Workshop.query().findById(id)) ?? Promise.reject(notFound('Workshop'));
+export function workshopRoutes(api: Api, { db }: ApiDeps) {
+  const existingWorkshop = async (id: string) => (await findWorkshop(db, id)) ?? Promise.reject(notFound('Workshop'));
   const mechanicOfWorkshop = async (workshopId: string, body: { mechanic_id?: string | null }) => {
-    if (body.mechanic_id && !(await Mechanic.query().findOne({ id: body.mechanic_id, workshop_id: workshopId }))) {
+    if (body.mechanic_id && !(await findWorkshopMechanic(db, workshopId, body.mechanic_id))) {
       throw new ApiError(400, 'validation_error', 'The mechanic does not work at this workshop', [
         { path: 'mechanic_id', message: 'unknown mechanic' },
       ]);
@@ -97,7 +106,7 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       200: { description: 'All workshops', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) },
     },
     handler: async (ctx) => {
-      ctx.body = { data: await Workshop.query().orderBy('name') };
+      ctx.body = { data: await listWorkshops(db) };
     },
   });
   api.route({
@@ -112,7 +121,7 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       404: { description: 'No such workshop' },
     },
     handler: async (ctx, { params }) => {
-      ctx.body = await findWorkshop(params.id);
+      ctx.body = await existingWorkshop(params.id);
     },
   });
   api.route({
@@ -125,7 +134,7 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
     responses: { 201: { description: 'Created', schema: z.record(z.string(), z.unknown()) } },
     handler: async (ctx, { body }) => {
       ctx.status = 201;
-      ctx.body = await Workshop.query().insertAndFetch(body);
+      ctx.body = await createWorkshop(db, body);
     },
   });
   api.route({
@@ -141,8 +150,8 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       404: { description: 'No such workshop' },
     },
     handler: async (ctx, { params, body }) => {
-      await findWorkshop(params.id);
-      ctx.body = await Workshop.query().patchAndFetchById(params.id, body);
+      await existingWorkshop(params.id);
+      ctx.body = await patchWorkshop(db, params.id, body);
     },
   });
 
@@ -159,7 +168,7 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
       409: { description: 'It still has appointments' },
     },
     handler: async (ctx, { params }) => {
-      if (!(await Workshop.query().deleteById(params.id))) throw notFound('Workshop');
+      if (!(await deleteWorkshop(db, params.id))) throw notFound('Workshop');
       ctx.status = 204;
     },
   });
@@ -179,8 +188,8 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
         404: { description: 'No such workshop' },
       },
       handler: async (ctx, { params }) => {
-        await findWorkshop(params.id);
-        ctx.body = { data: await c.model.query().where({ workshop_id: params.id }).orderByRaw(c.order) };
+        await existingWorkshop(params.id);
+        ctx.body = { data: await listWorkshopRows(db, c.name, params.id) };
       },
     });
     api.route({
@@ -196,10 +205,10 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
         404: { description: 'No such workshop' },
       },
       handler: async (ctx, { params, body }) => {
-        await findWorkshop(params.id);
+        await existingWorkshop(params.id);
         await c.check?.(params.id, body);
         ctx.status = 201;
-        ctx.body = await c.model.query().insertAndFetch({ ...body, workshop_id: params.id } as never);
+        ctx.body = await insertWorkshopRow(db, c.name, params.id, body);
       },
     });
     api.route({
@@ -215,14 +224,14 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
         404: { description: 'Not found' },
       },
       handler: async (ctx, { params, body }) => {
-        const row = await c.model.query().findById(params.id);
+        const row = await findWorkshopRow(db, c.name, params.id);
         if (!row) throw notFound(c.name);
         await c.check?.(row.workshop_id, body);
         // A replacement: a field left out is cleared, not kept from the old row.
         const replacement = Object.fromEntries(
           Object.keys(c.input.shape).map((key) => [key, (body as Record<string, unknown>)[key] ?? null]),
         );
-        ctx.body = await c.model.query().patchAndFetchById(params.id, replacement as never);
+        ctx.body = await updateWorkshopRow(db, c.name, params.id, replacement);
       },
     });
     api.route({
@@ -240,26 +249,14 @@ export function workshopRoutes(api: Api, _deps: ApiDeps) {
           }
         : { 204: { description: 'Removed' }, 404: { description: 'Not found' } },
       handler: async (ctx, { params }) => {
-        if (!(await c.model.query().deleteById(params.id))) throw notFound(c.name);
+        if (!(await deleteWorkshopRow(db, c.name, params.id))) throw notFound(c.name);
         ctx.status = 204;
       },
     });
   }
 
-  collection({ name: 'mechanics', model: Mechanic, input: MechanicIn, order: 'name', booked: true });
-  collection({ name: 'services', model: Service, input: ServiceIn, order: 'name', booked: true });
-  collection({
-    name: 'hours',
-    model: WorkingHours,
-    input: HoursIn as never,
-    order: 'mechanic_id nulls first, weekday, opens',
-    check: mechanicOfWorkshop,
-  });
-  collection({
-    name: 'overrides',
-    model: DateOverrideRow,
-    input: OverrideIn as never,
-    order: 'date, mechanic_id nulls first',
-    check: mechanicOfWorkshop,
-  });
+  collection({ name: 'mechanics', input: MechanicIn, booked: true });
+  collection({ name: 'services', input: ServiceIn, booked: true });
+  collection({ name: 'hours', input: HoursIn as never, check: mechanicOfWorkshop });
+  collection({ name: 'overrides', input: OverrideIn as never, check: mechanicOfWorkshop });
 }

@@ -21,6 +21,8 @@ export interface CheckResult {
 
 export const monitorScheduleId = (monitorId: string) => `monitor-${monitorId}`;
 export const priceCheckWorkflowId = (monitorId: string) => `price-check-${monitorId}`;
+/** A check asked for through the API, started at `atMs` (epoch milliseconds): apart from the scheduled ones. */
+export const checkNowWorkflowId = (monitorId: string, atMs: number) => `${priceCheckWorkflowId(monitorId)}-now-${atMs}`;
 
 /** `priceCheckWorkflow`: one check of one monitor; returns the check's outcome (or `deleted`). */
 export type PriceCheckWorkflow = (input: PriceCheckInput) => Promise<string>;

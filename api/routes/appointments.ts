@@ -1,0 +1,202 @@
+/** Booked appointments: the operators' calendar, one appointment's detail, confirm, reschedule, cancel, the visit. */
+import type { WorkflowHandle } from '@temporalio/client';
+import { z } from 'zod';
+import { appointmentStatuses, appointmentTimeline, findAppointment, listAppointments } from '../../db/booking.js';
+import type { Appointment } from '../../db/models/Appointment.js';
+import { findService, findWorkshop } from '../../db/workshops.js';
+import {
+  appointmentHandle,
+  cancelUpdate,
+  confirmUpdate,
+  recordVisitUpdate,
+  rescheduleUpdate,
+} from '../../clients/booking.js';
+import type { AppContext } from '../context.js';
+import type { ApiDeps } from '../deps.js';
+import { customerOrOperator, runUpdate } from '../customerAccess.js';
+import { ApiError } from '../errors.js';
+import type { Api } from '../route.js';
+import { APPOINTMENT_TOKEN_HEADER, AppointmentOut, appointmentHelpers, IdParams, iso } from './bookingShared.js';
+
+const AppointmentDetail = AppointmentOut.extend({
+  timeline: z.array(z.object({ type: z.string(), data: z.record(z.string(), z.unknown()), created_at: z.string() })),
+}).meta({ id: 'AppointmentDetail' });
+
+const ListQuery = z.object({
+  workshop_id: z.uuid().optional(),
+  mechanic_id: z.uuid().optional(),
+  status: z.enum(appointmentStatuses).optional(),
+  email: z.string().max(254).optional(),
+  from: iso.optional(),
+  to: iso.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(200),
+});
+
+/** Declares the routes on existing appointments; bookingRoutes calls it after its own. */
+export function appointmentRoutes(api: Api, deps: ApiDeps) {
+  const { db, temporal } = deps;
+  const { view, slotsFrom, unavailable } = appointmentHelpers(deps);
+
+  /** Operators see every appointment; a customer sees theirs with its token; anybody else nothing. */
+  async function visible(ctx: AppContext, id: string): Promise<{ appointment: Appointment; operator: boolean }> {
+    const { row, operator } = await customerOrOperator<Appointment>(
+      ctx,
+      APPOINTMENT_TOKEN_HEADER,
+      'Appointment',
+      async () => findAppointment(db, id),
+    );
+    return { appointment: row, operator };
+  }
+
+  /** An Update on the appointment's workflow; a refusal is a 409 carrying the stored status. */
+  const update = <T>(appointment: Appointment, run: (h: WorkflowHandle) => Promise<T>) =>
+    runUpdate(appointmentHandle(temporal.client, appointment.id), run, async () => ({
+      status: (await findAppointment(db, appointment.id))?.status,
+    }));
+
+  async function answer(ctx: AppContext, id: string, operator: boolean) {
+    ctx.body = view((await findAppointment(db, id))!, operator);
+  }
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/appointments',
+    summary: 'Appointments by start time, with filters (a calendar range, a workshop, a mechanic, a status)',
+    tag: 'booking',
+    access: ['operator'],
+    query: ListQuery,
+    responses: { 200: { description: 'Earliest first', schema: z.object({ data: z.array(AppointmentOut) }) } },
+    handler: async (ctx, { query }) => {
+      const appointments = await listAppointments(db, {
+        workshopId: query.workshop_id,
+        mechanicId: query.mechanic_id,
+        status: query.status,
+        email: query.email,
+        from: query.from ? new Date(query.from) : undefined,
+        to: query.to ? new Date(query.to) : undefined,
+        limit: query.limit,
+      });
+      ctx.body = { data: appointments.map((a) => view(a, true)) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/api/v1/appointments/:id',
+    summary: `One appointment with its timeline (operators, or the customer with ${APPOINTMENT_TOKEN_HEADER})`,
+    tag: 'booking',
+    access: ['public', 'operator'],
+    params: IdParams,
+    responses: {
+      200: { description: 'The appointment', schema: AppointmentDetail },
+      404: { description: 'No such appointment' },
+    },
+    handler: async (ctx, { params }) => {
+      const { appointment, operator } = await visible(ctx, params.id);
+      const events = await appointmentTimeline(db, appointment.id);
+      ctx.body = {
+        ...view(appointment, operator),
+        timeline: events.map((e) => ({ type: e.type, data: e.data, created_at: new Date(e.created_at).toISOString() })),
+      };
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/appointments/:id/confirm',
+    summary: 'Confirm a held appointment before its hold expires',
+    tag: 'booking',
+    access: ['public', 'operator'],
+    params: IdParams,
+    responses: {
+      200: { description: 'Confirmed', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Expired, canceled or finished' },
+    },
+    handler: async (ctx, { params }) => {
+      const { appointment, operator } = await visible(ctx, params.id);
+      const status = await update(appointment, confirmUpdate);
+      if (status !== 'confirmed') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
+      await answer(ctx, appointment.id, operator);
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/appointments/:id/reschedule',
+    summary: 'Move to another free slot, atomically, or fail with the reason',
+    tag: 'booking',
+    access: ['public', 'operator'],
+    params: IdParams,
+    body: z.object({ start: iso, mechanic_id: z.uuid().optional() }),
+    responses: {
+      200: { description: 'Moved', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'slot_unavailable (with the next free slots) or invalid_state' },
+    },
+    handler: async (ctx, { params, body }) => {
+      const { appointment, operator } = await visible(ctx, params.id);
+      const workshop = (await findWorkshop(db, appointment.workshop_id))!;
+      const service = (await findService(db, appointment.service_id))!;
+      const start = new Date(body.start);
+      const mechanicId = body.mechanic_id ?? appointment.mechanic_id;
+      const free = await slotsFrom(workshop, service, start, 0, mechanicId, appointment.id);
+      if (!free.some((s) => s.start.getTime() === start.getTime()))
+        throw unavailable(await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id));
+      const result = await update(appointment, (h) =>
+        rescheduleUpdate(h, { startsAt: start.toISOString(), mechanicId }),
+      );
+      if (!result.ok) {
+        if (result.reason !== 'slot_taken') throw new ApiError(409, 'invalid_state', result.reason);
+        throw unavailable(
+          await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id),
+          'That time was just taken',
+        );
+      }
+      await answer(ctx, appointment.id, operator);
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/appointments/:id/cancel',
+    summary: 'Cancel; the slot is free again',
+    tag: 'booking',
+    access: ['public', 'operator'],
+    params: IdParams,
+    body: z.object({ reason: z.string().trim().min(1).max(500) }),
+    responses: {
+      200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Already visited, expired or closed' },
+    },
+    handler: async (ctx, { params, body }) => {
+      const { appointment, operator } = await visible(ctx, params.id);
+      if (appointment.status !== 'canceled') {
+        const status = await update(appointment, (h) => cancelUpdate(h, body.reason));
+        if (status !== 'canceled') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
+      }
+      await answer(ctx, appointment.id, operator);
+    },
+  });
+
+  api.route({
+    method: 'post',
+    path: '/api/v1/appointments/:id/status',
+    summary: 'The workshop records the visit: in_progress, completed or no_show',
+    tag: 'booking',
+    access: ['operator'],
+    params: IdParams,
+    body: z.object({ status: z.enum(['in_progress', 'completed', 'no_show']) }),
+    responses: {
+      200: { description: 'Recorded', schema: AppointmentOut },
+      404: { description: 'No such appointment' },
+      409: { description: 'Not allowed from the current state' },
+    },
+    handler: async (ctx, { params, body }) => {
+      const { appointment } = await visible(ctx, params.id);
+      await update(appointment, (h) => recordVisitUpdate(h, body.status));
+      await answer(ctx, appointment.id, true);
+    },
+  });
+}

@@ -1,0 +1,102 @@
+/** A price monitor's Temporal side: its Schedule (one price check per interval) and checks started on demand. */
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Config } from '../lib/platform/config.js';
+import {
+  checkNowWorkflowId,
+  monitorScheduleId,
+  priceCheckWorkflowId,
+  type PriceCheckInput,
+  type PriceCheckWorkflow,
+} from '../workflows/contracts/monitors.js';
+
+const checkInput = (config: Config, monitorId: string): PriceCheckInput => ({
+  monitorId,
+  retry: config.monitors.retry,
+});
+
+/** Every interval, ±10 % jitter (at most a minute) so many monitors do not hit shops in lockstep. */
+const spec = (intervalS: number) => ({
+  intervals: [{ every: intervalS * 1000 }],
+  jitter: Math.min(intervalS * 100, 60_000),
+});
+
+/** Creates the monitor's Schedule, checking every `intervalS` seconds; throws when Temporal refuses. */
+export async function createMonitorSchedule(
+  client: Client,
+  config: Config,
+  monitorId: string,
+  intervalS: number,
+): Promise<void> {
+  await client.schedule.create({
+    scheduleId: monitorScheduleId(monitorId),
+    spec: spec(intervalS),
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'priceCheckWorkflow',
+      workflowId: priceCheckWorkflowId(monitorId),
+      taskQueue: config.temporal.taskQueue,
+      args: [checkInput(config, monitorId)] satisfies Parameters<PriceCheckWorkflow>,
+      // A check that cannot finish must not hold the schedule: with overlap SKIP it would skip every later one.
+      workflowExecutionTimeout: '10 minutes',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '5 minutes' },
+  });
+}
+
+/** Changes the Schedule's interval to `intervalS` seconds; throws ScheduleNotFoundError without one. */
+export async function retimeMonitorSchedule(client: Client, monitorId: string, intervalS: number): Promise<void> {
+  await client.schedule.getHandle(monitorScheduleId(monitorId)).update((prev) => ({ ...prev, spec: spec(intervalS) }));
+}
+
+/** Pauses the Schedule (a paused one stays paused), noting why; throws ScheduleNotFoundError without one. */
+export async function pauseMonitorSchedule(client: Client, monitorId: string, note: string): Promise<void> {
+  await client.schedule.getHandle(monitorScheduleId(monitorId)).pause(note);
+}
+
+/** Resumes the Schedule (a running one keeps running), noting why; throws ScheduleNotFoundError without one. */
+export async function resumeMonitorSchedule(client: Client, monitorId: string, note: string): Promise<void> {
+  await client.schedule.getHandle(monitorScheduleId(monitorId)).unpause(note);
+}
+
+/** Deletes the Schedule; one already gone counts as deleted. */
+export async function deleteMonitorSchedule(client: Client, monitorId: string): Promise<void> {
+  await client.schedule
+    .getHandle(monitorScheduleId(monitorId))
+    .delete()
+    .catch((e) => (e instanceof ScheduleNotFoundError ? undefined : Promise.reject(e)));
+}
+
+/** When the Schedule will start its next checks, soonest first; empty when it has none or is gone. */
+export async function nextMonitorChecks(client: Client, monitorId: string): Promise<Date[]> {
+  const schedule = await client.schedule
+    .getHandle(monitorScheduleId(monitorId))
+    .describe()
+    .catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e)));
+  return schedule?.info.nextActionTimes ?? [];
+}
+
+/**
+ * Starts a check of the monitor now, outside its Schedule, and waits up to `waitMs` for it to end;
+ * `finished` says whether it did (successfully or not) in that time.
+ */
+export async function checkMonitorNow(
+  client: Client,
+  config: Config,
+  monitorId: string,
+  waitMs: number,
+): Promise<{ workflowId: string; finished: boolean }> {
+  const workflowId = checkNowWorkflowId(monitorId, Date.now());
+  const handle = await client.workflow.start<PriceCheckWorkflow>('priceCheckWorkflow', {
+    taskQueue: config.temporal.taskQueue,
+    workflowId,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    args: [checkInput(config, monitorId)],
+    workflowExecutionTimeout: '10 minutes',
+  });
+  const settled = () => true;
+  const finished = await Promise.race([
+    handle.result().then(settled, settled),
+    new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref()),
+  ]);
+  return { workflowId, finished };
+}
