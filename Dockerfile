@@ -3,6 +3,8 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+# npm ci's postinstall applies them (patch-package): see README "Dependencies and why".
+COPY patches ./patches
 # allowScripts in package.json decides which install scripts may run.
 RUN npm ci --include=dev --no-audit --no-fund
 COPY . .
