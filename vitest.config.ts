@@ -1,6 +1,6 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-/** Settings every suite shares; `npm test` runs everything but the fault and fuzz suites, which have their own commands. */
+/** Settings every suite shares; `npm test` runs everything but the fault, fuzz and peer suites, which have their own commands. */
 export const shared = {
   // Worker threads crash the Temporal native bridge; each test file gets its own process.
   pool: 'forks' as const,
@@ -15,6 +15,6 @@ export default defineConfig({
   test: {
     ...shared,
     include: ['test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, 'test/faults/**', 'test/fuzz/**'],
+    exclude: [...configDefaults.exclude, 'test/faults/**', 'test/fuzz/**', 'test/peers/**'],
   },
 });

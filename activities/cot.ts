@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
-  completeCotYears,
   cotGroupSeries,
+  cotYearReads,
   cotUnitStatuses,
   loadCotUnit,
   recordCotRunPlan,
@@ -39,47 +39,78 @@ async function heartbeating<T>(details: () => unknown, work: () => Promise<T>): 
   }
 }
 
-const unitPath = (u: CotUnitPlan) =>
+/** One CFTC file: a year's zip, or (year null) the current-week file. */
+type CotFile = Pick<CotUnitPlan, 'reportType' | 'subtype' | 'year'>;
+
+const unitPath = (u: CotFile) =>
   u.year === null ? reports[u.reportType].weeklyFile[u.subtype] : reports[u.reportType].yearlyZip[u.subtype](u.year);
 
 export function cotActivities({ config, db, redis }: ActivityDeps) {
   const agent = guardedAgent(parseAllowList(config.outboundAllowList));
   const settings = config.cot;
 
-  const unitUrl = (unit: CotUnitPlan) => new URL(unitPath(unit), settings.baseUrl);
-  const unitRef = (runId: string, unit: CotUnitPlan): CotUnitRef => ({ runId, ...unit, url: unitUrl(unit).toString() });
+  const unitUrl = (unit: CotFile) => new URL(unitPath(unit), settings.baseUrl);
+  const unitRef = (runId: string, { reportType, subtype, year }: CotFile): CotUnitRef => ({
+    runId,
+    reportType,
+    subtype,
+    year,
+    url: unitUrl({ reportType, subtype, year }).toString(),
+  });
 
   const announce = (type: string, data: Record<string, unknown>) =>
     publish(redis, domainEvent(type, null, data)).catch(() => {});
 
   return {
-    /** Records the run and decides its units; complete years already loaded are skipped unless forced. */
+    /**
+     * Records the run and decides its units. A year whose file was read after the next year's reports were
+     * stored is final and skipped unless forced; every other year is read again, conditionally on what its
+     * last read found (see `cotYearReads`, `openCotSource`).
+     */
     async planCotIngestion(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
       const currentYear = new Date().getUTCFullYear();
       const years =
         input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
-      const complete = input.force ? [] : await completeCotYears(db, { ...input, years });
-      const isComplete = (u: CotUnitPlan) =>
-        complete.some((c) => c.report_type === u.reportType && c.subtype === u.subtype && c.year === u.year);
-      const all: CotUnitPlan[] = input.reportTypes.flatMap((reportType) =>
+      const reads = await cotYearReads(db, { ...input, years });
+      const planned: { unit: CotUnitPlan; settled: boolean }[] = input.reportTypes.flatMap((reportType) =>
         input.subtypes.flatMap((subtype) => [
-          ...[...years].sort().map((year) => ({ reportType, subtype, year })),
-          { reportType, subtype, year: null },
+          ...[...years].sort().map((year) => {
+            const { nextYearStored, last } = reads.find(
+              (r) => r.reportType === reportType && r.subtype === subtype && r.year === year,
+            )!;
+            const known = input.force ? null : last;
+            const lastRead = known && {
+              validators: known.validators,
+              dataFrom: known.dataFrom,
+              dataThrough: known.dataThrough,
+            };
+            return {
+              unit: { reportType, subtype, year, lastRead, final: nextYearStored },
+              settled: known?.final ?? false,
+            };
+          }),
+          // The current-week file is small and may repeat a week its year's file holds: it is always read whole.
+          { unit: { reportType, subtype, year: null, lastRead: null, final: false }, settled: false },
         ]),
       );
       await recordCotRunPlan(
         db,
         { ...input, id: input.runId },
-        all.length,
-        all.filter(isComplete).map((unit) => ({
-          ref: unitRef(input.runId, unit),
-          outcome: { status: 'skipped', error: 'already complete; force reloads it' },
-        })),
+        planned.length,
+        planned
+          .filter((p) => p.settled)
+          .map(({ unit }) => ({
+            ref: unitRef(input.runId, unit),
+            outcome: { status: 'skipped', error: 'final: read after the next year began; force reloads it' },
+          })),
       );
-      return { units: all.filter((u) => !isComplete(u)), total: all.length };
+      return { units: planned.filter((p) => !p.settled).map((p) => p.unit), total: planned.length };
     },
 
-    /** Downloads, parses and loads one file in one transaction: a retry starts it over, a failure keeps what was stored. */
+    /**
+     * Downloads, parses and loads one file in one transaction: a retry starts it over, a failure keeps what was
+     * stored. A file that is the one last read (a 304, or the same bytes) is recorded `unchanged`, unparsed.
+     */
     async ingestCotUnit(runId: string, unit: CotUnitPlan): Promise<CotUnitResult> {
       const progress = { unit: unitLabel(unit), rows: 0 };
       return heartbeating(
@@ -94,6 +125,7 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
               timeoutMs: settings.downloadTimeoutMs,
               maxBytes: settings.maxBytes,
               signal: Context.current().cancellationSignal,
+              previous: unit.lastRead?.validators,
             });
           } catch (error) {
             throw error instanceof CotHttpError && !error.transient
@@ -107,7 +139,18 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
             });
             return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
           }
-          const stream = source.stream;
+          if (source.status === 'unchanged') {
+            // What that read stored is still what CFTC serves; this re-check may make the year final.
+            await recordCotUnit(db, unitRef(runId, unit), {
+              status: 'unchanged',
+              validators: source.validators,
+              final: unit.final,
+              data_from: unit.lastRead?.dataFrom,
+              data_through: unit.lastRead?.dataThrough,
+            });
+            return { status: 'unchanged', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
+          }
+          const { stream, validators } = source;
           let rowsRead = 0;
           async function* goodRows(): AsyncGenerator<CotRow> {
             for await (const item of parseCotFile(stream, unit.reportType)) {
@@ -136,6 +179,8 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
                 rejections: rejected ? rejections : null,
                 data_from: counts.data_from,
                 data_through: counts.data_through,
+                validators,
+                final: unit.final,
               };
             });
             const result = {
@@ -206,8 +251,9 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
       const failed = units.filter((status) => status === 'failed').length;
       const status: RunStatus =
         error || (failed && failed === units.length) ? 'failed' : failed ? 'partial' : 'succeeded';
-      await settleCotRun(db, runId, status, error);
+      // Retired first: whoever sees the run settled must not be served answers cached before it.
       await invalidateCotCache(redis);
+      await settleCotRun(db, runId, status, error);
       await announce('cot.run.finished', { run_id: runId, status });
       return status;
     },

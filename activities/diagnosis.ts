@@ -22,14 +22,18 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
     /**
      * The assistant's next turn over the stored conversation: from the configured provider (failures
      * classified for Temporal's retries, `retry-after` honoured), or the built-in engine when there is
-     * none, when asked to fall back, or when the provider's answer fails validation twice.
+     * none, when asked to fall back (`reason`: why the provider could not answer), or when the provider's
+     * answer fails validation twice. The model recorded says which: `<model> (<provider path>)`, `built-in`,
+     * or `built-in (fallback: <why>)`.
      */
     async askAssistant({
       sessionId,
       fallback = false,
+      reason = 'provider unavailable',
     }: {
       sessionId: string;
       fallback?: boolean;
+      reason?: string;
     }): Promise<AssistantReply> {
       const started = performance.now();
       const session = await findSession(db, sessionId);
@@ -42,12 +46,16 @@ export function diagnosisActivities({ config, db, redis }: ActivityDeps) {
         latencyMs: Math.round(performance.now() - started),
       });
       if (!provider) return builtIn('built-in');
-      if (fallback) return builtIn('built-in (fallback: provider unavailable)');
+      if (fallback) return builtIn(`built-in (fallback: ${reason})`);
       try {
-        const reply = await providerReply(provider, session.vehicle, messages);
-        return reply
-          ? { ...reply, model: provider.model, latencyMs: Math.round(performance.now() - started) }
-          : builtIn('built-in (fallback: invalid provider answer)');
+        const outcome = await providerReply(provider, session.vehicle, messages);
+        return outcome.ok
+          ? {
+              ...outcome.reply,
+              model: `${provider.model} (${outcome.path})`,
+              latencyMs: Math.round(performance.now() - started),
+            }
+          : builtIn(`built-in (fallback: invalid provider answer: ${outcome.problem})`);
       } catch (error) {
         if (!(error instanceof ProviderError)) throw error;
         if (!error.retryable) throw ApplicationFailure.nonRetryable(error.message, 'ProviderRefused');

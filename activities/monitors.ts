@@ -1,6 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { findMonitor, recordPriceCheck, type CheckRecord } from '../db/monitors.js';
 import { CircuitBreaker } from '../lib/platform/circuitBreaker.js';
+import { HostThrottle, type ThrottleState } from '../lib/platform/hostThrottle.js';
+import { retryAfterMs } from '../lib/platform/retryAfter.js';
 import { startDeliveryWorkflow } from '../clients/webhooks.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import {
@@ -23,16 +25,23 @@ const USER_AGENTS = [
 ];
 let nextAgent = 0;
 
+/** Why a check did not reach its host: the host's own request to wait (lib/platform/hostThrottle). */
+const waitAsked = (host: string, { until, reason }: ThrottleState) =>
+  `${host} asked us to wait until ${until} (${reason})`;
+
 export function monitorActivities({ config, db, redis, temporal }: ActivityDeps) {
   const allowList = parseAllowList(config.outboundAllowList);
   const agent = guardedAgent(allowList, { connections: 256 });
   const breaker = new CircuitBreaker(redis, config.monitors.breaker);
+  const throttle = new HostThrottle(redis, config.monitors.throttle);
   const settings = config.monitors;
 
   return {
     /**
      * Fetches the page and reads the price. Network errors and 5xx throw (Temporal retries them with
-     * backoff, and they count against the host's breaker); everything else is a result to record.
+     * backoff, and they count against the host's breaker, as 401 and 403 do); everything else is a result to
+     * record. A host that asked us to wait (429, or 503 with Retry-After) is throttled for every monitor on it:
+     * the answer and every check before the time it allowed are `throttled`, and no request goes to it.
      */
     async fetchPrice({ monitorId }: { monitorId: string }): Promise<CheckResult | null> {
       const attempts = Context.current().info.attempt;
@@ -44,6 +53,9 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
       } catch (error) {
         return { outcome: 'blocked', error: (error as Error).message, attempts };
       }
+      // Before the breaker: a check that sends nothing must not take the half-open breaker's one probe.
+      const waiting = await throttle.state(url.host);
+      if (waiting) return { outcome: 'throttled', error: waitAsked(url.host, waiting), attempts };
       if (!(await breaker.allow(url.host))) {
         const state = await breaker.state(url.host);
         return { outcome: 'circuit_open', error: `circuit open for ${url.host} until ${state.open_until}`, attempts };
@@ -59,12 +71,15 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
           },
           timeoutMs: settings.fetchTimeoutMs,
           maxBytes: settings.maxBytes,
+          // A cut page could still hold a price that is not the product's: a page past the cap is no answer.
+          overflow: 'fail',
           redirects: { max: settings.maxRedirects, allowList },
         });
       } catch (error) {
         const e = error as Error & { code?: string };
         if (e instanceof BlockedAddressError) return { outcome: 'blocked', error: e.message, attempts };
-        if (e.code === 'ETOOMANYREDIRECTS' || e.code === 'EBADREDIRECT')
+        // The page's own fault, the same at every retry, and no sign the host is unwell.
+        if (['ETOOMANYREDIRECTS', 'EBADREDIRECT', 'ETOOLARGE', 'EUNSUPPORTEDENCODING'].includes(e.code ?? ''))
           return { outcome: 'http_error', error: e.message, attempts };
         await breaker.failure(url.host);
         const timedOut =
@@ -75,6 +90,16 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
           { attempts },
         );
       }
+      const retryAfter = retryAfterMs(res.headers['retry-after']);
+      // A 503 without Retry-After is an unwell server like any 5xx: retried, and counted by the breaker.
+      if (res.status === 429 || (res.status === 503 && retryAfter !== null)) {
+        const held = await throttle.throttle(url.host, { status: res.status, retryAfterMs: retryAfter });
+        const error = held
+          ? waitAsked(url.host, held)
+          : `the shop answered ${res.status}, its Retry-After asking for no wait`;
+        return { outcome: 'throttled', http_status: res.status, error, attempts };
+      }
+      await throttle.answered(url.host);
       if (res.status >= 500) {
         await breaker.failure(url.host);
         throw ApplicationFailure.retryable(`the shop answered ${res.status}`, 'ServerError', {
@@ -82,11 +107,17 @@ export function monitorActivities({ config, db, redis, temporal }: ActivityDeps)
           http_status: res.status,
         });
       }
-      await breaker.success(url.host);
+      // Refused access (often a shop's bot wall) is a failure of this host; other 4xx are one page's fault.
+      if (res.status === 401 || res.status === 403) await breaker.failure(url.host);
+      else await breaker.success(url.host);
       if (res.status >= 400)
         return { outcome: 'http_error', http_status: res.status, error: `the shop answered ${res.status}`, attempts };
 
-      const found = extractPrice(res.body, { selector: monitor.selector, jsonPath: monitor.json_path });
+      const found = extractPrice(res.body, {
+        selector: monitor.selector,
+        jsonPath: monitor.json_path,
+        currency: monitor.currency,
+      });
       const base = { http_status: res.status, attempts };
       if (found.outcome === 'not_found') return { ...base, outcome: 'not_found', error: found.reason };
       if (found.outcome === 'ambiguous')

@@ -3,6 +3,7 @@ import { decryptSecret } from '../lib/platform/crypto.js';
 import { startDeliveryWorkflow } from '../clients/webhooks.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import { assertAllowedUrl, guardedAgent, outboundRequest, parseAllowList } from '../lib/platform/outbound.js';
+import { retryAfterMs } from '../lib/platform/retryAfter.js';
 import { webhookHeaders } from '../lib/webhooks/signature.js';
 import { disableWebhookEndpoint, findMerchant } from '../db/merchants.js';
 import type { Merchant } from '../db/models/Merchant.js';
@@ -26,16 +27,12 @@ export type AttemptOutcome =
   | { outcome: 'skipped' }
   /** 410: the receiver asks us to stop for good (the merchant's endpoint, or only this delivery's own URL). */
   | { outcome: 'gone'; merchantEndpoint: boolean }
-  | { outcome: 'retry'; retryAfterMs: number | null; failingForS: number };
-
-/** Seconds from a Retry-After header (delta-seconds or an HTTP date). */
-export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | null {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
+  /**
+   * Anything else. `retryAfterMs`: the receiver's `Retry-After` on a 429 or 503, in ms from its answer (uncapped:
+   * the workflow bounds it). `failingForS`: how long the merchant's endpoint has been failing, in seconds; null
+   * for a delivery to a URL of its own, which is never disabled.
+   */
+  | { outcome: 'retry'; retryAfterMs: number | null; failingForS: number | null };
 
 export function webhookActivities({ config, db, redis, temporal }: ActivityDeps) {
   const allowList = parseAllowList(config.outboundAllowList);
@@ -113,7 +110,8 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
         });
         status = res.status;
         snippet = res.body;
-        if (status === 429) retryAfter = retryAfterMs(res.headers['retry-after']);
+        // Both mean "come back later" (RFC 6585 §4, RFC 9110 §15.6.4); other statuses keep the schedule.
+        if (status === 429 || status === 503) retryAfter = retryAfterMs(res.headers['retry-after']);
       } catch (e) {
         const err = e as Error & { code?: string };
         error =
@@ -151,7 +149,8 @@ export function webhookActivities({ config, db, redis, temporal }: ActivityDeps)
       return {
         outcome: 'retry',
         retryAfterMs: retryAfter,
-        failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : 0,
+        // A failed attempt on the merchant's endpoint always has a start of failing; other URLs have none.
+        failingForS: failingSince ? (now.getTime() - new Date(failingSince).getTime()) / 1000 : null,
       };
     },
 

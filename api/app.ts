@@ -3,9 +3,11 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { bodyParser } from '@koa/bodyparser';
 import cors from '@koa/cors';
+import { trustsProxies } from '../lib/platform/clientIp.js';
 import type { AppState } from './context.js';
 import type { ApiDeps } from './deps.js';
 import { accessLog } from './middleware/accessLog.js';
+import { clientIp } from './middleware/clientIp.js';
 import { authenticate } from './middleware/authenticate.js';
 import { errors } from './middleware/errors.js';
 import { httpMetrics } from './middleware/metrics.js';
@@ -36,7 +38,9 @@ const consoleDir = path.join(root, 'ui', 'dist');
  * touches no dependency (handlers use them per request), so the generator can pass none.
  */
 export function buildApi(deps: ApiDeps): Api {
-  const api = new Api(deps.db && idempotencyGuard(deps.db, deps.config.secretsKey));
+  const api = new Api(
+    deps.db && idempotencyGuard(deps.db, { secretsKey: deps.config.secretsKey, leaseS: deps.config.idempotencyLeaseS }),
+  );
   let spec: unknown;
   systemRoutes(api, deps, () => (spec ??= api.document()));
   authRoutes(api, deps);
@@ -53,8 +57,10 @@ export function buildApi(deps: ApiDeps): Api {
 }
 
 export function createApp(deps: ApiDeps): Koa<AppState> {
-  const app = new Koa<AppState>({ proxy: deps.config.trustProxy });
+  // `proxy` lets X-Forwarded-Proto/-Host count behind trusted proxies; the client IP is clientIp's alone.
+  const app = new Koa<AppState>({ proxy: trustsProxies(deps.config.proxyTrust) });
   const api = buildApi(deps);
+  app.use(clientIp(deps.config.proxyTrust));
   app.use(requestId(deps.log));
   app.use(accessLog);
   app.use(httpMetrics(deps.metrics));

@@ -6,7 +6,7 @@ import { EventHub } from '../lib/platform/events.js';
 import { createLogger, type Logger } from '../lib/platform/logger.js';
 import { createRedis, type Redis } from '../lib/platform/redis.js';
 import { connectTemporal } from '../lib/platform/temporal.js';
-import { checkTemporalHealth } from '../clients/system.js';
+import { checkTemporalHealth, checkWorkersPolling } from '../clients/system.js';
 
 /** Everything the API needs from the outside world, opened once per process. */
 export interface ApiDeps {
@@ -18,6 +18,8 @@ export interface ApiDeps {
   temporal: { connection: Connection; client: Client };
   /** Asks the Temporal server for its health, giving up after `timeoutMs`. */
   pingTemporal(timeoutMs: number): Promise<unknown>;
+  /** Asks the Temporal server whether a worker polls this API's task queue (clients/system), giving up after `timeoutMs`. */
+  pingWorkers(timeoutMs: number): Promise<unknown>;
   metrics: Registry;
 }
 
@@ -32,12 +34,14 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   // The client retries an unanswered call on timers of its own, which outlive the request that made it:
   // a ping gets a deadline, and close() waits for pings still retrying, so no retry fires on a closed channel.
   const pings = new Set<Promise<unknown>>();
-  const pingTemporal = (timeoutMs: number) => {
-    const ping = checkTemporalHealth(temporal.connection, timeoutMs);
+  const tracked = (ping: Promise<unknown>) => {
     pings.add(ping);
     void ping.catch(() => {}).finally(() => pings.delete(ping));
     return ping;
   };
+  const pingTemporal = (timeoutMs: number) => tracked(checkTemporalHealth(temporal.connection, timeoutMs));
+  const pingWorkers = (timeoutMs: number) =>
+    tracked(checkWorkersPolling(temporal.connection, config.temporal.namespace, config.temporal.taskQueue, timeoutMs));
   return {
     config,
     log,
@@ -46,6 +50,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     events,
     temporal,
     pingTemporal,
+    pingWorkers,
     metrics,
     async close() {
       await events.close();

@@ -29,12 +29,19 @@ interface ResponseSpec {
   schema?: ZodType;
   /** Defaults to application/json. */
   contentType?: string;
+  /** Response headers worth documenting (e.g. `Location`, `Retry-After`): name → description. */
+  headers?: Record<string, string>;
 }
 
 export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodType> {
   method: Method;
   /** Koa syntax: `/api/v1/merchants/:id`. */
   path: string;
+  /**
+   * Further paths of this very operation (e.g. a contract's `/api/v1/payments/create`): the same handler, schemas,
+   * access and Idempotency-Key scope (a key used on one path replays on the others); each is in the OpenAPI document.
+   */
+  aliases?: string[];
   summary: string;
   tag: string;
   access: Access[];
@@ -44,10 +51,20 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   responses: Record<number, ResponseSpec>;
   /** Merchant calls may carry an Idempotency-Key (see api/idempotency.ts). */
   idempotent?: boolean;
-  handler: (
-    ctx: AppContext,
-    input: { params: z.output<P>; query: z.output<Q>; body: z.output<B> },
-  ) => Promise<void> | void;
+  handler: (ctx: AppContext, input: RouteInput<P, Q, B>) => Promise<void> | void;
+}
+
+/** What a handler gets: the validated params, query and body, and the request's idempotency claim if it has one. */
+export interface RouteInput<P extends ZodType, Q extends ZodType, B extends ZodType> {
+  params: z.output<P>;
+  query: z.output<Q>;
+  body: z.output<B>;
+  /**
+   * The id of the request's Idempotency-Key (the same for every attempt of the same request; see api/idempotency.ts).
+   * A handler whose work must happen once per key records it with that work, so that an attempt rerun after a
+   * crash finds what an earlier one committed. Undefined without an Idempotency-Key.
+   */
+  idempotencyKeyId?: string;
 }
 
 export function allows(access: Access[], principal: Principal | undefined): boolean {
@@ -134,34 +151,47 @@ export class Api {
     const errorCodes = Object.keys(standardErrors)
       .map(Number)
       .filter((code) => applies[code] ?? true);
-    this.registry.registerPath({
-      method: spec.method,
-      path: openApiPath(spec.path),
-      summary: spec.summary,
-      tags: [spec.tag],
-      security: isPublic ? [] : [{ bearer: [] }],
-      'x-access': spec.access,
-      request: {
-        headers: spec.idempotent ? z.object({ [IDEMPOTENCY_HEADER]: z.string().max(255).optional() }) : undefined,
-        params: spec.params as never,
-        query: spec.query as never,
-        body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
-      },
-      responses: Object.fromEntries([
-        ...errorCodes.map((code) => [
-          code,
-          { description: standardErrors[code], content: { 'application/json': { schema: ErrorSchema } } },
+    for (const path of [spec.path, ...(spec.aliases ?? [])])
+      this.registry.registerPath({
+        method: spec.method,
+        path: openApiPath(path),
+        summary: spec.summary,
+        description:
+          path === spec.path
+            ? undefined
+            : `The same operation as \`${spec.method.toUpperCase()} ${openApiPath(spec.path)}\`.`,
+        tags: [spec.tag],
+        security: isPublic ? [] : [{ bearer: [] }],
+        'x-access': spec.access,
+        request: {
+          headers: spec.idempotent ? z.object({ [IDEMPOTENCY_HEADER]: z.string().max(255).optional() }) : undefined,
+          params: spec.params as never,
+          query: spec.query as never,
+          body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
+        },
+        responses: Object.fromEntries([
+          ...errorCodes.map((code) => [
+            code,
+            { description: standardErrors[code], content: { 'application/json': { schema: ErrorSchema } } },
+          ]),
+          ...Object.entries(spec.responses).map(([code, r]) => [
+            code,
+            {
+              description: r.description,
+              headers: r.headers
+                ? Object.fromEntries(
+                    Object.entries(r.headers).map(([name, description]) => [
+                      name,
+                      { description, schema: { type: 'string' } },
+                    ]),
+                  )
+                : undefined,
+              content: r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : undefined,
+            },
+          ]),
         ]),
-        ...Object.entries(spec.responses).map(([code, r]) => [
-          code,
-          {
-            description: r.description,
-            content: r.schema ? { [r.contentType ?? 'application/json']: { schema: r.schema } } : undefined,
-          },
-        ]),
-      ]),
-    });
-    this.router[spec.method](spec.path, async (ctx: AppContext) => {
+      });
+    const serve = async (ctx: AppContext) => {
       if (!allows(spec.access, ctx.state.principal)) throw ctx.state.principal ? forbidden() : unauthorized();
       if (spec.body && !ctx.is('application/json'))
         throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
@@ -170,12 +200,17 @@ export class Api {
         query: (spec.query ? spec.query.parse(ctx.query) : {}) as z.output<Q>,
         body: (spec.body ? spec.body.parse(refuseNulCharacters(ctx.request.body ?? {})) : undefined) as z.output<B>,
       };
-      const run = async () => spec.handler(ctx, input);
       const principal = ctx.state.principal;
-      if (spec.idempotent && this.idempotency && principal?.kind === 'merchant')
-        await this.idempotency(ctx, principal.merchantId, input, run);
-      else await run();
-    });
+      if (spec.idempotent && this.idempotency && principal?.kind === 'merchant') {
+        // The route's own path, whichever alias reached it: a key used on one path replays on the others.
+        const path = spec.path.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(ctx.params[name]));
+        const request = { operation: `${ctx.method} ${path}`, input };
+        await this.idempotency(ctx, principal.merchantId, request, async (idempotencyKeyId) =>
+          spec.handler(ctx, { ...input, idempotencyKeyId }),
+        );
+      } else await spec.handler(ctx, input);
+    };
+    for (const path of [spec.path, ...(spec.aliases ?? [])]) this.router[spec.method](path, serve);
   }
 
   document() {

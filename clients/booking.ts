@@ -1,16 +1,22 @@
 /**
- * The appointment workflow from the API's side: starting it at booking, then its Updates. An Update the
- * workflow rejects throws WorkflowUpdateFailedError; one sent to a closed workflow, WorkflowNotFoundError.
+ * The appointment workflow from the API's side: starting it at booking, then its requests (Updates, recorded as
+ * Signals when no worker takes them in time: clients/requests.ts). A request the workflow rejects throws
+ * WorkflowUpdateFailedError; one sent to a closed workflow, WorkflowNotFoundError.
  */
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/platform/config.js';
 import { BusinessStatus } from '../lib/platform/searchAttributes.js';
 import type { AppointmentStatus } from '../db/booking.js';
+import { newRequest, updateWithin, type Waited } from './requests.js';
 import {
   appointmentWorkflowId,
   cancelAppointment,
+  cancelAppointmentRequested,
   confirmAppointment,
+  confirmAppointmentRequested,
   recordVisit,
+  recordVisitRequested,
+  rescheduleAppointmentRequested,
   rescheduleAppointmentUpdate,
   type AppointmentInput,
   type AppointmentWorkflow,
@@ -33,20 +39,33 @@ export async function startAppointmentWorkflow(client: Client, config: Config, i
 export const appointmentHandle = (client: Client, appointmentId: string): WorkflowHandle<AppointmentWorkflow> =>
   client.workflow.getHandle(appointmentWorkflowId(appointmentId));
 
-/** Confirms the hold; resolves to the status after it (`confirmed`, or the stored status if that moved first). */
-export const confirmUpdate = (handle: WorkflowHandle): Promise<AppointmentStatus> =>
-  handle.executeUpdate(confirmAppointment);
+/**
+ * Confirms the hold within `waitMs` (ms; see `updateWithin`): the status after it (`confirmed`, or the stored status
+ * if that moved first), or `done: false` while the request is recorded but not yet carried out.
+ */
+export const confirmUpdate = (handle: WorkflowHandle, waitMs: number): Promise<Waited<AppointmentStatus>> =>
+  updateWithin(handle, confirmAppointment, confirmAppointmentRequested, newRequest(), waitMs);
 
-/** Moves the appointment; resolves to its new start and mechanic, or why it stays (`slot_taken`, its state). */
+/** Moves the appointment within `waitMs`: its new start and mechanic, or why it stays (`slot_taken`, its state). */
 export const rescheduleUpdate = (
   handle: WorkflowHandle,
   to: { startsAt: string; mechanicId?: string },
-): Promise<RescheduleResult> => handle.executeUpdate(rescheduleAppointmentUpdate, { args: [to] });
+  waitMs: number,
+): Promise<Waited<RescheduleResult>> =>
+  updateWithin(handle, rescheduleAppointmentUpdate, rescheduleAppointmentRequested, { ...newRequest(), ...to }, waitMs);
 
-/** Cancels with the reason; resolves to the status after it (`canceled`, or the stored status if that moved first). */
-export const cancelUpdate = (handle: WorkflowHandle, reason: string): Promise<AppointmentStatus> =>
-  handle.executeUpdate(cancelAppointment, { args: [{ reason }] });
+/** Cancels with the reason within `waitMs`: the status after it (`canceled`, or the stored one if that moved first). */
+export const cancelUpdate = (
+  handle: WorkflowHandle,
+  reason: string,
+  waitMs: number,
+): Promise<Waited<AppointmentStatus>> =>
+  updateWithin(handle, cancelAppointment, cancelAppointmentRequested, { ...newRequest(), reason }, waitMs);
 
-/** Records the visit's outcome; resolves to the status after it. */
-export const recordVisitUpdate = (handle: WorkflowHandle, status: VisitStatus): Promise<AppointmentStatus> =>
-  handle.executeUpdate(recordVisit, { args: [{ status }] });
+/** Records the visit's outcome within `waitMs`: the status after it. */
+export const recordVisitUpdate = (
+  handle: WorkflowHandle,
+  status: VisitStatus,
+  waitMs: number,
+): Promise<Waited<AppointmentStatus>> =>
+  updateWithin(handle, recordVisit, recordVisitRequested, { ...newRequest(), status }, waitMs);

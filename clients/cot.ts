@@ -20,6 +20,7 @@ import {
   type CotScheduledIngestionWorkflow,
 } from '../workflows/contracts/cot.js';
 import { reportTypes, subtypes } from '../lib/cot/reports.js';
+import { within } from './requests.js';
 
 /** What an ingestion loads unless asked otherwise: every report, the configured window, complete years skipped. */
 export const defaultIngestion = (config: Config): CotIngestionInput => ({
@@ -65,40 +66,40 @@ export async function ensureCotSchedule(client: Client, config: Config): Promise
 
 /**
  * Starts an ingestion under the one COT workflow id. `started` false: one was running already, and
- * `runId` (the Temporal run id, also the run's row id) is that one's.
+ * `runId` (the Temporal run id, also the run's row id) is that one's. The server's answers (no worker is needed)
+ * must come within WORKFLOW_WAIT_MS, else this rejects with DEADLINE_EXCEEDED.
  */
 export async function startCotIngestion(
   client: Client,
   config: Config,
   input: CotIngestionInput,
 ): Promise<{ started: boolean; runId: string }> {
-  try {
-    const handle = await client.workflow.start<CotIngestionWorkflow>('cotIngestionWorkflow', {
-      workflowId: COT_WORKFLOW_ID,
-      taskQueue: config.temporal.taskQueue,
-      args: [input],
-    });
-    return { started: true, runId: handle.firstExecutionRunId };
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    return { started: false, runId: (await client.workflow.getHandle(COT_WORKFLOW_ID).describe()).runId };
-  }
+  return client.connection.withDeadline(Date.now() + config.temporal.workflowWaitMs, async () => {
+    try {
+      const handle = await client.workflow.start<CotIngestionWorkflow>('cotIngestionWorkflow', {
+        workflowId: COT_WORKFLOW_ID,
+        taskQueue: config.temporal.taskQueue,
+        args: [input],
+      });
+      return { started: true, runId: handle.firstExecutionRunId };
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      return { started: false, runId: (await client.workflow.getHandle(COT_WORKFLOW_ID).describe()).runId };
+    }
+  });
 }
 
-/** A running ingestion's live progress; null when its worker does not answer within `timeoutMs`. */
+/** A running ingestion's live progress; null when its worker does not answer within `timeoutMs` (the query is then cancelled). */
 export async function cotIngestionProgress(
   client: Client,
   workflowId: string,
   runId: string,
   timeoutMs: number,
 ): Promise<CotProgress | null> {
-  return Promise.race([
-    client.workflow
-      .getHandle(workflowId, runId)
-      .query(cotProgressQuery)
-      .catch(() => null),
-    new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs).unref()),
-  ]);
+  const answer = await within(client.connection, timeoutMs, () =>
+    client.workflow.getHandle(workflowId, runId).query(cotProgressQuery),
+  ).catch(() => null);
+  return answer?.done ? answer.value : null;
 }
 
 /** The weekly COT Schedule's description (next action times, …); null when there is none (COT_SCHEDULE=off). */

@@ -1,10 +1,13 @@
-/** The diagnosis chat's workflow, from the API: starting it, and the owner's messages and close as Updates. */
+/** The diagnosis chat's workflow, from the API: starting it, and the owner's messages and close as requests. */
 import { WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/platform/config.js';
+import { newRequest, updateWithin, type Waited } from './requests.js';
 import {
   closeSession,
+  closeSessionRequested,
   diagnosisWorkflowId,
   sendMessage,
+  sendMessageRequested,
   type AssistantReply,
   type DiagnosisSessionWorkflow,
 } from '../workflows/contracts/diagnosis.js';
@@ -30,12 +33,17 @@ export const diagnosisHandle = (client: Client, sessionId: string): WorkflowHand
   client.workflow.getHandle<DiagnosisSessionWorkflow>(diagnosisWorkflowId(sessionId));
 
 /**
- * Sends the owner's message; resolves with the assistant's reply. Rejects with WorkflowUpdateFailedError when
- * the session is closed, or WorkflowNotFoundError when its workflow is gone.
+ * Sends the owner's message within `waitMs` (ms; see `updateWithin`): the assistant's reply, or `done: false` while
+ * the message is recorded and the reply not yet written. Rejects with WorkflowUpdateFailedError when the session is
+ * closed, or WorkflowNotFoundError when its workflow is gone.
  */
-export const sendDiagnosisMessage = (handle: WorkflowHandle, text: string): Promise<AssistantReply> =>
-  handle.executeUpdate(sendMessage, { args: [{ text }] });
+export const sendDiagnosisMessage = (
+  handle: WorkflowHandle,
+  text: string,
+  waitMs: number,
+): Promise<Waited<AssistantReply>> =>
+  updateWithin(handle, sendMessage, sendMessageRequested, { ...newRequest(), text }, waitMs);
 
-/** Ends the chat with `reason`; rejects like `sendDiagnosisMessage` when the workflow has already finished. */
-export const closeDiagnosisChat = (handle: WorkflowHandle, reason: string): Promise<void> =>
-  handle.executeUpdate(closeSession, { args: [{ reason }] });
+/** Ends the chat with `reason` within `waitMs`; rejects like `sendDiagnosisMessage` when the workflow has finished. */
+export const closeDiagnosisChat = (handle: WorkflowHandle, reason: string, waitMs: number): Promise<Waited<void>> =>
+  updateWithin(handle, closeSession, closeSessionRequested, { ...newRequest(), reason }, waitMs);

@@ -1,6 +1,7 @@
 /** A price monitor's Temporal side: its Schedule (one price check per interval) and checks started on demand. */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Config } from '../lib/platform/config.js';
+import { within } from './requests.js';
 import {
   checkNowWorkflowId,
   monitorScheduleId,
@@ -43,9 +44,23 @@ export async function createMonitorSchedule(
   });
 }
 
-/** Changes the Schedule's interval to `intervalS` seconds; throws ScheduleNotFoundError without one. */
-export async function retimeMonitorSchedule(client: Client, monitorId: string, intervalS: number): Promise<void> {
-  await client.schedule.getHandle(monitorScheduleId(monitorId)).update((prev) => ({ ...prev, spec: spec(intervalS) }));
+/**
+ * Changes the Schedule's interval to `intervalS` seconds (and its paused state, when given); throws
+ * ScheduleNotFoundError without one.
+ */
+export async function retimeMonitorSchedule(
+  client: Client,
+  monitorId: string,
+  intervalS: number,
+  paused?: boolean,
+): Promise<void> {
+  // An update carries the whole schedule, paused state included: one that lands in the same scheduler task as
+  // a pause or resume may be applied after it, so it states the paused state wanted, not the one it read.
+  await client.schedule.getHandle(monitorScheduleId(monitorId)).update((prev) => ({
+    ...prev,
+    spec: spec(intervalS),
+    state: { ...prev.state, paused: paused ?? prev.state.paused },
+  }));
 }
 
 /** Pauses the Schedule (a paused one stays paused), noting why; throws ScheduleNotFoundError without one. */
@@ -76,8 +91,8 @@ export async function nextMonitorChecks(client: Client, monitorId: string): Prom
 }
 
 /**
- * Starts a check of the monitor now, outside its Schedule, and waits up to `waitMs` for it to end;
- * `finished` says whether it did (successfully or not) in that time.
+ * Starts a check of the monitor now, outside its Schedule, and waits for it to end, all within `waitMs` (ms; the
+ * start alone past it rejects with DEADLINE_EXCEEDED); `finished` says whether it ended (successfully or not) in time.
  */
 export async function checkMonitorNow(
   client: Client,
@@ -86,17 +101,19 @@ export async function checkMonitorNow(
   waitMs: number,
 ): Promise<{ workflowId: string; finished: boolean }> {
   const workflowId = checkNowWorkflowId(monitorId, Date.now());
-  const handle = await client.workflow.start<PriceCheckWorkflow>('priceCheckWorkflow', {
-    taskQueue: config.temporal.taskQueue,
-    workflowId,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    args: [checkInput(config, monitorId)],
-    workflowExecutionTimeout: '10 minutes',
-  });
-  const settled = () => true;
-  const finished = await Promise.race([
-    handle.result().then(settled, settled),
-    new Promise<false>((r) => setTimeout(() => r(false), waitMs).unref()),
-  ]);
-  return { workflowId, finished };
+  const deadline = Date.now() + waitMs;
+  const handle = await client.connection.withDeadline(deadline, () =>
+    client.workflow.start<PriceCheckWorkflow>('priceCheckWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [checkInput(config, monitorId)],
+      workflowExecutionTimeout: '10 minutes',
+    }),
+  );
+  // A failed run has ended too.
+  const ended = await within(client.connection, deadline - Date.now(), () => handle.result()).catch(() => ({
+    done: true,
+  }));
+  return { workflowId, finished: ended.done };
 }

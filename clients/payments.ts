@@ -1,12 +1,22 @@
-/** The payment intent workflow from the API: starting it with a new intent, and the payer's and merchant's Updates. */
-import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+/** The payment intent workflow from the API: starting it with a new intent, and the payer's and merchant's requests. */
+import {
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type Client,
+  type SignalDefinition,
+  type UpdateDefinition,
+} from '@temporalio/client';
 import type { PaymentStatus } from '../db/models/Payment.js';
 import type { Config } from '../lib/platform/config.js';
 import { BusinessStatus, MerchantId } from '../lib/platform/searchAttributes.js';
+import type { WorkflowRequest } from '../workflows/contracts/requests.js';
+import { newRequest, updateWithin, type Waited } from './requests.js';
 import {
   cancelPayment,
+  cancelPaymentRequested,
   paymentWorkflowId,
   processPayment,
+  processPaymentRequested,
   type Outcome,
   type PaymentIntentInput,
   type PaymentIntentWorkflow,
@@ -26,14 +36,21 @@ export async function startPaymentWorkflow(client: Client, config: Config, input
   });
 }
 
-/** Runs an Update on the intent's workflow; null when it rejected the Update or has closed (the stored state answers). */
-async function updateIntent<T>(
+/**
+ * Sends a request to the intent's workflow within `waitMs` (see `updateWithin`): its status after, `done: false`
+ * while it is recorded but not yet carried out, or null when the workflow refused it or has closed (the stored
+ * state answers).
+ */
+async function requestIntent<Req extends WorkflowRequest>(
   client: Client,
   intentId: string,
-  run: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
-): Promise<T | null> {
+  update: UpdateDefinition<PaymentStatus, [Req]>,
+  signal: SignalDefinition<[Req]>,
+  request: Req & Required<WorkflowRequest>,
+  waitMs: number,
+): Promise<Waited<PaymentStatus> | null> {
   try {
-    return await run(client.workflow.getHandle(paymentWorkflowId(intentId)));
+    return await updateWithin(client.workflow.getHandle(paymentWorkflowId(intentId)), update, signal, request, waitMs);
   } catch (error) {
     const name = (error as Error).name;
     if (
@@ -46,16 +63,22 @@ async function updateIntent<T>(
   }
 }
 
-/** The payer's outcome, processed by the intent's workflow: its status after, or null (see `updateIntent`). */
+/** The payer's outcome, processed by the intent's workflow within `waitMs` (ms); see `requestIntent`. */
 export function processPaymentIntent(
   client: Client,
   intentId: string,
   outcome: Outcome,
-): Promise<PaymentStatus | null> {
-  return updateIntent(client, intentId, (h) => h.executeUpdate(processPayment, { args: [{ outcome }] }));
+  waitMs: number,
+): Promise<Waited<PaymentStatus> | null> {
+  return requestIntent(client, intentId, processPayment, processPaymentRequested, { ...newRequest(), outcome }, waitMs);
 }
 
-/** Cancels the intent through its workflow: its status after, or null (see `updateIntent`). */
-export function cancelPaymentIntent(client: Client, intentId: string, reason: string): Promise<PaymentStatus | null> {
-  return updateIntent(client, intentId, (h) => h.executeUpdate(cancelPayment, { args: [{ reason }] }));
+/** Cancels the intent through its workflow within `waitMs` (ms); see `requestIntent`. */
+export function cancelPaymentIntent(
+  client: Client,
+  intentId: string,
+  reason: string,
+  waitMs: number,
+): Promise<Waited<PaymentStatus> | null> {
+  return requestIntent(client, intentId, cancelPayment, cancelPaymentRequested, { ...newRequest(), reason }, waitMs);
 }

@@ -155,19 +155,74 @@ export type NewHold = Pick<
   | 'diagnosis_session_id'
   | 'access_token_hash'
   | 'hold_expires_at'
+  | 'client_key'
 >;
+
+/** The most unexpired `held` appointments one customer email, and one client (`client_key`), may have at once. */
+export interface HoldLimits {
+  perEmail: number;
+  perClient: number;
+}
+
+/** A new hold would pass one of the HoldLimits; `retryAt` is when the earliest of those holds expires. */
+export class HoldLimitReached extends Error {
+  constructor(
+    readonly limit: 'email' | 'client',
+    readonly max: number,
+    readonly retryAt: Date,
+  ) {
+    super(`at most ${max} unconfirmed holds per ${limit}`);
+  }
+}
+
+// Advisory lock namespaces (the first key of pg_advisory_xact_lock(int, int)) for a hold's email and client.
+const EMAIL_HOLD_LOCK = 0x686f6c64; // 'hold'
+const CLIENT_HOLD_LOCK = EMAIL_HOLD_LOCK + 1;
+
+/**
+ * Refuses a new hold past `limits` with HoldLimitReached. Runs inside the hold's transaction and first locks the
+ * email, then the client (always in that order, so two bookings cannot deadlock), so concurrent bookings of one
+ * email or client are counted one after another and cannot all pass. Holds confirmed, canceled or past their
+ * expiry do not count.
+ */
+async function checkHoldLimits(trx: Knex.Transaction, hold: NewHold, limits: HoldLimits) {
+  const email = hold.customer_email;
+  // Emails compare without regard to case (as listAppointments filters them), in PostgreSQL's lower() each time.
+  await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(lower(?)))', [EMAIL_HOLD_LOCK, email]);
+  if (hold.client_key)
+    await trx.raw('SELECT pg_advisory_xact_lock(?, hashtext(?))', [CLIENT_HOLD_LOCK, hold.client_key]);
+  const now = new Date();
+  const limited: Array<['email' | 'client', number, (q: Knex.QueryBuilder) => void]> = [
+    ['email', limits.perEmail, (q) => q.whereRaw('lower(customer_email) = lower(?)', [email])],
+  ];
+  if (hold.client_key) limited.push(['client', limits.perClient, (q) => q.where({ client_key: hold.client_key })]);
+  for (const [limit, max, theirs] of limited) {
+    const row = await trx('appointments')
+      .where({ status: 'held' })
+      .where('hold_expires_at', '>', now)
+      .modify(theirs)
+      .first<{ n: number; first: Date | null }>(
+        trx.raw('count(*)::int AS n'),
+        trx.raw('min(hold_expires_at) AS first'),
+      );
+    if (row!.n >= max) throw new HoldLimitReached(limit, max, row!.first!);
+  }
+}
 
 /**
  * Inserts a `held` appointment and its `held` timeline row in one transaction, runs `beforeCommit` inside it
- * (its throw rolls the hold back) and returns the stored row. Throws an exclusion_violation (see isSlotTaken)
+ * (its throw rolls the hold back) and returns the stored row. Throws HoldLimitReached when the customer's email
+ * or the client already has as many active holds as `limits` allow, and an exclusion_violation (see isSlotTaken)
  * when the mechanic's block overlaps an active appointment.
  */
 export async function holdAppointment(
   db: Knex,
   hold: NewHold,
+  limits: HoldLimits,
   beforeCommit: (held: Appointment) => Promise<void>,
 ): Promise<Appointment> {
   return db.transaction(async (trx) => {
+    await checkHoldLimits(trx, hold, limits);
     const held = await Appointment.query(trx).insertAndFetch({ ...hold, status: 'held' });
     await logAppointmentEvent(trx, held.id, 'held', { mechanic_id: hold.mechanic_id });
     await beforeCommit(held);

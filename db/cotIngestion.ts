@@ -10,6 +10,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { GroupIndicators } from '../lib/cot/indicators.js';
 import type { CotRow } from '../lib/cot/parse.js';
 import { reportColumns, reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
+import type { CotValidators } from '../lib/cot/source.js';
 import { recordCotRun, type CotRunRecord } from './cot.js';
 import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus } from './models/Cot.js';
 
@@ -69,17 +70,22 @@ export interface CotUnitOutcome {
   data_from?: string | null;
   data_through?: string | null;
   error?: string | null;
+  /** What CFTC served (a read that got the file or a 304), for the next read's re-check. */
+  validators?: CotValidators | null;
+  /** Read once the next year's reports were stored: the year's file is final (see `cotYearReads`). */
+  final?: boolean;
 }
 
 /** Records the unit's outcome; a unit recorded before (a retried or reloaded file) is overwritten. */
 export async function recordCotUnit(db: Knex, ref: CotUnitRef, outcome: CotUnitOutcome): Promise<void> {
   await db.raw(
-    `INSERT INTO cot_units (run_id, report_type, subtype, year, url, status, rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rejections, data_from, data_through, error)
-     VALUES (:runId, :reportType, :subtype, :year, :url, :status, :rows_read, :rows_inserted, :rows_updated, :rows_unchanged, :rows_rejected, :rejections, :data_from, :data_through, :error)
+    `INSERT INTO cot_units (run_id, report_type, subtype, year, url, status, rows_read, rows_inserted, rows_updated, rows_unchanged, rows_rejected, rejections, data_from, data_through, error, etag, last_modified, sha256, final)
+     VALUES (:runId, :reportType, :subtype, :year, :url, :status, :rows_read, :rows_inserted, :rows_updated, :rows_unchanged, :rows_rejected, :rejections, :data_from, :data_through, :error, :etag, :last_modified, :sha256, :final)
      ON CONFLICT (run_id, report_type, subtype, coalesce(year, -1)) DO UPDATE SET status = EXCLUDED.status, rows_read = EXCLUDED.rows_read,
        rows_inserted = EXCLUDED.rows_inserted, rows_updated = EXCLUDED.rows_updated, rows_unchanged = EXCLUDED.rows_unchanged,
        rows_rejected = EXCLUDED.rows_rejected, rejections = EXCLUDED.rejections, data_from = EXCLUDED.data_from,
-       data_through = EXCLUDED.data_through, error = EXCLUDED.error, finished_at = now()`,
+       data_through = EXCLUDED.data_through, error = EXCLUDED.error, etag = EXCLUDED.etag, last_modified = EXCLUDED.last_modified,
+       sha256 = EXCLUDED.sha256, final = EXCLUDED.final, finished_at = now()`,
     {
       runId: ref.runId,
       reportType: ref.reportType,
@@ -96,25 +102,81 @@ export async function recordCotUnit(db: Knex, ref: CotUnitRef, outcome: CotUnitO
       data_from: outcome.data_from ?? null,
       data_through: outcome.data_through ?? null,
       error: outcome.error ?? null,
+      etag: outcome.validators?.etag ?? null,
+      last_modified: outcome.validators?.lastModified ?? null,
+      sha256: outcome.validators?.sha256 ?? null,
+      final: outcome.final ?? false,
     },
   );
 }
 
+/** What planning knows of one yearly file: its last committed read and whether the next year has begun. */
+export interface CotYearRead {
+  reportType: ReportType;
+  subtype: Subtype;
+  year: number;
+  /** The store holds a report of this type and subtype dated in the next year. */
+  nextYearStored: boolean;
+  /** The latest `loaded` or `unchanged` unit of this file in any run; null when none committed. */
+  last: {
+    final: boolean;
+    validators: CotValidators;
+    dataFrom: string | null;
+    dataThrough: string | null;
+  } | null;
+}
+
+interface YearReadRow {
+  report_type: ReportType;
+  subtype: Subtype;
+  year: number;
+  next_year_stored: boolean;
+  unit_id: string | null;
+  final: boolean;
+  etag: string | null;
+  last_modified: string | null;
+  sha256: string | null;
+  data_from: string | null;
+  data_through: string | null;
+}
+
 /**
- * The yearly units among these report types, subtypes and years that some run loaded completely:
- * a year's file is final once it holds a late-December report (a holiday moves it to Monday the 24th at the earliest).
+ * One entry per yearly file of these report types, subtypes and years. A year's file is final once read
+ * after a report of the next year was stored: CFTC publishes reports in date order (late ones too, after a
+ * shutdown), so by then the year's file holds its last report, whatever its date.
  */
-export async function completeCotYears(
+export async function cotYearReads(
   db: Knex,
   { reportTypes, subtypes, years }: { reportTypes: ReportType[]; subtypes: Subtype[]; years: number[] },
-): Promise<{ report_type: string; subtype: string; year: number }[]> {
-  const { rows } = await db.raw(
-    `SELECT DISTINCT report_type, subtype, year FROM cot_units
-     WHERE status = 'loaded' AND year IS NOT NULL AND data_through >= make_date(year, 12, 24)
-       AND report_type = ANY(?) AND subtype = ANY(?) AND year = ANY(?)`,
+): Promise<CotYearRead[]> {
+  const { rows } = await db.raw<{ rows: YearReadRow[] }>(
+    `WITH f AS (SELECT * FROM unnest(?::text[]) AS t(report_type), unnest(?::text[]) AS s(subtype), unnest(?::int[]) AS y(year))
+     SELECT f.report_type, f.subtype, f.year,
+            EXISTS (SELECT 1 FROM cot_reports r WHERE r.report_type = f.report_type AND r.subtype = f.subtype
+                      AND r.report_date >= make_date(f.year + 1, 1, 1) AND r.report_date < make_date(f.year + 2, 1, 1)) AS next_year_stored,
+            u.id AS unit_id, u.final, u.etag, u.last_modified, u.sha256, u.data_from::text AS data_from, u.data_through::text AS data_through
+     FROM f LEFT JOIN LATERAL (
+       SELECT * FROM cot_units u
+       WHERE u.report_type = f.report_type AND u.subtype = f.subtype AND u.year = f.year AND u.status IN ('loaded', 'unchanged')
+       ORDER BY u.id DESC LIMIT 1
+     ) u ON true`,
     [reportTypes, subtypes, years],
   );
-  return rows;
+  return rows.map((r) => ({
+    reportType: r.report_type,
+    subtype: r.subtype,
+    year: r.year,
+    nextYearStored: r.next_year_stored,
+    last:
+      r.unit_id === null
+        ? null
+        : {
+            final: r.final,
+            validators: { etag: r.etag, lastModified: r.last_modified, sha256: r.sha256 },
+            dataFrom: r.data_from,
+            dataThrough: r.data_through,
+          },
+  }));
 }
 
 /** Records the planned run with its unit count and the units settled at planning (skipped), in one transaction. */

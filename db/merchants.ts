@@ -107,20 +107,30 @@ export async function updateWebhookEndpoint(
   });
 }
 
-/** Makes `secretEnc` (sealed) the merchant's signing secret; its current one keeps signing until `previousExpiresAt`. */
+/**
+ * Makes `secretEnc` (sealed) the merchant's signing secret; its current one keeps signing until `previousExpiresAt`.
+ * True when rotated. With an `idempotencyKeyId` (api/idempotency.ts), once per key: false, and nothing changed,
+ * when an earlier attempt of the request already rotated (the secret it set is the merchant's current one) —
+ * rotating again would retire the secret the merchant still verifies with.
+ */
 export async function rotateWebhookSecret(
   db: Knex,
   merchant: Merchant,
   secretEnc: string,
   previousExpiresAt: Date,
-): Promise<void> {
-  await Merchant.query(db)
+  idempotencyKeyId?: string | null,
+): Promise<boolean> {
+  const rotate = Merchant.query(db)
     .patch({
       webhook_secret_enc: secretEnc,
       webhook_secret_prev_enc: merchant.webhook_secret_enc,
       webhook_secret_prev_expires_at: previousExpiresAt,
+      webhook_secret_rotation_key_id: idempotencyKeyId ?? null,
     })
     .findById(merchant.id);
+  if (idempotencyKeyId) rotate.whereRaw('webhook_secret_rotation_key_id IS DISTINCT FROM ?', [idempotencyKeyId]);
+  // Resolves to the number of rows patched (Objection types it as the model after findById).
+  return !!(await rotate);
 }
 
 /** Disables the merchant's webhook endpoint for `reason`; false when it was disabled already (or no such merchant). */

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { AnyQueryBuilder, QueryBuilder } from 'objection';
 import { newId } from '../lib/platform/ids.js';
 import type { CheckResult } from '../workflows/contracts/monitors.js';
+import { createOncePerKey } from './idempotency.js';
 import { Monitor, MonitorAlert, PriceCheck, type CheckOutcome } from './models/Monitor.js';
 
 export { checkOutcomes, type CheckOutcome } from './models/Monitor.js';
@@ -37,22 +38,32 @@ export type NewMonitor = Pick<
   | 'selector'
   | 'json_path'
   | 'notify_webhook'
->;
+> &
+  /** The creating request's Idempotency-Key id (api/idempotency.ts), if it had one. */
+  Partial<Pick<Monitor, 'idempotency_key_id'>>;
 
 /**
- * Stores a monitor and returns its row (defaults filled in). `beforeCommit` runs inside the
- * transaction: when it throws, nothing is stored and its error propagates.
+ * Stores a monitor and returns its row (defaults filled in) with `created: true`. `beforeCommit` runs inside the
+ * transaction: when it throws, nothing is stored and its error propagates. With an `idempotency_key_id` that a
+ * monitor already carries (an earlier attempt of the same request stored it), that monitor comes back with
+ * `created: false`, and nothing is written.
  */
-export function createMonitor(
+export async function createMonitor(
   db: Knex,
   monitor: NewMonitor,
   beforeCommit: (created: Monitor) => Promise<void>,
-): Promise<Monitor> {
-  return db.transaction(async (trx) => {
-    const created = await Monitor.query(trx).insertAndFetch(monitor);
-    await beforeCommit(created);
-    return created;
-  });
+): Promise<{ monitor: Monitor; created: boolean }> {
+  const { row, created } = await createOncePerKey(
+    monitor.idempotency_key_id,
+    async (keyId) => Monitor.query(db).findOne({ idempotency_key_id: keyId }),
+    () =>
+      db.transaction(async (trx) => {
+        const stored = await Monitor.query(trx).insertAndFetch(monitor);
+        await beforeCommit(stored);
+        return stored;
+      }),
+  );
+  return { monitor: row, created };
 }
 
 /** Filters of the monitor list; all optional. */

@@ -6,6 +6,7 @@ import { MerchantEvent, PaymentIntent, PaymentTransaction, type PaymentStatus } 
 import { WebhookDelivery } from './models/Webhook.js';
 import { newId } from '../lib/platform/ids.js';
 import { sha256 } from '../lib/platform/crypto.js';
+import { createOncePerKey } from './idempotency.js';
 
 export { paymentStatuses, type PaymentStatus } from './models/Payment.js';
 
@@ -133,24 +134,37 @@ export interface NewIntent {
   payment_token_hash: string;
   payment_token_enc: string;
   expires_at: Date;
+  /** The creating request's Idempotency-Key id (api/idempotency.ts), if it had one. */
+  idempotency_key_id?: string | null;
 }
 
 /**
  * Stores a new intent with its log row, `payment_intent.created` event and (when an endpoint takes it) delivery,
- * in one transaction; `beforeCommit` runs inside it, and a throw there stores nothing. Returns the stored intent.
+ * in one transaction; `beforeCommit` runs inside it, and a throw there stores nothing. Returns the stored intent and
+ * `created: true`. With an `idempotency_key_id` that an intent already carries (an earlier attempt of the same
+ * request committed it, the attempt itself perhaps killed since), that intent comes back with `created: false`,
+ * nothing is written and `beforeCommit` does not run: one intent per key, concurrent attempts included.
  */
 export async function createIntent(
   db: Knex,
   intent: NewIntent,
   beforeCommit: (logged: LoggedTransition) => Promise<void>,
-): Promise<PaymentIntent> {
-  return db.transaction(async (trx) => {
-    const created = await PaymentIntent.query(trx)
-      .insert({ ...intent, status: 'requires_payment_method' })
-      .returning('*');
-    await beforeCommit(await logTransition(trx, created, null, { amount: intent.amount, currency: intent.currency }));
-    return created;
-  });
+): Promise<{ intent: PaymentIntent; created: boolean }> {
+  const { row, created } = await createOncePerKey(
+    intent.idempotency_key_id,
+    async (keyId) => PaymentIntent.query(db).findOne({ idempotency_key_id: keyId }),
+    () =>
+      db.transaction(async (trx) => {
+        const stored = await PaymentIntent.query(trx)
+          .insert({ ...intent, status: 'requires_payment_method' })
+          .returning('*');
+        await beforeCommit(
+          await logTransition(trx, stored, null, { amount: intent.amount, currency: intent.currency }),
+        );
+        return stored;
+      }),
+  );
+  return { intent: row, created };
 }
 
 /** The intent, confined to `merchantId` when given; undefined when there is none (or not that merchant's). */

@@ -56,7 +56,7 @@ async function seedWorkshop(trx: Knex.Transaction): Promise<SeedResult['workshop
         buffer_after_min: 15,
         price_min: 1200,
         price_max: 2500,
-        currency: 'uah',
+        currency: 'UAH',
       },
       {
         workshop_id: workshop.id,
@@ -65,7 +65,7 @@ async function seedWorkshop(trx: Knex.Transaction): Promise<SeedResult['workshop
         buffer_after_min: 15,
         price_min: 800,
         price_max: 1500,
-        currency: 'uah',
+        currency: 'UAH',
       },
       {
         workshop_id: workshop.id,
@@ -75,7 +75,7 @@ async function seedWorkshop(trx: Knex.Transaction): Promise<SeedResult['workshop
         buffer_after_min: 15,
         price_min: 2500,
         price_max: 6000,
-        currency: 'uah',
+        currency: 'UAH',
       },
     ]);
   }

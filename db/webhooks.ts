@@ -106,9 +106,9 @@ export interface AttemptRecord {
 }
 
 /**
- * In one transaction: logs the attempt, counts it on its delivery (succeeded on a 2xx, else still pending) and,
- * for a merchant's endpoint, clears or keeps when it started failing. Returns that time (null: not failing, or
- * not the merchant's endpoint).
+ * In one transaction: logs the attempt, counts it on its delivery (succeeded on a 2xx, else still pending; no
+ * next attempt scheduled yet) and, for a merchant's endpoint, clears or keeps when it started failing. Returns
+ * that time (null: not failing, or not the merchant's endpoint).
  */
 export async function recordAttempt(db: Knex, a: AttemptRecord): Promise<Date | null> {
   return db.transaction(async (trx) => {
@@ -127,6 +127,8 @@ export async function recordAttempt(db: Knex, a: AttemptRecord): Promise<Date | 
         last_error: a.error,
         status: a.delivered ? 'succeeded' : 'pending',
         delivered_at: a.delivered ? a.at : null,
+        // The attempt that was due has been made; the workflow records the next one when it schedules it.
+        next_attempt_at: null,
         updated_at: a.at,
       })
       .findById(a.delivery.id);

@@ -64,7 +64,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: PostgreSQL, Redis and Temporal each answer */
+        /** Readiness: PostgreSQL, Redis and Temporal each answer; whether a worker polls the task queue */
         get: {
             parameters: {
                 query?: never;
@@ -74,7 +74,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description All dependencies answer */
+                /** @description All dependencies answer (`degraded` when no worker polls the task queue) */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -1543,6 +1543,138 @@ export interface paths {
                 content: {
                     "application/json": {
                         amount: number;
+                        /**
+                         * @description ISO 4217 currency code in any letter case; answered in upper case
+                         * @example EUR
+                         */
+                        currency: string;
+                        order_id: string;
+                        metadata?: {
+                            [key: string]: string | number | boolean | null;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Created; send the payer to checkout_url */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentIntent"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key still in use, or the resource is in a state that does not allow this */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key reused with a different request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a payment intent
+         * @description The same operation as `POST /api/v1/payments`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code in any letter case; answered in upper case
+                         * @example EUR
+                         */
                         currency: string;
                         order_id: string;
                         metadata?: {
@@ -1755,6 +1887,17 @@ export interface paths {
                         "application/json": components["schemas"]["PaymentIntent"];
                     };
                 };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/payments/{id}` (Location) for `canceled`. */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PaymentIntent"];
+                    };
+                };
                 /** @description Invalid request */
                 400: {
                     headers: {
@@ -1832,6 +1975,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -1849,7 +1999,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The payer's outcome (simulated processor); answers with the final state */
+        /** The payer's outcome (simulated processor); answers with the final state, or 202 while it is recorded */
         post: {
             parameters: {
                 query?: never;
@@ -1871,6 +2021,17 @@ export interface paths {
                 /** @description Final state; a repeated submit returns the state without processing again */
                 200: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayerPaymentView"];
+                    };
+                };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/payments/{token}` (Location) until the status settles. */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -1935,6 +2096,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Error"];
                     };
+                };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
@@ -2234,6 +2402,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -2354,6 +2529,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Error"];
                     };
+                };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
@@ -3195,6 +3377,10 @@ export interface paths {
                         buffer_after_min?: number;
                         price_min?: number | null;
                         price_max?: number | null;
+                        /**
+                         * @description ISO 4217 currency code in any letter case; answered in upper case
+                         * @example EUR
+                         */
                         currency?: string | null;
                     };
                 };
@@ -3309,6 +3495,10 @@ export interface paths {
                         buffer_after_min?: number;
                         price_min?: number | null;
                         price_max?: number | null;
+                        /**
+                         * @description ISO 4217 currency code in any letter case; answered in upper case
+                         * @example EUR
+                         */
                         currency?: string | null;
                     };
                 };
@@ -4442,14 +4632,12 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Rate limited; see Retry-After */
+                /** @description too_many_holds: the customer email or the client (IP, or credential) already has as many unconfirmed holds as allowed (BOOKING_MAX_HOLDS_PER_EMAIL, BOOKING_MAX_HOLDS_PER_CLIENT); Retry-After says when the earliest expires. Also rate_limited. */
                 429: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
             };
         };
@@ -4561,6 +4749,17 @@ export interface paths {
                         "application/json": components["schemas"]["Appointment"];
                     };
                 };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/appointments/{id}` (Location). */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Appointment"];
+                    };
+                };
                 /** @description Invalid request */
                 400: {
                     headers: {
@@ -4620,6 +4819,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -4661,6 +4867,17 @@ export interface paths {
                 /** @description Moved */
                 200: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Appointment"];
+                    };
+                };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/appointments/{id}` (Location). */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -4726,6 +4943,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -4764,6 +4988,17 @@ export interface paths {
                 /** @description Canceled (again: unchanged) */
                 200: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Appointment"];
+                    };
+                };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/appointments/{id}` (Location). */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -4829,6 +5064,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -4868,6 +5110,17 @@ export interface paths {
                 /** @description Recorded */
                 200: {
                     headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Appointment"];
+                    };
+                };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/appointments/{id}` (Location). */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -4942,6 +5195,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -4963,7 +5223,7 @@ export interface paths {
                 query?: {
                     limit?: number;
                     cursor?: string;
-                    outcome?: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open";
+                    outcome?: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | "throttled";
                     paused?: "true" | "false";
                 };
                 header?: never;
@@ -5039,6 +5299,10 @@ export interface paths {
                         /** Format: uri */
                         url: string;
                         target_price: number;
+                        /**
+                         * @description ISO 4217 currency code in any letter case; answered in upper case
+                         * @example EUR
+                         */
                         currency: string;
                         /** @description seconds between checks */
                         interval: number;
@@ -5146,7 +5410,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One monitor with its breaker state, next scheduled checks and recent alerts */
+        /** One monitor with its host's breaker and throttle, next scheduled checks and recent alerts */
         get: {
             parameters: {
                 query?: never;
@@ -5388,7 +5652,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check now; answers with the check when it finishes within 10 s, else 202 with the workflow */
+        /** Check now; answers with the check when it finishes within WORKFLOW_WAIT_MS (10 s), else 202 */
         post: {
             parameters: {
                 query?: never;
@@ -5409,9 +5673,11 @@ export interface paths {
                         "application/json": components["schemas"]["PriceCheck"];
                     };
                 };
-                /** @description Still running (retrying a failing shop) */
+                /** @description Still running (retrying a failing shop, or waiting for a worker); the check will be in the history */
                 202: {
                     headers: {
+                        /** @description The monitor's history, where the check will show */
+                        Location?: string;
                         [name: string]: unknown;
                     };
                     content: {
@@ -5481,6 +5747,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Error"];
                     };
+                };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
@@ -5809,6 +6082,17 @@ export interface paths {
                         "application/json": components["schemas"]["DiagnosisReply"];
                     };
                 };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; the reply will be among the session's messages (Location). */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DiagnosisReplyPending"];
+                    };
+                };
                 /** @description Invalid request */
                 400: {
                     headers: {
@@ -5861,6 +6145,13 @@ export interface paths {
                 };
                 /** @description Too many messages */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5976,6 +6267,17 @@ export interface paths {
                         "application/json": components["schemas"]["DiagnosisSession"];
                     };
                 };
+                /** @description Recorded but not carried out yet (no worker took it within WORKFLOW_WAIT_MS); it is carried out once a worker runs. The body is the state so far; poll `GET /api/v1/diagnosis/sessions/{id}` (Location) for `closed`. */
+                202: {
+                    headers: {
+                        /** @description Where to poll for the outcome */
+                        Location?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DiagnosisSession"];
+                    };
+                };
                 /** @description Invalid request */
                 400: {
                     headers: {
@@ -6034,6 +6336,13 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Error"];
                     };
+                };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };
@@ -6741,6 +7050,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `dependency_unavailable`: the Temporal server did not answer within WORKFLOW_WAIT_MS (or another backing service is down); retry later */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
             };
         };
         delete?: never;
@@ -6842,8 +7158,11 @@ export interface components {
             };
         };
         Readiness: {
-            /** @enum {string} */
-            status: "ok";
+            /**
+             * @description `degraded`: the API serves requests, but no worker polls its task queue (checks.workers)
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
             checks: {
                 [key: string]: {
                     /** @enum {string} */
@@ -6906,6 +7225,10 @@ export interface components {
             /** @enum {string} */
             object: "payment_intent";
             amount: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string;
             order_id: string;
             metadata: {
@@ -6928,6 +7251,10 @@ export interface components {
             /** @enum {string} */
             object: "payment_intent";
             amount: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string;
             order_id: string;
             metadata: {
@@ -6967,6 +7294,10 @@ export interface components {
         };
         PayerPaymentView: {
             amount: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string;
             order_id: string;
             merchant_name: string;
@@ -7068,6 +7399,10 @@ export interface components {
             id: string;
             url: string;
             target_price: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string;
             /** @description seconds between checks */
             interval: number;
@@ -7077,8 +7412,12 @@ export interface components {
             paused: boolean;
             merchant_id: string | null;
             /** @enum {string|null} */
-            last_outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | null;
+            last_outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | "throttled" | null;
             last_price: number | null;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             last_currency: string | null;
             last_availability: string | null;
             last_error: string | null;
@@ -7090,6 +7429,13 @@ export interface components {
                 failures: number;
                 open_until: string | null;
             };
+            /** @description the host asked us to wait (429, or 503 with Retry-After): every monitor on it skips its checks until then */
+            host_throttle: {
+                /** @description no request goes to the host before this time */
+                until: string;
+                /** @description the answer that asked for the wait */
+                reason: string;
+            } | null;
             schedule_id: string;
             temporal_url: string;
             created_at: string;
@@ -7098,6 +7444,10 @@ export interface components {
             id: string;
             url: string;
             target_price: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string;
             /** @description seconds between checks */
             interval: number;
@@ -7107,8 +7457,12 @@ export interface components {
             paused: boolean;
             merchant_id: string | null;
             /** @enum {string|null} */
-            last_outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | null;
+            last_outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | "throttled" | null;
             last_price: number | null;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             last_currency: string | null;
             last_availability: string | null;
             last_error: string | null;
@@ -7120,6 +7474,13 @@ export interface components {
                 failures: number;
                 open_until: string | null;
             };
+            /** @description the host asked us to wait (429, or 503 with Retry-After): every monitor on it skips its checks until then */
+            host_throttle: {
+                /** @description no request goes to the host before this time */
+                until: string;
+                /** @description the answer that asked for the wait */
+                reason: string;
+            } | null;
             schedule_id: string;
             temporal_url: string;
             created_at: string;
@@ -7130,6 +7491,10 @@ export interface components {
             id: number;
             price: number;
             target_price: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string | null;
             delivery_id: string | null;
             created_at: string;
@@ -7137,8 +7502,12 @@ export interface components {
         PriceCheck: {
             id: number;
             /** @enum {string} */
-            outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open";
+            outcome: "ok" | "ambiguous" | "not_found" | "currency_mismatch" | "http_error" | "network_error" | "blocked" | "circuit_open" | "throttled";
             price: number | null;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
             currency: string | null;
             availability: string | null;
             source: string | null;
@@ -7170,6 +7539,12 @@ export interface components {
             };
             model: string;
             latency_ms: number;
+        };
+        DiagnosisReplyPending: {
+            /** @enum {string} */
+            status: "pending";
+            /** @description the session, whose messages will show the reply */
+            poll: string;
         };
         DiagnosisSessionDetail: {
             id: string;
@@ -7405,7 +7780,7 @@ export interface components {
             year: number | null;
             url: string;
             /** @enum {string} */
-            status: "loaded" | "skipped" | "unavailable" | "failed";
+            status: "loaded" | "unchanged" | "skipped" | "unavailable" | "failed";
             rows_read: number;
             rows_inserted: number;
             rows_updated: number;

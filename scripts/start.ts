@@ -1,9 +1,12 @@
 /**
  * `npm start`: the whole system on embedded defaults — Temporal dev server, PostgreSQL, Redis
  * (each only where no address is configured), migrations, demo seed, worker, API and console.
+ * The worker runs as a supervised child process (scripts/supervise.ts), so its crash leaves the API up.
  */
-import { DEFAULT_WORKER_METRICS_PORT, loadConfig } from '../lib/platform/config.js';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../lib/platform/config.js';
 import { provisionServices } from './services.js';
+import { supervise } from './supervise.js';
 import { migrate, openDb, releaseDb } from '../db/knex.js';
 import { seed } from '../db/seed.js';
 import { ensureSchedules, installWorkerRuntime, startWorker } from '../workers/worker.js';
@@ -12,8 +15,9 @@ import { startApi } from '../api/server.js';
 const dataDir = process.env.DATA_DIR ?? '.data';
 const say = (message: string) => console.log(`[meridian] ${message}`);
 
-// The Temporal runtime is a process singleton: install it (with worker metrics) before the dev server starts.
-installWorkerRuntime(Number(process.env.WORKER_METRICS_PORT ?? DEFAULT_WORKER_METRICS_PORT));
+// The Temporal runtime is a process singleton: install it before the dev server may start on it. Worker
+// metrics are the worker child's (its own runtime, its own port).
+installWorkerRuntime();
 say('starting services…');
 const services = await provisionServices({
   dataDir,
@@ -33,8 +37,34 @@ say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'database sch
 const demo = await seed(db, config);
 await releaseDb(db);
 
-const worker = await startWorker(config);
-await ensureSchedules(config);
+/** A run this long counts as healthy: the next crash restarts after the first, shortest wait again. */
+const WORKER_HEALTHY_AFTER_MS = 60_000;
+
+/** The worker as a child process (`workers/worker.ts`, which also ensures the schedules) with this environment. */
+function superviseWorker(config: Config) {
+  return supervise({
+    name: 'worker',
+    command: process.execPath,
+    args: ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../workers/worker.ts', import.meta.url))],
+    // The provisioned addresses were put into process.env above; secrets and WORKFLOW_BUNDLE_PATH come along.
+    env: process.env,
+    backoff: config.workerRestart,
+    healthyAfterMs: WORKER_HEALTHY_AFTER_MS,
+    stopTimeoutMs: 30_000,
+    log: say,
+  });
+}
+
+/** Without a shared Redis the worker's live events could not reach the API's stream: one process, as before. */
+async function inProcessWorker(config: Config) {
+  say('no shared Redis (memory://): the worker runs inside this process, without crash isolation or metrics');
+  const worker = await startWorker(config);
+  await ensureSchedules(config);
+  return worker;
+}
+
+const isolated = config.redisUrl !== 'memory://';
+const worker = isolated ? superviseWorker(config) : await inProcessWorker(config);
 const api = await startApi(config);
 
 say('ready');
@@ -43,7 +73,7 @@ console.log(`
   API           ${config.publicUrl}/api/v1
   API docs      ${config.publicUrl}/docs   (spec: ${config.publicUrl}/openapi.json)
   Readiness     ${config.publicUrl}/readyz
-  Metrics       ${config.publicUrl}/metrics   (worker: http://localhost:${config.workerMetricsPort}/metrics)
+  Metrics       ${config.publicUrl}/metrics${isolated ? `   (worker: http://localhost:${config.workerMetricsPort}/metrics)` : ''}
   Temporal UI   ${config.temporal.uiUrl}   (gRPC ${config.temporal.address})
   PostgreSQL    ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')}
   Redis         ${config.redisUrl}

@@ -118,20 +118,56 @@ describe('authentication and roles', () => {
     expectError(await call(api.url, 'GET', '/api/v1/merchants', { token: m.key }), 403, 'forbidden');
   });
 
-  it('rotates the refresh token and treats reuse of an old one as theft', async () => {
+  const refresh = (url: string, cookie: string) =>
+    fetch(`${url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie } });
+  const logout = (url: string, cookie: string) =>
+    fetch(`${url}/api/v1/auth/logout`, { method: 'POST', headers: { cookie } });
+  const cookieOf = (res: Response) => res.headers.get('set-cookie')!.split(';')[0];
+
+  it('rotates the refresh token and treats reuse of an old one after the grace window as theft', async () => {
+    const short = await startApi({ REFRESH_REUSE_GRACE_S: '1' });
+    try {
+      const user = await signIn(short.url, 'operator');
+      const first = await refresh(short.url, user.cookie);
+      expect(first.status).toBe(200);
+      const rotated = cookieOf(first);
+      expect(rotated).not.toBe(user.cookie);
+      expect(first.headers.get('set-cookie')).toMatch(/httponly/i);
+      await new Promise((r) => setTimeout(r, 1_500));
+      // The old cookie again: refused, and the rotated one dies with it.
+      expect((await refresh(short.url, user.cookie)).status).toBe(401);
+      expect((await refresh(short.url, rotated)).status).toBe(401);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('two refreshes racing with one cookie both answer, and the session lives on', async () => {
     const user = await signIn(api.url, 'operator');
-    const first = await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } });
-    expect(first.status).toBe(200);
-    const rotated = first.headers.get('set-cookie')!.split(';')[0];
-    expect(rotated).not.toBe(user.cookie);
-    expect(first.headers.get('set-cookie')).toMatch(/httponly/i);
-    // The old cookie again: refused, and the rotated one dies with it.
-    expect(
-      (await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: user.cookie } })).status,
-    ).toBe(401);
-    expect(
-      (await fetch(`${api.url}/api/v1/auth/refresh`, { method: 'POST', headers: { cookie: rotated } })).status,
-    ).toBe(401);
+    const twins = await Promise.all([refresh(api.url, user.cookie), refresh(api.url, user.cookie)]);
+    expect(twins.map((r) => r.status)).toEqual([200, 200]);
+    for (const twin of twins) {
+      const { access_token } = await twin.json();
+      expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: access_token })).status).toBe(200);
+      // Whichever of the two cookies the browser kept goes on working.
+      expect((await refresh(api.url, cookieOf(twin))).status).toBe(200);
+    }
+  });
+
+  it('a spent cookie is refused, within the grace window too, once the session logged out', async () => {
+    const user = await signIn(api.url, 'operator');
+    const rotated = cookieOf(await refresh(api.url, user.cookie));
+    expect((await logout(api.url, rotated)).status).toBe(204);
+    expect((await refresh(api.url, user.cookie)).status).toBe(401);
+    expect((await refresh(api.url, rotated)).status).toBe(401);
+  });
+
+  it('a logout racing a refresh leaves no live token behind', async () => {
+    for (let i = 0; i < 5; i++) {
+      const user = await signIn(api.url, 'operator');
+      const [refreshed] = await Promise.all([refresh(api.url, user.cookie), logout(api.url, user.cookie)]);
+      if (refreshed.status === 200) expect((await refresh(api.url, cookieOf(refreshed))).status).toBe(401);
+    }
   });
 
   it('logout ends the session', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openApiDeps } from '../api/deps.js';
 import { freePort, startTemporal } from '../scripts/services.js';
-import { call, startApi, testConfig } from './helpers.js';
+import { call, startApi, startTestWorker, testConfig, unique } from './helpers.js';
 
 /** A Redis of this test's own, so stopping it hurts no other test. */
 async function ownRedis() {
@@ -43,17 +43,22 @@ describe('readiness', () => {
     for (const c of cleanups) await c();
   });
 
-  it('is 200 when PostgreSQL, Redis and Temporal answer, and 503 naming Redis once it stops', async () => {
+  it('is 200 when PostgreSQL, Redis and Temporal answer and a worker polls, and 503 naming Redis once it stops', async () => {
     const redis = await ownRedis();
-    const api = await startApi({ REDIS_URL: redis.url });
+    const worker = await startTestWorker();
+    cleanups.push(worker.stop);
+    const api = await startApi({ REDIS_URL: redis.url, TEMPORAL_TASK_QUEUE: worker.taskQueue });
     cleanups.push(api.close);
 
+    // The worker's first polls reach the server a moment after it starts.
+    await expect.poll(async () => (await call(api.url, 'GET', '/readyz')).json?.status).toBe('ok');
     const ready = await call(api.url, 'GET', '/readyz');
     expect(ready.status).toBe(200);
     expect(ready.json.checks).toEqual({
       postgres: { status: 'ok' },
       redis: { status: 'ok' },
       temporal: { status: 'ok' },
+      workers: { status: 'ok' },
     });
 
     await redis.stop();
@@ -66,12 +71,37 @@ describe('readiness', () => {
     expect(down.json.error.details.checks.redis.status).toBe('down');
     expect(down.json.error.details.checks.postgres.status).toBe('ok');
     expect(down.json.error.details.checks.temporal.status).toBe('ok');
+    expect(down.json.error.details.checks.workers.status).toBe('ok');
 
     // Liveness does not depend on Redis; API routes answer 503 instead of hanging or failing with 500.
     expect((await call(api.url, 'GET', '/healthz')).status).toBe(200);
     const meta = await call(api.url, 'GET', '/api/v1/meta');
     expect(meta.status).toBe(503);
     expect(meta.json.error.code).toBe('dependency_unavailable');
+  });
+
+  it('reports workers down, and stays ready (degraded), when nobody polls the task queue', async () => {
+    const taskQueue = unique('nobody');
+    const api = await startApi({ TEMPORAL_TASK_QUEUE: taskQueue });
+    cleanups.push(api.close);
+
+    const ready = await call(api.url, 'GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json.status).toBe('degraded');
+    expect(ready.json.checks).toMatchObject({
+      postgres: { status: 'ok' },
+      redis: { status: 'ok' },
+      temporal: { status: 'ok' },
+      workers: { status: 'down' },
+    });
+    expect(ready.json.checks.workers.error).toContain(taskQueue);
+
+    // A worker on that queue turns it ok: the check follows the queue's pollers, not a flag.
+    const worker = await startTestWorker({ TEMPORAL_TASK_QUEUE: taskQueue });
+    cleanups.push(worker.stop);
+    await expect
+      .poll(async () => (await call(api.url, 'GET', '/readyz')).json?.checks.workers)
+      .toEqual({ status: 'ok' });
   });
 
   it('closing while a Temporal ping is still being retried leaves no retry to fire on the closed channel', async () => {

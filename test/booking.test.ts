@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Appointment } from '../db/models/Appointment.js';
@@ -8,7 +9,16 @@ import {
   rescheduleAppointmentUpdate,
 } from '../workflows/contracts/booking.js';
 import { startWorker } from '../workers/worker.js';
-import { call, createWorkshop, signIn, startStack, testConfig, type WorkshopOptions } from './helpers.js';
+import {
+  call,
+  createWorkshop,
+  signIn,
+  startApi,
+  startStack,
+  testConfig,
+  unique,
+  type WorkshopOptions,
+} from './helpers.js';
 import { waitFor } from './receiver.js';
 
 // Short, configurable durations instead of a time-skipping server (its binary needs a download):
@@ -19,6 +29,9 @@ const settings = {
   BOOKING_SLOT_STEP_MIN: '1',
   BOOKING_MIN_NOTICE_MIN: '0',
   RATE_LIMIT_PER_IP: '100000',
+  // Every test here books from one address, mostly with one email; the hold limits have their own API below.
+  BOOKING_MAX_HOLDS_PER_EMAIL: '100000',
+  BOOKING_MAX_HOLDS_PER_CLIENT: '100000',
 };
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -137,6 +150,19 @@ describe('workshop data', () => {
     expect((await call(url(), 'DELETE', `/api/v1/workshops/${shop.id}`, op)).status).toBe(409);
     expect((await call(url(), 'DELETE', `/api/v1/workshops/${other.id}`, op)).status).toBe(204);
     expect((await call(url(), 'GET', `/api/v1/workshops/${other.id}/mechanics`)).status).toBe(404);
+  });
+
+  it('keeps a day whose midnight the clock skips (Santiago moves 2027-09-05 00:00 to 01:00)', async () => {
+    const zone = 'America/Santiago';
+    const shop = await workshop({ timeZone: zone, hours: { opens: '09:00', closes: '18:00' } });
+    const free = await slots(shop, '2027-09-04', '2027-09-07');
+    const perDay = new Map<string, number>();
+    for (const s of free) {
+      const date = DateTime.fromISO(s.start).setZone(zone).toISODate()!;
+      perDay.set(date, (perDay.get(date) ?? 0) + 1);
+    }
+    // One-hour visits on a one-minute grid within 09:00–18:00: 8 hours of starts and the last one.
+    expect([...perDay]).toEqual(['2027-09-04', '2027-09-05', '2027-09-06', '2027-09-07'].map((d) => [d, 8 * 60 + 1]));
   });
 
   it('answers availability questions with clear errors', async () => {
@@ -385,6 +411,141 @@ describe('booking', () => {
       body: { reason: 'changed my mind' },
     });
     expect(cancel.json.status).toBe('canceled');
+  });
+});
+
+/** A JSON request sent from `localAddress` (any 127.x.y.z is this machine), so one test plays several clients. */
+function callFrom(
+  localAddress: string,
+  apiUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; json: any }> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      new URL(path, apiUrl),
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, json: JSON.parse(text) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+describe('hold limits', () => {
+  let limited: Awaited<ReturnType<typeof startApi>>;
+  beforeAll(async () => {
+    // An API with small limits and a 10 s hold on the same worker's task queue.
+    limited = await startApi({
+      ...stack.settings,
+      BOOKING_HOLD_S: '10',
+      BOOKING_MAX_HOLDS_PER_EMAIL: '2',
+      BOOKING_MAX_HOLDS_PER_CLIENT: '3',
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  const hold = (from: string, shop: Shop, start: string, email: string, headers: Record<string, string> = {}) =>
+    callFrom(
+      from,
+      limited.url,
+      '/api/v1/appointments',
+      {
+        workshop_id: shop.id,
+        service_id: shop.serviceId,
+        start,
+        customer: { name: 'Hoarder', email },
+        vehicle: { make: 'Lada', model: 'Niva' },
+      },
+      headers,
+    );
+  const newEmail = () => `${unique('customer')}@example.com`;
+
+  it('one email holds at most BOOKING_MAX_HOLDS_PER_EMAIL slots; confirming, canceling or expiry frees one', async () => {
+    const shop = await workshop();
+    const day = dayAhead(4);
+    const email = newEmail();
+    const from = '127.0.0.11';
+    const [a, b] = [
+      await hold(from, shop, localTime(day, '09:00'), email),
+      await hold(from, shop, localTime(day, '10:00'), email),
+    ];
+    expect([a.status, b.status]).toEqual([201, 201]);
+
+    // Letter case does not make another customer; the refusal holds nothing.
+    const refused = await hold('127.0.0.12', shop, localTime(day, '11:00'), email.toUpperCase());
+    expect(refused.status).toBe(429);
+    expect(refused.json.error).toMatchObject({ code: 'too_many_holds', details: { limit: 'email', max: 2 } });
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(10);
+    expect(refused.json.error.details.retry_after_s).toBe(retryAfter);
+    expect(await Appointment.query(db).where({ workshop_id: shop.id })).toHaveLength(2);
+
+    const cancel = await call(limited.url, 'POST', `/api/v1/appointments/${a.json.id}/cancel`, {
+      ...asCustomer(a.json.access_token),
+      body: { reason: 'too many' },
+    });
+    expect(cancel.status).toBe(200);
+    expect((await hold(from, shop, localTime(day, '11:00'), email)).status).toBe(201);
+    const confirm = await call(
+      limited.url,
+      'POST',
+      `/api/v1/appointments/${b.json.id}/confirm`,
+      asCustomer(b.json.access_token),
+    );
+    expect(confirm.status).toBe(200);
+    expect((await hold(from, shop, localTime(day, '12:00'), email)).status).toBe(201);
+
+    // Two unconfirmed holds again: the next waits for the earlier one to expire, which Retry-After names.
+    const again = await hold(from, shop, localTime(day, '13:00'), email);
+    expect(again.status).toBe(429);
+    await new Promise((r) => setTimeout(r, Number(again.headers['retry-after']) * 1000));
+    expect((await hold(from, shop, localTime(day, '13:00'), email)).status).toBe(201);
+  });
+
+  it('a client holds at most BOOKING_MAX_HOLDS_PER_CLIENT whatever emails it uses; others count apart', async () => {
+    const shop = await workshop();
+    const day = dayAhead(5);
+    const from = '127.0.0.21';
+    for (const hhmm of ['09:00', '10:00', '11:00'])
+      expect((await hold(from, shop, localTime(day, hhmm), newEmail())).status).toBe(201);
+    const refused = await hold(from, shop, localTime(day, '12:00'), newEmail());
+    expect(refused.status).toBe(429);
+    expect(refused.json.error).toMatchObject({ code: 'too_many_holds', details: { limit: 'client', max: 3 } });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Another address, and a credential from the same address, are other clients.
+    expect((await hold('127.0.0.22', shop, localTime(day, '12:00'), newEmail())).status).toBe(201);
+    const asOperator = { authorization: `Bearer ${operator.token}` };
+    expect((await hold(from, shop, localTime(day, '13:00'), newEmail(), asOperator)).status).toBe(201);
+  });
+
+  it('concurrent bookings cannot pass a limit together', async () => {
+    const shop = await workshop({ mechanics: 2 });
+    const day = dayAhead(6);
+    const starts = Array.from({ length: 10 }, (_, i) => localTime(day, `${String(8 + i).padStart(2, '0')}:00`));
+    // One email from ten addresses: the email limit alone decides.
+    const email = newEmail();
+    const byEmail = await Promise.all(starts.map((start, i) => hold(`127.0.1.${i + 1}`, shop, start, email)));
+    expect(byEmail.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(byEmail.filter((r) => r.status === 429)).toHaveLength(8);
+    // Ten emails from one address: the client limit alone decides.
+    const byClient = await Promise.all(starts.map((start) => hold('127.0.0.31', shop, start, newEmail())));
+    expect(byClient.filter((r) => r.status === 201)).toHaveLength(3);
+    expect(byClient.filter((r) => r.status === 429)).toHaveLength(7);
   });
 });
 

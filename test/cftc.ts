@@ -3,7 +3,10 @@
  * CFTC's paths (the two original CFTC zips as they are, the others zipped from the text files) and
  * current-week files (headerless: every record of the newest report date, unedited). The newest
  * report date of each report is held back from its yearly zip, so only the weekly file brings it.
+ * Like CFTC's web server, it sends `ETag` and `Last-Modified` and answers a conditional GET for an
+ * unchanged body with 304 (`setValidators(false)` makes it a server that sends and honours neither).
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -106,7 +109,11 @@ const copiesOf = (records: string[], copies: number) =>
 export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
   const files = new Map<string, Served>();
   const overrides = new Map<string, Buffer | number>();
+  /** When each path's body last changed (its `Last-Modified`). */
+  const modified = new Map<string, Date>();
+  const statuses: { path: string; status: number }[] = [];
   let weeklyOn = true;
+  let validatorsOn = true;
 
   const newest = new Map<string, Fixture>();
   for (const f of fixtures) {
@@ -141,21 +148,46 @@ export async function startCftc({ copies = 1 }: { copies?: number } = {}) {
     const override = overrides.get(pathname);
     const served = files.get(pathname);
     const weekly = pathname.startsWith('/dea/newcot/');
-    if (typeof override === 'number') return void res.writeHead(override).end();
+    const answer = (status: number, headers: Record<string, string | number> = {}, body?: string | Buffer) => {
+      statuses.push({ path: pathname, status });
+      res.writeHead(status, headers).end(body);
+    };
+    if (typeof override === 'number') return answer(override);
     const body = override ?? (served && (!weekly || weeklyOn) ? served.body : null);
-    if (!body) return void res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Page not found</h1>');
-    res
-      .writeHead(200, { 'content-type': weekly ? 'text/plain' : 'application/zip', 'content-length': body.length })
-      .end(body);
+    if (!body) return answer(404, { 'content-type': 'text/html' }, '<h1>Page not found</h1>');
+    const headers = { 'content-type': weekly ? 'text/plain' : 'application/zip', 'content-length': body.length };
+    if (!validatorsOn) return answer(200, headers, body);
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    if (!modified.has(pathname)) modified.set(pathname, new Date());
+    const lastModified = modified.get(pathname)!.toUTCString();
+    // RFC 9110 §13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
+    const ifNoneMatch = req.headers['if-none-match'];
+    const ifModifiedSince = req.headers['if-modified-since'];
+    const fresh =
+      ifNoneMatch !== undefined
+        ? ifNoneMatch.split(/\s*,\s*/).some((tag) => tag.replace(/^W\//, '') === etag)
+        : ifModifiedSince !== undefined && Date.parse(ifModifiedSince) >= Date.parse(lastModified);
+    if (fresh) return answer(304, { etag, 'last-modified': lastModified });
+    answer(200, { ...headers, etag, 'last-modified': lastModified }, body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     /** Data records in what a path serves: what the loader must read from it. */
     records: (p: string) => files.get(p)?.records,
-    /** Serve something else (or an HTTP status) at a path until `restore`. */
-    override: (p: string, body: Buffer | number) => overrides.set(p, body),
-    restore: () => overrides.clear(),
+    /** Serve something else (or an HTTP status) at a path until `restore`; its `Last-Modified` is now. */
+    override: (p: string, body: Buffer | number) => {
+      overrides.set(p, body);
+      modified.set(p, new Date());
+    },
+    restore: () => {
+      for (const p of overrides.keys()) modified.set(p, new Date());
+      overrides.clear();
+    },
+    /** Whether responses carry `ETag`/`Last-Modified` and conditional requests get 304 (on by default). */
+    setValidators: (on: boolean) => void (validatorsOn = on),
+    /** The statuses answered for a path so far, oldest first. */
+    statuses: (p: string) => statuses.filter((s) => s.path === p).map((s) => s.status),
     /** Whether the current-week files exist (a week before they are published, they hold nothing new). */
     setWeekly: (on: boolean) => void (weeklyOn = on),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

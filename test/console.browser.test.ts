@@ -67,4 +67,54 @@ describe.skipIf(!hasChromium)('operator console (Chromium)', () => {
     await page.click('text=Sign out');
     await page.waitForURL(/\/login/);
   });
+
+  it('requests finding the access token expired share one refresh, and tabs take turns', async () => {
+    // Access tokens of 3 s, so the test can wait one out.
+    const short = await startApi({ ACCESS_TOKEN_TTL_S: '3' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const user = await signIn(short.url, 'operator');
+      const page = await context.newPage();
+      await page.goto(`${short.url}/login`);
+      await page.fill('input[name=email]', user.email);
+      await page.fill('input[name=password]', user.password);
+      await page.click('button[type=submit]');
+      await page.waitForURL(`${short.url}/`);
+      await new Promise((r) => setTimeout(r, 4_000));
+
+      // The COT page loads four resources at once; each first meets the expired token.
+      const refreshes: Array<{ status: number; cookie: Promise<string | null> }> = [];
+      const loaded = new Set<string>();
+      context.on('response', (res) => {
+        const path = new URL(res.url()).pathname;
+        if (path === '/api/v1/auth/refresh')
+          refreshes.push({ status: res.status(), cookie: res.request().headerValue('cookie') });
+        else if (path.startsWith('/api/v1/cot/') && res.status() === 200) loaded.add(path.split('/')[4]);
+      });
+      await page.click('nav >> text=COT data');
+      await expect.poll(() => [...loaded].sort()).toEqual(['groups', 'ingestions', 'screener', 'status']);
+      expect(refreshes.map((r) => r.status)).toEqual([200]);
+
+      // Two tabs opening at once each refresh on start, one after the other: each presents the cookie the one
+      // before received, never the same one twice. A slow network (each refresh held 1 s) makes them overlap.
+      refreshes.length = 0;
+      await context.route('**/api/v1/auth/refresh', async (route) => {
+        await new Promise((r) => setTimeout(r, 1_000));
+        await route.continue();
+      });
+      const tabs = await Promise.all([context.newPage(), context.newPage()]);
+      await Promise.all(tabs.map((tab) => tab.goto(`${short.url}/cot`)));
+      for (const tab of tabs) await expect.poll(() => tab.textContent('main h1')).toBe('COT data');
+      expect(refreshes.length).toBeGreaterThanOrEqual(2);
+      expect(refreshes.every((r) => r.status === 200)).toBe(true);
+      const cookies = await Promise.all(refreshes.map((r) => r.cookie));
+      expect(new Set(cookies).size).toBe(cookies.length);
+      // And the session is intact: a reload still signs in.
+      await page.reload();
+      await expect.poll(() => page.textContent('main h1')).toBe('COT data');
+    } finally {
+      await context.close();
+      await short.close();
+    }
+  });
 });

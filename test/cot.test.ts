@@ -7,7 +7,7 @@ import { ensureCotSchedule, defaultIngestion } from '../clients/cot.js';
 import { reports } from '../lib/cot/reports.js';
 import { COT_SCHEDULE_ID } from '../workflows/contracts/cot.js';
 import { consolePage, hasChromium, launchChromium } from './browser.js';
-import { FIXTURES, fixtures, startCftc, unzipText, zipOf } from './cftc.js';
+import { FIXTURES, fixtures, linesOf, startCftc, unzipText, zipOf } from './cftc.js';
 import { call, signIn, startStack, testConfig } from './helpers.js';
 
 let stack: Awaited<ReturnType<typeof startStack>>;
@@ -306,17 +306,27 @@ describe('COT ingestion', () => {
     });
   });
 
-  it('a rerun stores nothing twice; complete years are skipped unless forced', async () => {
+  it('a rerun stores nothing twice; a year read after the next one began is final, skipped unless forced', async () => {
     const count = async () => Number((await db('cot_reports').count<{ count: string }[]>('* as count'))[0].count);
     const indicators = async () =>
       Number((await db('cot_indicators').count<{ count: string }[]>('* as count'))[0].count);
     const before = [await count(), await indicators()];
 
-    const plain = await finished(
-      await ingest({ report_types: ['tff'], subtypes: ['fo'], years: [2017, 2018, 2019, 2020] }),
-    );
-    expect(plain.units.filter((u: any) => u.status === 'skipped').map((u: any) => u.year)).toEqual([2017, 2018, 2019]);
-    expect(unitOf(plain, 'tff', 'fo', 2020)).toMatchObject({ status: 'loaded', rows_inserted: 0, rows_updated: 0 });
+    const years = [2017, 2018, 2019, 2020];
+    const yearly = (run: any) =>
+      run.units
+        .filter((u: any) => u.year !== null)
+        .sort((a: any, b: any) => a.year - b.year)
+        .map((u: any) => [u.year, u.status, u.rows_read, u.rows_inserted + u.rows_updated]);
+    // The first run read these years before any next year was stored: each is asked for again, conditionally.
+    const recheck = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years }));
+    expect(yearly(recheck)).toEqual(years.map((y) => [y, 'unchanged', 0, 0]));
+    expect(cftc.statuses('/files/dea/history/fut_fin_txt_2017.zip').slice(-1)).toEqual([304]);
+    // That re-check found each next year stored: the years are final now and not asked for again.
+    const requests = cftc.statuses('/files/dea/history/fut_fin_txt_2017.zip').length;
+    const plain = await finished(await ingest({ report_types: ['tff'], subtypes: ['fo'], years }));
+    expect(yearly(plain)).toEqual(years.map((y) => [y, 'skipped', 0, 0]));
+    expect(cftc.statuses('/files/dea/history/fut_fin_txt_2017.zip').length).toBe(requests);
 
     const forced = await finished(await ingest({ years: YEARS, force: true }));
     expect(forced.status).toBe('succeeded');
@@ -329,6 +339,97 @@ describe('COT ingestion', () => {
         unit.rows_read,
       ]);
     expect([await count(), await indicators()]).toEqual(before);
+  });
+
+  it('re-reads a year until it is final: the 31-December report loads without force, an unchanged file writes nothing', async () => {
+    // deacot2018.zip before and after CFTC published the 31-December report (in January; after the 2018-19 shutdown,
+    // months later): the last three 2004 reports of the legacy fixture under 2018's report dates.
+    const zipPath = reports.legacy.yearlyZip.fo(2018);
+    const fixture = 'legacy_fo_2004_alexcolls-fx-oanda.csv';
+    const relabel = new Map([
+      ['2004-12-14', '2018-12-18'],
+      ['2004-12-21', '2018-12-24'],
+      ['2004-12-28', '2018-12-31'],
+    ]);
+    const [header, ...records] = linesOf(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
+    const DATES = /^("(?:[^"]|"")*"\s*,)\s*\d{6}\s*,\s*(\d{4}-\d{2}-\d{2})\s*,/;
+    const served = (...days: string[]) =>
+      zipOf(
+        'annual.txt',
+        Buffer.from(
+          header +
+            records
+              .filter((l) => days.includes(DATES.exec(l)?.[2] ?? ''))
+              .map((l) =>
+                l.replace(DATES, (_m, name: string, day: string) => {
+                  const to = relabel.get(day)!;
+                  return `${name}${to.slice(2).replaceAll('-', '')} ,${to},`;
+                }),
+              )
+              .join(''),
+        ),
+      );
+    const rows = await fixtureRows(fixture);
+    const markets = (day: string) =>
+      new Set(
+        rows
+          .filter((r) => r['As of Date in Form YYYY-MM-DD'].trim() === day)
+          .map((r) => r['CFTC Contract Market Code'].trim()),
+      ).size;
+    const run2018 = async () => {
+      const run = await finished(await ingest({ report_types: ['legacy'], subtypes: ['fo'], years: [2018] }));
+      expect(run.status).toBe('succeeded');
+      return unitOf(run, 'legacy', 'fo', 2018);
+    };
+    const stored2018 = async () =>
+      (
+        await db('cot_reports')
+          .where({ report_type: 'legacy', subtype: 'fo' })
+          .whereBetween('report_date', ['2018-01-01', '2018-12-31'])
+          .select(db.raw('count(*)::int AS count'), db.raw('max(loaded_at) AS written'))
+      )[0];
+    try {
+      // Run A: the file through 24 December.
+      cftc.override(zipPath, await served('2004-12-14', '2004-12-21'));
+      const a = await run2018();
+      const throughDec24 = markets('2004-12-14') + markets('2004-12-21');
+      expect(a).toMatchObject({
+        status: 'loaded',
+        data_through: '2018-12-24',
+        rows_inserted: throughDec24,
+        rows_updated: 0,
+      });
+
+      // Run B: CFTC has added the 31-December report; no next year is stored, so the year was not final.
+      cftc.override(zipPath, await served('2004-12-14', '2004-12-21', '2004-12-28'));
+      const b = await run2018();
+      expect(b).toMatchObject({
+        status: 'loaded',
+        data_from: '2018-12-18',
+        data_through: '2018-12-31',
+        rows_inserted: markets('2004-12-28'),
+        rows_updated: 0,
+        rows_unchanged: throughDec24,
+      });
+      const [{ count: dec31 }] = await db('cot_reports')
+        .where({ report_type: 'legacy', subtype: 'fo', report_date: '2018-12-31' })
+        .select(db.raw('count(*)::int AS count'));
+      expect(dec31).toBe(markets('2004-12-28'));
+
+      // Run C: the same file. Asked for conditionally, it answers 304: nothing read, nothing written.
+      const before = await stored2018();
+      const unchanged = { status: 'unchanged', rows_read: 0, rows_inserted: 0, rows_updated: 0, rows_rejected: 0 };
+      expect(await run2018()).toMatchObject({ ...unchanged, data_through: '2018-12-31' });
+      expect(cftc.statuses(zipPath).slice(-1)).toEqual([304]);
+      // A server without validators sends the same bytes again: their digest shows it unchanged, so it is not parsed.
+      cftc.setValidators(false);
+      expect(await run2018()).toMatchObject(unchanged);
+      expect(cftc.statuses(zipPath).slice(-1)).toEqual([200]);
+      expect(await stored2018()).toEqual(before);
+    } finally {
+      cftc.setValidators(true);
+      cftc.restore();
+    }
   });
 
   it('a corrupt zip or a truncated file fails its unit clearly and loses nothing already stored', async () => {

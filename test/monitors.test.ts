@@ -1,6 +1,7 @@
 import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostThrottle } from '../lib/platform/hostThrottle.js';
 import { monitorScheduleId } from '../workflows/contracts/monitors.js';
 import { call, createMerchant, signIn, startStack } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
@@ -198,6 +199,27 @@ describe('price checks', () => {
     }
   });
 
+  it('reads a price in its currency’s minor units and records it to the last one (12.500 KWD is 12.5)', async () => {
+    const kwd = await monitor(shop.product(sku(), 'jsonld', { price: 12.5, priceText: '12.500', currency: 'KWD' }), {
+      currency: 'kwd',
+      target_price: 13,
+    });
+    expect(await checkNow(kwd.id)).toMatchObject({ outcome: 'ok', price: 12.5, currency: 'KWD', source: 'json-ld' });
+    const detail = (await call(url(), 'GET', `/api/v1/monitors/${kwd.id}`, { token: merchant.key })).json;
+    expect(detail).toMatchObject({ currency: 'KWD', last_price: 12.5, last_currency: 'KWD', below_target: true });
+    expect(detail.alerts.map((a: { price: number; currency: string }) => [a.price, a.currency])).toEqual([
+      [12.5, 'KWD'],
+    ]);
+
+    const bhd = await monitor(
+      shop.product(sku(), 'microdata', { price: 12.345, priceText: '12.345', currency: 'BHD' }),
+      { currency: 'BHD', target_price: 10 },
+    );
+    await checkNow(bhd.id);
+    const history = (await call(url(), 'GET', `/api/v1/monitors/${bhd.id}/history`, { token: merchant.key })).json;
+    expect(history.checks[0]).toMatchObject({ outcome: 'ok', price: 12.345, currency: 'BHD', source: 'microdata' });
+  });
+
   it('records what it could not read: ambiguous pages, 404s, another currency', async () => {
     const ambiguous = await monitor(shop.product(sku(), 'ambiguous'));
     expect(await checkNow(ambiguous.id)).toMatchObject({ outcome: 'ambiguous', price: null });
@@ -276,6 +298,148 @@ describe('per-host circuit breaker', () => {
       expect(res.json.error).toMatch(/timed out after 1500 ms/);
     } finally {
       await slow.close();
+    }
+  });
+});
+
+describe('per-host throttle (429, 503 with Retry-After)', () => {
+  // Shops of their own: a throttle holds back every monitor on the host.
+  const detail = async (id: string) =>
+    (await call(url(), 'GET', `/api/v1/monitors/${id}`, { token: merchant.key })).json;
+  const waitedUntil = (check: { error: string }) => check.error.match(/ asked us to wait until (\S+) /)![1];
+
+  it('a 429 with Retry-After: 600 reaches the shop once in seven checks, and holds back every monitor on it', async () => {
+    const limited = await startShop();
+    try {
+      const [a, b] = [sku(), sku()];
+      const first = await monitor(limited.product(a, 'jsonld'));
+      const second = await monitor(limited.product(b, 'microdata'));
+      const host = new URL(limited.base).host;
+      limited.limitAll(429, { 'retry-after': '600' });
+      const before = Date.now();
+      const checks = [];
+      for (let i = 0; i < 7; i++) checks.push(await checkNow(first.id));
+      const after = Date.now();
+      expect(limited.hits(`/jsonld/${a}`)).toBe(1);
+      const until = waitedUntil(checks[0]);
+      expect(Date.parse(until)).toBeGreaterThanOrEqual(before + 600_000 - 1);
+      expect(Date.parse(until)).toBeLessThanOrEqual(after + 600_000);
+      const error = `${host} asked us to wait until ${until} (answered 429 with Retry-After 600 s)`;
+      expect(checks[0]).toMatchObject({ outcome: 'throttled', http_status: 429, attempts: 1, error });
+      for (const skipped of checks.slice(1))
+        expect(skipped).toMatchObject({ outcome: 'throttled', http_status: null, attempts: 1, error });
+
+      expect(await checkNow(second.id)).toMatchObject({ outcome: 'throttled', http_status: null, error });
+      expect(limited.hits(`/microdata/${b}`)).toBe(0);
+      for (const m of [first, second])
+        expect(await detail(m.id)).toMatchObject({
+          last_outcome: 'throttled',
+          last_error: error,
+          host_throttle: { until, reason: 'answered 429 with Retry-After 600 s' },
+        });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('reaches the shop again once the allowed time passed; a 503 with Retry-After is not retried; the wait is capped', async () => {
+    const limited = await startShop();
+    try {
+      const id = sku();
+      const path = `/jsonld/${id}`;
+      const m = await monitor(limited.product(id, 'jsonld'));
+      const waitOut = async (until: string) => {
+        await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(until) - Date.now() + 50)));
+        expect((await detail(m.id)).host_throttle).toBeNull();
+      };
+
+      limited.limitAll(429, { 'retry-after': '2' });
+      let until = waitedUntil(await checkNow(m.id));
+      expect(await checkNow(m.id)).toMatchObject({ outcome: 'throttled', http_status: null });
+      expect(limited.hits(path)).toBe(1);
+      limited.unlimit();
+      await waitOut(until);
+      expect(await checkNow(m.id)).toMatchObject({ outcome: 'ok', price: 100 });
+      expect(limited.hits(path)).toBe(2);
+
+      // An HTTP-date, and no retry within the check although 5xx are retried.
+      limited.limitAll(503, { 'retry-after': new Date(Date.now() + 2000).toUTCString() });
+      const unavailable = await checkNow(m.id);
+      expect(unavailable).toMatchObject({ outcome: 'throttled', http_status: 503, attempts: 1 });
+      expect(unavailable.error).toMatch(/answered 503 with Retry-After [12] s\)$/);
+      expect(limited.hits(path)).toBe(3);
+      until = waitedUntil(unavailable);
+      await waitOut(until);
+
+      limited.limitAll(429, { 'retry-after': '2592000' });
+      const before = Date.now();
+      const capped = await checkNow(m.id);
+      expect(capped.error).toMatch(/answered 429 with Retry-After 2592000 s \(capped at 3600 s\)\)$/);
+      expect(Date.parse(waitedUntil(capped)) - before).toBeGreaterThanOrEqual(3600_000 - 1);
+      expect(Date.parse(waitedUntil(capped)) - before).toBeLessThan(3600_000 + 5000);
+      expect(limited.hits(path)).toBe(4);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('without Retry-After waits 60 s, doubled per throttle in a row up to the cap; never shortens a wait', async () => {
+    const throttle = new HostThrottle(stack.api.deps.redis, { defaultMs: 60_000, maxMs: 3_600_000 });
+    const host = `${sku()}.shop.test`;
+    let now = Date.now();
+    const waitsS: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const held = await throttle.throttle(host, { status: 429, retryAfterMs: null }, now);
+      waitsS.push((Date.parse(held!.until) - now) / 1000);
+      now = Date.parse(held!.until);
+    }
+    expect(waitsS).toEqual([60, 120, 240, 480, 960, 1920, 3600, 3600]);
+    expect((await throttle.state(host, now - 1))!.reason).toBe(
+      'answered 429 without Retry-After (8 in a row: back-off 3600 s)',
+    );
+    expect(await throttle.state(host, now)).toBeNull();
+
+    // An ordinary answer ends the row: the next back-off starts again at 60 s.
+    await throttle.answered(host);
+    const fresh = await throttle.throttle(host, { status: 429, retryAfterMs: null }, now);
+    expect(Date.parse(fresh!.until) - now).toBe(60_000);
+
+    // A shorter wait answered meanwhile (a concurrent check) leaves the longer one in place.
+    const long = await throttle.throttle(host, { status: 503, retryAfterMs: 600_000 }, now);
+    expect(await throttle.throttle(host, { status: 429, retryAfterMs: 2000 }, now)).toEqual(long);
+    expect(await throttle.throttle(host, { status: 429, retryAfterMs: 0 }, now)).toEqual(long);
+    expect(await throttle.throttle(`${sku()}.shop.test`, { status: 429, retryAfterMs: 0 }, now)).toBeNull();
+  });
+
+  it('counts 401 and 403 against the breaker; a 503 without Retry-After is retried and counted, not throttled', async () => {
+    const refusing = await startShop();
+    try {
+      const [a, b] = [sku(), sku()];
+      const forbidden = await monitor(refusing.product(a, 'jsonld'));
+      const unauthorized = await monitor(refusing.product(b, 'jsonld'));
+      refusing.failNext(`/jsonld/${a}`, Infinity, 403);
+      refusing.failNext(`/jsonld/${b}`, Infinity, 401);
+      expect(await checkNow(forbidden.id)).toMatchObject({ outcome: 'http_error', http_status: 403, attempts: 1 });
+      expect(await checkNow(unauthorized.id)).toMatchObject({ outcome: 'http_error', http_status: 401, attempts: 1 });
+      expect((await detail(forbidden.id)).breaker).toMatchObject({ state: 'closed', failures: 2 });
+      await checkNow(forbidden.id);
+      expect((await detail(forbidden.id)).breaker).toMatchObject({ state: 'open', failures: 3 });
+      expect(await checkNow(unauthorized.id)).toMatchObject({ outcome: 'circuit_open' });
+      expect(refusing.hits(`/jsonld/${a}`) + refusing.hits(`/jsonld/${b}`)).toBe(3);
+    } finally {
+      await refusing.close();
+    }
+
+    const unwell = await startShop();
+    try {
+      const id = sku();
+      const m = await monitor(unwell.product(id, 'jsonld'));
+      unwell.failNext(`/jsonld/${id}`, Infinity, 503);
+      expect(await checkNow(m.id)).toMatchObject({ outcome: 'http_error', http_status: 503, attempts: 3 });
+      expect(unwell.hits(`/jsonld/${id}`)).toBe(3);
+      expect(await detail(m.id)).toMatchObject({ breaker: { state: 'open', failures: 3 }, host_throttle: null });
+    } finally {
+      await unwell.close();
     }
   });
 });

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import knex from 'knex';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createMerchant, signIn, startStack, testConfig, unique } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
 import { startWorker } from '../workers/worker.js';
+import { migrationSource } from '../db/migrations/index.js';
 import { transitionIntent } from '../db/payments.js';
 import { paymentWorkflowId, processPayment } from '../workflows/contracts/payments.js';
 
@@ -71,14 +73,14 @@ describe('payment intents', () => {
     expect(intent).toMatchObject({
       status: 'requires_payment_method',
       amount: 1999,
-      currency: 'eur',
+      currency: 'EUR',
       metadata: { cart: 'c1' },
     });
     expect(intent.payment_token).toMatch(/^pt_[A-Za-z0-9_-]{43}$/);
     expect(intent.checkout_url).toBe(`${stack.api.deps.config.publicUrl}/pay/${intent.payment_token}`);
 
     const payer = await call(url(), 'GET', `/api/v1/payments/${intent.payment_token}`);
-    expect(payer.json).toMatchObject({ amount: 1999, currency: 'eur', status: 'requires_payment_method' });
+    expect(payer.json).toMatchObject({ amount: 1999, currency: 'EUR', status: 'requires_payment_method' });
     expect(JSON.stringify(payer.json)).not.toContain(m.id);
 
     const paid = await call(url(), 'POST', `/api/v1/payments/${intent.payment_token}/process`, {
@@ -115,7 +117,7 @@ describe('payment intents', () => {
 
   it('rejects invalid intents with field details', async () => {
     const m = await merchantWithEndpoint(null);
-    const res = await createIntent(m.key, { amount: 0, currency: 'EUR', metadata: { k: { nested: true } } });
+    const res = await createIntent(m.key, { amount: 0, currency: 'EURO', metadata: { k: { nested: true } } });
     expect(res.status).toBe(400);
     expect(res.json.error.details.map((d: { path: string }) => d.path).sort()).toEqual([
       'amount',
@@ -251,6 +253,116 @@ describe('payment intents', () => {
   });
 });
 
+describe('currency codes', () => {
+  it('takes ISO 4217 in any letter case and answers upper case everywhere: intent, payer, webhook, events, services', async () => {
+    const m = await merchantWithEndpoint();
+    const intents = [];
+    for (const currency of ['PLN', 'pln', 'Pln']) {
+      const res = await createIntent(m.key, { currency });
+      expect(res.status, res.text).toBe(201);
+      expect(res.json.currency).toBe('PLN');
+      intents.push(res.json);
+    }
+    const [first] = intents;
+    expect((await call(url(), 'GET', `/api/v1/payments/${first.payment_token}`)).json.currency).toBe('PLN');
+    expect((await call(url(), 'GET', `/api/v1/payments/${first.id}`, { token: m.key })).json.currency).toBe('PLN');
+    const listed = await call(url(), 'GET', '/api/v1/payments', { token: m.key });
+    expect(listed.json.data.map((p: { currency: string }) => p.currency)).toEqual(['PLN', 'PLN', 'PLN']);
+    const [hook] = await awaitDeliveries(first.order_id, 'payment_intent.created');
+    expect(JSON.parse(hook.body).data.currency).toBe('PLN');
+    expect(
+      await stack.api.deps
+        .db('payment_intents')
+        .whereIn(
+          'id',
+          intents.map((i) => i.id),
+        )
+        .distinct()
+        .pluck('currency'),
+    ).toEqual(['PLN']);
+
+    // KWD has three minor units and the amount is in them: 12.500 KWD is 12500.
+    expect((await createIntent(m.key, { amount: 12500, currency: 'kwd' })).json).toMatchObject({
+      amount: 12500,
+      currency: 'KWD',
+    });
+
+    for (const currency of ['PLNX', 'pl', 'xyz', 'XYZ', ' pln', 'p1n'])
+      expect((await createIntent(m.key, { currency })).json.error, String(currency)).toMatchObject({
+        code: 'validation_error',
+        details: [{ path: 'currency', message: expect.stringMatching(/ISO 4217/) }],
+      });
+
+    // Booking services take and answer the same form.
+    const w = await call(url(), 'POST', '/api/v1/workshops', {
+      token: admin.token,
+      body: { name: unique('Garage'), address: '1 Test St', time_zone: 'Europe/Kyiv' },
+    });
+    const service = await call(url(), 'POST', `/api/v1/workshops/${w.json.id}/services`, {
+      token: admin.token,
+      body: { name: 'Oil change', duration_min: 30, price_min: 1200, currency: 'uah' },
+    });
+    expect([service.status, service.json.currency]).toEqual([201, 'UAH']);
+  });
+
+  it('the migration upper-cases what was stored in lower case: intents, their events and log, services', async () => {
+    const server = stack.api.deps.db;
+    const name = `currency_${randomUUID().replace(/-/g, '')}`;
+    await server.raw('CREATE DATABASE ??', [name]);
+    const dbUrl = new URL(stack.api.deps.config.databaseUrl);
+    dbUrl.pathname = `/${name}`;
+    const db = knex({ client: 'pg', connection: dbUrl.toString(), pool: { min: 0, max: 1 } });
+    try {
+      const names = await migrationSource.getMigrations([]);
+      for (const migration of names.slice(0, names.indexOf('20261123000008_webhook_events') + 1))
+        await db.migrate.up({ migrationSource, name: migration });
+      const [merchant] = await db('merchants').insert({ name: 'old', webhook_secret_enc: 'x' }).returning('id');
+      const intent = {
+        id: 'pi_old_lower_case_0001',
+        merchant_id: merchant.id,
+        amount: 1999,
+        currency: 'eur',
+        order_id: 'o1',
+        status: 'requires_payment_method',
+        payment_token_hash: 'h',
+        payment_token_enc: 'e',
+        expires_at: new Date(),
+      };
+      await db('payment_intents').insert(intent);
+      await db('payment_transactions').insert({
+        intent_id: intent.id,
+        type: 'created',
+        to_status: intent.status,
+        data: { amount: 1999, currency: 'eur' },
+      });
+      await db('events').insert({
+        id: 'evt_old',
+        merchant_id: merchant.id,
+        type: 'payment_intent.created',
+        intent_id: intent.id,
+        payload: { id: intent.id, amount: 1999, currency: 'eur' },
+      });
+      const [workshop] = await db('workshops')
+        .insert({ name: 'W', address: 'A', time_zone: 'Europe/Kyiv' })
+        .returning('id');
+      await db('services').insert({ workshop_id: workshop.id, name: 'S', duration_min: 30, currency: 'uah' });
+
+      await db.migrate.latest({ migrationSource });
+      expect(await db('payment_intents').pluck('currency')).toEqual(['EUR']);
+      expect(await db('payment_transactions').pluck('data')).toEqual([{ amount: 1999, currency: 'EUR' }]);
+      expect(await db('events').pluck('payload')).toEqual([{ id: intent.id, amount: 1999, currency: 'EUR' }]);
+      expect(await db('services').pluck('currency')).toEqual(['UAH']);
+      // And it stays so: a lower-case code cannot be stored any more.
+      await expect(
+        db('payment_intents').insert({ ...intent, id: 'pi_new_lower_case_0002', payment_token_hash: 'h2' }),
+      ).rejects.toThrow(/payment_intents_currency_iso4217/);
+    } finally {
+      await db.destroy();
+      await server.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+    }
+  });
+});
+
 describe('Idempotency-Key', () => {
   it('replays the same request, refuses a different one, and 409s while the first runs', async () => {
     const m = await merchantWithEndpoint(null);
@@ -272,8 +384,11 @@ describe('Idempotency-Key', () => {
     const other = await merchantWithEndpoint(null);
     expect((await createIntent(other.key, body, key)).headers.get('idempotent-replayed')).toBeNull();
 
-    // The same request while the first is still running (its row put back to that state).
-    await stack.api.deps.db('idempotency_keys').where({ merchant_id: m.id, key }).update({ state: 'running' });
+    // The same request while the first is still running (its row put back to that state, its lease held).
+    await stack.api.deps
+      .db('idempotency_keys')
+      .where({ merchant_id: m.id, key })
+      .update({ state: 'running', locked_until: new Date(Date.now() + 60_000) });
     const busy = await createIntent(m.key, body, key);
     expect([busy.status, busy.json.error.code]).toEqual([409, 'idempotency_in_progress']);
     expect(busy.headers.get('retry-after')).toBe('1');
@@ -294,6 +409,84 @@ describe('Idempotency-Key', () => {
     expect(rows).toHaveLength(1);
     const ids = new Set(responses.filter((r) => r.status === 201).map((r) => r.json.id));
     expect([...ids]).toEqual([rows[0].id]);
+  });
+});
+
+describe('POST /api/v1/payments/create (the seed contract’s path)', () => {
+  const createAt = (path: string, key: string, body: Record<string, unknown>, idempotencyKey?: string) =>
+    call(url(), 'POST', path, {
+      token: key,
+      body,
+      headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+    });
+
+  it('is the same operation as POST /api/v1/payments: response, validation, access and Idempotency-Key', async () => {
+    const m = await merchantWithEndpoint(null);
+    const body = { amount: 1250, currency: 'eur', order_id: unique('alias'), metadata: { cart: 'c9' } };
+    const key = randomUUID();
+    const created = await createAt('/api/v1/payments/create', m.key, body, key);
+    expect(created.status, created.text).toBe(201);
+    const viaPrimary = (await createAt('/api/v1/payments', m.key, { ...body, order_id: unique('primary') })).json;
+    expect(Object.keys(created.json).sort()).toEqual(Object.keys(viaPrimary).sort());
+    expect(created.json).toMatchObject({
+      object: 'payment_intent',
+      amount: 1250,
+      currency: viaPrimary.currency,
+      order_id: body.order_id,
+      metadata: { cart: 'c9' },
+      merchant_id: m.id,
+      status: 'requires_payment_method',
+    });
+    expect(created.json.payment_token).toMatch(/^pt_[A-Za-z0-9_-]{43}$/);
+    expect(created.json.checkout_url).toBe(`${stack.api.deps.config.publicUrl}/pay/${created.json.payment_token}`);
+    // The payer reaches it with its token like any other intent.
+    expect((await call(url(), 'GET', `/api/v1/payments/${created.json.payment_token}`)).json).toMatchObject({
+      amount: 1250,
+      status: 'requires_payment_method',
+    });
+
+    // One key, one operation: the same request on either path replays the one intent; another request is refused.
+    for (const path of ['/api/v1/payments/create', '/api/v1/payments']) {
+      const again = await createAt(path, m.key, body, key);
+      expect([again.status, again.headers.get('idempotent-replayed')], path).toEqual([201, 'true']);
+      expect(again.json).toEqual(created.json);
+      const other = await createAt(path, m.key, { ...body, amount: 1251 }, key);
+      expect([other.status, other.json.error.code], path).toEqual([422, 'idempotency_error']);
+    }
+    expect(await stack.api.deps.db('payment_intents').where({ order_id: body.order_id }).pluck('id')).toEqual([
+      created.json.id,
+    ]);
+
+    const invalid = { amount: -1, currency: 'eur', order_id: '' };
+    const [bad, badPrimary] = await Promise.all(
+      ['/api/v1/payments/create', '/api/v1/payments'].map((path) => createAt(path, m.key, invalid)),
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual(badPrimary.json);
+    expect((await call(url(), 'POST', '/api/v1/payments/create', { body })).status).toBe(401);
+    expect((await call(url(), 'POST', '/api/v1/payments/create', { token: admin.token, body })).status).toBe(403);
+  });
+
+  it('"create" is never read as a payment reference', async () => {
+    const m = await merchantWithEndpoint(null);
+    for (const [method, path] of [
+      ['GET', '/api/v1/payments/create'],
+      ['POST', '/api/v1/payments/create/process'],
+      ['POST', '/api/v1/payments/create/cancel'],
+    ]) {
+      const res = await call(url(), method, path, { token: m.key, body: method === 'POST' ? {} : undefined });
+      expect([res.status, res.json.error.code], `${method} ${path}`).toEqual([400, 'validation_error']);
+    }
+  });
+
+  it('is documented in the OpenAPI document with the request and responses of POST /api/v1/payments', async () => {
+    const spec = (await call(url(), 'GET', '/openapi.json')).json;
+    const alias = spec.paths['/api/v1/payments/create']?.post;
+    const primary = spec.paths['/api/v1/payments'].post;
+    expect(alias).toBeDefined();
+    for (const part of ['requestBody', 'responses', 'security', 'x-access', 'parameters'])
+      expect(alias[part], part).toEqual(primary[part]);
+    expect(alias.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/PaymentIntent');
   });
 });
 

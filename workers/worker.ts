@@ -14,14 +14,16 @@ import { connectTemporal } from '../lib/platform/temporal.js';
 
 export const workflowsPath = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'index.ts');
 
-/** Must run before any Temporal connection exists in this process; SDK metrics go to their own port. */
-export function installWorkerRuntime(metricsPort: number): void {
+/**
+ * Must run before any native Temporal connection exists in this process; SDK metrics go to their own port
+ * (none when `metricsPort` is undefined: a process that hosts no worker of its own).
+ */
+export function installWorkerRuntime(metricsPort?: number): void {
   Runtime.install({
     // Shutdown is ours to order (API, then worker, then services), so the runtime traps no signals.
     shutdownSignals: [],
-    telemetryOptions: {
-      metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } },
-    },
+    telemetryOptions:
+      metricsPort === undefined ? {} : { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } },
   });
 }
 
@@ -74,6 +76,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
   const worker = await startWorker(config, bundlePath ? { codePath: bundlePath } : undefined);
   await ensureSchedules(config);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void worker.stop().then(() => process.exit(0)));
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= worker.stop().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
+  // Started by a supervisor (scripts/supervise.ts) over an IPC channel: a supervisor gone without a word
+  // (killed) closes it, and the worker stops rather than run on unsupervised.
+  if (process.send) process.once('disconnect', stop);
 }

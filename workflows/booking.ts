@@ -11,11 +11,16 @@ import { BusinessStatus } from '../lib/platform/searchAttributes.js';
 import {
   appointmentStatus,
   cancelAppointment,
+  cancelAppointmentRequested,
   confirmAppointment,
+  confirmAppointmentRequested,
   recordVisit,
+  recordVisitRequested,
+  rescheduleAppointmentRequested,
   rescheduleAppointmentUpdate,
   type AppointmentWorkflow,
 } from './contracts/booking.js';
+import { handleRequest, requestTime } from './requests.js';
 
 // Each step is one short database transaction: local activities, no round trip through the server.
 const { setAppointmentStatus, rescheduleAppointment, sendReminder } = proxyLocalActivities<Activities>({
@@ -30,7 +35,10 @@ const allowedVisit: Record<string, AppointmentStatus[]> = {
   no_show: ['confirmed'],
 };
 
-/** One booking: held until confirmed (or expired), reminded on durable timers, then visited or not. */
+/**
+ * One booking: held until confirmed (or expired), reminded on durable timers, then visited or not. Each change is
+ * a request (an Update, or its Signal twin when no worker took the Update in time), carried out once.
+ */
 export const appointmentWorkflow: AppointmentWorkflow = async (input) => {
   let status = 'held' as AppointmentStatus;
   const holdUntil = Date.now() + input.holdMs;
@@ -45,16 +53,27 @@ export const appointmentWorkflow: AppointmentWorkflow = async (input) => {
   };
 
   setHandler(appointmentStatus, () => status);
-  setHandler(confirmAppointment, () => move(['held'], 'confirmed'), {
-    validator: () => {
+  // A confirmation asked for in time is being written: the hold's expiry no longer applies, even when the request
+  // and the expiry timer are handled in the same workflow task (a worker back after an outage).
+  let confirming = false;
+  handleRequest(
+    confirmAppointment,
+    confirmAppointmentRequested,
+    async () => {
+      confirming = true;
+      return move(['held'], 'confirmed');
+    },
+    (request) => {
       if (status !== 'held' && status !== 'confirmed')
         throw new Error(`An appointment that is ${status} cannot be confirmed`);
-      // A confirmation that arrives with the expiry (say, after a worker outage) is too late.
-      if (status === 'held' && Date.now() >= holdUntil) throw new Error('The hold has expired');
+      // Judged by when the customer asked: a confirmation recorded while no worker ran still counts, one asked for
+      // after the hold's end does not.
+      if (status === 'held' && requestTime(request) >= holdUntil) throw new Error('The hold has expired');
     },
-  });
-  setHandler(
+  );
+  handleRequest(
     rescheduleAppointmentUpdate,
+    rescheduleAppointmentRequested,
     async ({ startsAt: to, mechanicId }) => {
       const result = await rescheduleAppointment({ appointmentId: input.appointmentId, startsAt: to, mechanicId });
       if (result.ok) {
@@ -63,26 +82,30 @@ export const appointmentWorkflow: AppointmentWorkflow = async (input) => {
       }
       return result;
     },
-    {
-      validator: (_request: { startsAt: string; mechanicId?: string }) => {
-        if (status !== 'held' && status !== 'confirmed')
-          throw new Error(`An appointment that is ${status} cannot be moved`);
-      },
+    () => {
+      if (status !== 'held' && status !== 'confirmed')
+        throw new Error(`An appointment that is ${status} cannot be moved`);
     },
   );
-  setHandler(cancelAppointment, ({ reason }) => move(['held', 'confirmed'], 'canceled', { reason }), {
-    validator: (_request: { reason: string }) => {
+  handleRequest(
+    cancelAppointment,
+    cancelAppointmentRequested,
+    ({ reason }) => move(['held', 'confirmed'], 'canceled', { reason }),
+    () => {
       if (status !== 'held' && status !== 'confirmed' && status !== 'canceled')
         throw new Error(`An appointment that is ${status} cannot be canceled`);
     },
-  });
-  setHandler(recordVisit, ({ status: to }) => move(allowedVisit[to], to), {
-    validator: ({ status: to }) => {
+  );
+  handleRequest(
+    recordVisit,
+    recordVisitRequested,
+    ({ status: to }) => move(allowedVisit[to], to),
+    ({ status: to }) => {
       if (!allowedVisit[to]?.includes(status)) throw new Error(`Cannot go from ${status} to ${to}`);
     },
-  });
+  );
 
-  if (!(await condition(() => status !== 'held', input.holdMs)))
+  if (!(await condition(() => status !== 'held', input.holdMs)) && !confirming)
     await move(['held'], 'expired', { reason: 'not confirmed in time' });
 
   // Date.now() is the workflow's replay-safe clock here. Until the visit is recorded: sleep to the next reminder (while confirmed) or to the automatic close;

@@ -75,7 +75,7 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
     const plan = await planCotIngestion({ ...input, runId, workflowId });
     progress.unitsTotal = plan.total;
     progress.unitsDone = plan.total - plan.units.length;
-    const loadedPairs = new Map<string, CotUnitPlan>();
+    const readPairs = new Map<string, CotUnitPlan>();
     const load = async (unit: CotUnitPlan) => {
       progress.inFlight.push(unitLabel(unit));
       try {
@@ -84,7 +84,8 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
         progress.rows.inserted += result.inserted;
         progress.rows.updated += result.updated;
         progress.rows.rejected += result.rejected;
-        if (result.status === 'loaded') loadedPairs.set(`${unit.reportType}/${unit.subtype}`, unit);
+        if (result.status === 'loaded' || result.status === 'unchanged')
+          readPairs.set(`${unit.reportType}/${unit.subtype}`, unit);
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
         await recordCotUnitFailure(runId, unit, failureMessage(error));
@@ -103,8 +104,8 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
       input.concurrency,
       load,
     );
-    // Rebuilt whenever a file loaded, changed or not: a run that died before this step is mended by the next.
-    await inBatches([...loadedPairs.values()], input.concurrency, (u) =>
+    // Rebuilt whenever a file was read, changed or not: a run that died before this step is mended by the next.
+    await inBatches([...readPairs.values()], input.concurrency, (u) =>
       computeCotIndicators(u.reportType, u.subtype).then(() => undefined),
     );
     return await finishCotRun(runId, null);

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -8,7 +9,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import { closeSession, sendMessage, transcriptQuery, type DiagnosisSessionWorkflow } from './contracts/diagnosis.js';
+import {
+  closeSession,
+  closeSessionRequested,
+  sendMessage,
+  sendMessageRequested,
+  transcriptQuery,
+  type DiagnosisSessionWorkflow,
+} from './contracts/diagnosis.js';
+import { handleRequest } from './requests.js';
 
 const { askAssistant } = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
@@ -22,7 +31,10 @@ const { recordDiagnosisMessage, closeDiagnosisSession } = proxyLocalActivities<A
 /** Messages carried into the next run, for the transcript query. */
 const CARRIED = 20;
 
-/** One car owner's conversation: each message gets a reply; silence closes it. */
+/**
+ * One car owner's conversation: each message gets one reply, whether it came as an Update or as its Signal twin
+ * recorded while no worker ran; silence closes it.
+ */
 export const diagnosisSessionWorkflow: DiagnosisSessionWorkflow = async (input) => {
   const transcript = input.transcript ?? [];
   let seq = input.seq ?? 0;
@@ -38,8 +50,9 @@ export const diagnosisSessionWorkflow: DiagnosisSessionWorkflow = async (input) 
   };
 
   setHandler(transcriptQuery, () => transcript);
-  setHandler(
+  handleRequest(
     sendMessage,
+    sendMessageRequested,
     async ({ text }) => {
       // One message at a time, in the order they arrived.
       await condition(() => !busy);
@@ -48,9 +61,13 @@ export const diagnosisSessionWorkflow: DiagnosisSessionWorkflow = async (input) 
       try {
         await recordDiagnosisMessage({ sessionId: input.sessionId, seq: ++seq, role: 'user', content: text });
         transcript.push({ role: 'user', content: text, at: new Date().toISOString() });
-        // The provider may be down or out of quota; the built-in engine still answers.
-        const reply = await askAssistant({ sessionId: input.sessionId }).catch(() =>
-          askAssistant({ sessionId: input.sessionId, fallback: true }),
+        // The provider may be down or out of quota; the built-in engine still answers, saying why.
+        const reply = await askAssistant({ sessionId: input.sessionId }).catch((failure: unknown) =>
+          askAssistant({
+            sessionId: input.sessionId,
+            fallback: true,
+            reason: (failure instanceof ActivityFailure && failure.cause?.message) || undefined,
+          }),
         );
         await recordDiagnosisMessage({
           sessionId: input.sessionId,
@@ -69,14 +86,12 @@ export const diagnosisSessionWorkflow: DiagnosisSessionWorkflow = async (input) 
         busy = false;
       }
     },
-    {
-      validator: ({ text }) => {
-        if (!open) throw new Error('The session is closed');
-        if (!text.trim()) throw new Error('The message is empty');
-      },
+    ({ text }) => {
+      if (!open) throw new Error('The session is closed');
+      if (!text.trim()) throw new Error('The message is empty');
     },
   );
-  setHandler(closeSession, ({ reason }) => close(reason));
+  handleRequest(closeSession, closeSessionRequested, ({ reason }) => close(reason));
 
   while (open) {
     const seen = activity;

@@ -11,11 +11,13 @@ import type { PaymentStatus } from '../db/models/Payment.js';
 import { BusinessStatus } from '../lib/platform/searchAttributes.js';
 import {
   cancelPayment,
+  cancelPaymentRequested,
   paymentStatus,
   processPayment,
-  type Outcome,
+  processPaymentRequested,
   type PaymentIntentWorkflow,
 } from './contracts/payments.js';
+import { handleRequest } from './requests.js';
 
 // A transition is one short, idempotent database transaction that then starts its event's delivery
 // workflow: run as a local activity, it costs no round trip through the Temporal server (a marker in
@@ -37,7 +39,8 @@ const settled = (s: PaymentStatus) => s === 'succeeded' || s === 'failed' || s =
 
 /**
  * One payment intent, from creation until it succeeds, fails, is canceled or expires.
- * The payer's outcome arrives as an Update, so the payer page gets the final state in its response.
+ * The payer's outcome arrives as an Update, so the payer page gets the final state in its response — or, when no
+ * worker took the Update in time, as its Signal twin, carried out all the same once a worker runs this.
  */
 export const paymentIntentWorkflow: PaymentIntentWorkflow = async (input) => {
   let status: PaymentStatus = 'requires_payment_method';
@@ -57,10 +60,16 @@ export const paymentIntentWorkflow: PaymentIntentWorkflow = async (input) => {
 
   setHandler(paymentStatus, () => status);
 
-  setHandler(
+  // The payer has asked for an outcome: expiry no longer applies, even when the request and the expiry timer are
+  // handled in the same workflow task (a worker back after an outage).
+  let asked = false;
+
+  handleRequest(
     processPayment,
+    processPaymentRequested,
     async ({ outcome }) => {
-      // Handlers interleave only at awaits, so exactly one caller gets past this check.
+      asked = true;
+      // Both of two concurrent submits may pass this check; the transition's unique keys make the second a no-op.
       if (status === 'requires_payment_method') {
         await moveTo(['requires_payment_method'], 'processing', { outcome });
         await moveTo(['processing'], outcome, { outcome });
@@ -68,24 +77,21 @@ export const paymentIntentWorkflow: PaymentIntentWorkflow = async (input) => {
       await condition(() => status !== 'processing');
       return status;
     },
-    {
-      validator: (_request: { outcome: Outcome }) => {
-        if (status === 'canceled') throw new Error('This payment was canceled and can no longer be processed');
-      },
+    () => {
+      if (status === 'canceled') throw new Error('This payment was canceled and can no longer be processed');
     },
   );
 
-  setHandler(
+  handleRequest(
     cancelPayment,
+    cancelPaymentRequested,
     async ({ reason }) => {
       if (status === 'requires_payment_method') await moveTo(['requires_payment_method'], 'canceled', { reason });
       return status;
     },
-    {
-      validator: (_request: { reason: string }) => {
-        if (status !== 'requires_payment_method' && status !== 'canceled')
-          throw new Error(`A payment that is ${status} cannot be canceled`);
-      },
+    () => {
+      if (status !== 'requires_payment_method' && status !== 'canceled')
+        throw new Error(`A payment that is ${status} cannot be canceled`);
     },
   );
 
@@ -94,7 +100,7 @@ export const paymentIntentWorkflow: PaymentIntentWorkflow = async (input) => {
     ? startDelivery({ deliveryId: input.createdDeliveryId, merchantId: input.merchantId })
     : undefined;
   const decided = await condition(() => status !== 'requires_payment_method', input.expiresInMs);
-  if (!decided) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
+  if (!decided && !asked) await moveTo(['requires_payment_method'], 'canceled', { reason: 'expired' });
   await condition(() => settled(status) && allHandlersFinished());
   await createdDelivered;
   return status;

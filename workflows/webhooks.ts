@@ -7,6 +7,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { BusinessStatus } from '../lib/platform/searchAttributes.js';
+import { nextAttemptWaitMs } from '../lib/webhooks/retryDelay.js';
 import type { WebhookDeliveryWorkflow } from './contracts/webhooks.js';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', backoffCoefficient: 2 };
@@ -27,12 +28,18 @@ function jittered(seconds: number): number {
 /** Delivers one event to one endpoint on a durable retry schedule. */
 export const webhookDeliveryWorkflow: WebhookDeliveryWorkflow = async (input) => {
   const setStatus = (status: string) => upsertSearchAttributes([{ key: BusinessStatus, value: status }]);
-  let retryAfterMs: number | null = null;
+  /** The last attempt's answer, which bounds the next wait: null before the first. */
+  let failed: { retryAfterMs: number | null; failingForS: number | null } | null = null;
   for (const [index, delayS] of input.scheduleS.entries()) {
-    const waitMs = Math.max(retryAfterMs ?? 0, delayS > 0 ? jittered(delayS) : 0);
+    const scheduledMs = delayS > 0 ? jittered(delayS) : 0;
+    const waitMs = failed
+      ? nextAttemptWaitMs({ stepS: delayS, scheduledMs, ...failed, disableAfterS: input.disableAfterS })
+      : scheduledMs;
     if (waitMs > 0) {
-      await scheduleNextAttempt({ deliveryId: input.deliveryId, at: new Date(Date.now() + waitMs).toISOString() });
-      await sleep(waitMs);
+      // The timer runs to the instant recorded, so the next_attempt_at people see is when the attempt is made.
+      const at = Date.now() + waitMs;
+      await scheduleNextAttempt({ deliveryId: input.deliveryId, at: new Date(at).toISOString() });
+      if (at > Date.now()) await sleep(at - Date.now());
     }
     const result = await attemptDelivery({ deliveryId: input.deliveryId });
     if (result.outcome === 'delivered' || result.outcome === 'skipped') {
@@ -42,7 +49,7 @@ export const webhookDeliveryWorkflow: WebhookDeliveryWorkflow = async (input) =>
     const disableReason =
       result.outcome === 'gone'
         ? 'the endpoint answered 410 Gone'
-        : result.failingForS >= input.disableAfterS
+        : result.failingForS !== null && result.failingForS >= input.disableAfterS
           ? `the endpoint failed continuously for ${Math.round(result.failingForS)} s`
           : null;
     if (disableReason !== null) {
@@ -52,7 +59,7 @@ export const webhookDeliveryWorkflow: WebhookDeliveryWorkflow = async (input) =>
       setStatus('failed');
       return 'failed';
     }
-    if (result.outcome === 'retry') retryAfterMs = result.retryAfterMs;
+    if (result.outcome === 'retry') failed = { retryAfterMs: result.retryAfterMs, failingForS: result.failingForS };
     if (index === input.scheduleS.length - 1) break;
   }
   await closeDelivery({

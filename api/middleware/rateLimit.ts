@@ -39,7 +39,8 @@ const limited = (ctx: AppContext) => ctx.path.startsWith('/api/');
 
 /**
  * Fixed-window limits kept in Redis so every API process shares them. The per-IP budget runs before
- * authentication, so guessing credentials is throttled like anything else; exceeding it is a 429.
+ * authentication, so guessing credentials is throttled like anything else; exceeding it is a 429. The IP is
+ * `ctx.ip` as the clientIp middleware set it: forwarded addresses count only from trusted proxies.
  */
 export function rateLimitByIp(redis: Redis, limits: Limits) {
   const byIp = limiter(redis, 'rl:ip', limits.perIp, limits.windowS);

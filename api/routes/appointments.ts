@@ -11,10 +11,12 @@ import {
   recordVisitUpdate,
   rescheduleUpdate,
 } from '../../clients/booking.js';
+import type { Waited } from '../../clients/requests.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { customerOrOperator, runUpdate } from '../customerAccess.js';
 import { ApiError } from '../errors.js';
+import { answerPending, pendingResponse, temporalUnavailableResponse } from '../pending.js';
 import type { Api } from '../route.js';
 import { APPOINTMENT_TOKEN_HEADER, AppointmentOut, appointmentHelpers, IdParams, iso } from './bookingShared.js';
 
@@ -34,7 +36,7 @@ const ListQuery = z.object({
 
 /** Declares the routes on existing appointments; bookingRoutes calls it after its own. */
 export function appointmentRoutes(api: Api, deps: ApiDeps) {
-  const { db, temporal } = deps;
+  const { config, db, temporal } = deps;
   const { view, slotsFrom, unavailable } = appointmentHelpers(deps);
 
   /** Operators see every appointment; a customer sees theirs with its token; anybody else nothing. */
@@ -48,15 +50,21 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     return { appointment: row, operator };
   }
 
-  /** An Update on the appointment's workflow; a refusal is a 409 carrying the stored status. */
-  const update = <T>(appointment: Appointment, run: (h: WorkflowHandle) => Promise<T>) =>
-    runUpdate(appointmentHandle(temporal.client, appointment.id), run, async () => ({
-      status: (await findAppointment(db, appointment.id))?.status,
-    }));
+  /** A request to the appointment's workflow within WORKFLOW_WAIT_MS; a refusal is a 409 carrying the stored status. */
+  const update = <T>(appointment: Appointment, run: (h: WorkflowHandle, waitMs: number) => Promise<Waited<T>>) =>
+    runUpdate(
+      appointmentHandle(temporal.client, appointment.id),
+      (h) => run(h, config.temporal.workflowWaitMs),
+      async () => ({ status: (await findAppointment(db, appointment.id))?.status }),
+    );
 
-  async function answer(ctx: AppContext, id: string, operator: boolean) {
-    ctx.body = view((await findAppointment(db, id))!, operator);
+  /** Answers with the appointment as stored now: 200, or 202 with where to poll while the request is only recorded. */
+  async function answer(ctx: AppContext, id: string, operator: boolean, pending = false) {
+    const body = view((await findAppointment(db, id))!, operator);
+    if (pending) answerPending(ctx, `/api/v1/appointments/${id}`, body);
+    else ctx.body = body;
   }
+  const pending202 = pendingResponse(AppointmentOut, 'poll `GET /api/v1/appointments/{id}` (Location).');
 
   api.route({
     method: 'get',
@@ -110,14 +118,17 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     params: IdParams,
     responses: {
       200: { description: 'Confirmed', schema: AppointmentOut },
+      202: pending202,
+      503: temporalUnavailableResponse,
       404: { description: 'No such appointment' },
       409: { description: 'Expired, canceled or finished' },
     },
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
-      const status = await update(appointment, confirmUpdate);
-      if (status !== 'confirmed') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
-      await answer(ctx, appointment.id, operator);
+      const result = await update(appointment, confirmUpdate);
+      if (result.done && result.value !== 'confirmed')
+        throw new ApiError(409, 'invalid_state', `The appointment is ${result.value}`, { status: result.value });
+      await answer(ctx, appointment.id, operator, !result.done);
     },
   });
 
@@ -131,6 +142,8 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     body: z.object({ start: iso, mechanic_id: z.uuid().optional() }),
     responses: {
       200: { description: 'Moved', schema: AppointmentOut },
+      202: pending202,
+      503: temporalUnavailableResponse,
       404: { description: 'No such appointment' },
       409: { description: 'slot_unavailable (with the next free slots) or invalid_state' },
     },
@@ -143,17 +156,17 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
       const free = await slotsFrom(workshop, service, start, 0, mechanicId, appointment.id);
       if (!free.some((s) => s.start.getTime() === start.getTime()))
         throw unavailable(await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id));
-      const result = await update(appointment, (h) =>
-        rescheduleUpdate(h, { startsAt: start.toISOString(), mechanicId }),
+      const result = await update(appointment, (h, waitMs) =>
+        rescheduleUpdate(h, { startsAt: start.toISOString(), mechanicId }, waitMs),
       );
-      if (!result.ok) {
-        if (result.reason !== 'slot_taken') throw new ApiError(409, 'invalid_state', result.reason);
+      if (result.done && !result.value.ok) {
+        if (result.value.reason !== 'slot_taken') throw new ApiError(409, 'invalid_state', result.value.reason);
         throw unavailable(
           await slotsFrom(workshop, service, start, 7, mechanicId, appointment.id),
           'That time was just taken',
         );
       }
-      await answer(ctx, appointment.id, operator);
+      await answer(ctx, appointment.id, operator, !result.done);
     },
   });
 
@@ -167,16 +180,18 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     body: z.object({ reason: z.string().trim().min(1).max(500) }),
     responses: {
       200: { description: 'Canceled (again: unchanged)', schema: AppointmentOut },
+      202: pending202,
+      503: temporalUnavailableResponse,
       404: { description: 'No such appointment' },
       409: { description: 'Already visited, expired or closed' },
     },
     handler: async (ctx, { params, body }) => {
       const { appointment, operator } = await visible(ctx, params.id);
-      if (appointment.status !== 'canceled') {
-        const status = await update(appointment, (h) => cancelUpdate(h, body.reason));
-        if (status !== 'canceled') throw new ApiError(409, 'invalid_state', `The appointment is ${status}`, { status });
-      }
-      await answer(ctx, appointment.id, operator);
+      if (appointment.status === 'canceled') return answer(ctx, appointment.id, operator);
+      const result = await update(appointment, (h, waitMs) => cancelUpdate(h, body.reason, waitMs));
+      if (result.done && result.value !== 'canceled')
+        throw new ApiError(409, 'invalid_state', `The appointment is ${result.value}`, { status: result.value });
+      await answer(ctx, appointment.id, operator, !result.done);
     },
   });
 
@@ -190,13 +205,15 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     body: z.object({ status: z.enum(['in_progress', 'completed', 'no_show']) }),
     responses: {
       200: { description: 'Recorded', schema: AppointmentOut },
+      202: pending202,
+      503: temporalUnavailableResponse,
       404: { description: 'No such appointment' },
       409: { description: 'Not allowed from the current state' },
     },
     handler: async (ctx, { params, body }) => {
       const { appointment } = await visible(ctx, params.id);
-      await update(appointment, (h) => recordVisitUpdate(h, body.status));
-      await answer(ctx, appointment.id, true);
+      const result = await update(appointment, (h, waitMs) => recordVisitUpdate(h, body.status, waitMs));
+      await answer(ctx, appointment.id, true, !result.done);
     },
   });
 }

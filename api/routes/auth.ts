@@ -7,7 +7,7 @@ import {
   findUserByEmail,
   insertRefreshToken,
   revokeRefreshFamily,
-  spendRefreshToken,
+  rotateRefreshToken,
 } from '../../db/auth.js';
 import type { User } from '../../db/models/User.js';
 import { randomToken, sha256 } from '../../lib/platform/crypto.js';
@@ -38,14 +38,17 @@ const Me = z
 const decoyHash = bcrypt.hashSync('decoy-password', 10);
 
 export function authRoutes(api: Api, { config, db }: ApiDeps) {
-  async function startSession(ctx: AppContext, user: User, familyId: string) {
-    const refresh = randomToken(32);
-    await insertRefreshToken(db, {
-      userId: user.id,
-      familyId,
-      tokenHash: sha256(refresh),
-      expiresAt: new Date(Date.now() + config.refreshTokenTtlS * 1000),
-    });
+  /** A fresh refresh token: the value for the cookie, and what is stored of it. */
+  function newRefreshToken() {
+    const value = randomToken(32);
+    return {
+      value,
+      stored: { tokenHash: sha256(value), expiresAt: new Date(Date.now() + config.refreshTokenTtlS * 1000) },
+    };
+  }
+
+  /** Answers with a session: `refresh` (already stored) in the cookie, a new access token in the body. */
+  async function answerSession(ctx: AppContext, user: User, refresh: string) {
     ctx.cookies.set(REFRESH_COOKIE, refresh, {
       httpOnly: true,
       sameSite: 'strict',
@@ -81,7 +84,9 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
       const user = await findUserByEmail(db, body.email.toLowerCase());
       const matches = await bcrypt.compare(body.password, user?.password_hash ?? decoyHash);
       if (!user || !matches) throw unauthorized('Wrong email or password');
-      await startSession(ctx, user, randomUUID());
+      const refresh = newRefreshToken();
+      await insertRefreshToken(db, { ...refresh.stored, userId: user.id, familyId: randomUUID() });
+      await answerSession(ctx, user, refresh.value);
     },
   });
 
@@ -95,9 +100,10 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     handler: async (ctx) => {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (!presented) throw unauthorized('No refresh token');
-      const spent = await spendRefreshToken(db, sha256(presented));
-      if (!spent?.user) throw unauthorized('Refresh token is invalid, expired or already used');
-      await startSession(ctx, spent.user, spent.familyId);
+      const refresh = newRefreshToken();
+      const user = await rotateRefreshToken(db, sha256(presented), refresh.stored, config.refreshReuseGraceS);
+      if (!user) throw unauthorized('Refresh token is invalid, expired or already used');
+      await answerSession(ctx, user, refresh.value);
     },
   });
 

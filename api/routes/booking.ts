@@ -1,13 +1,14 @@
 /** Appointment booking: availability and holds; the appointments' own routes are in appointments.ts. */
-import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { availability, blockFor, holdAppointment, isSlotTaken } from '../../db/booking.js';
+import { availability, blockFor, HoldLimitReached, holdAppointment, isSlotTaken } from '../../db/booking.js';
 import { findWorkshop, findWorkshopMechanic, findWorkshopService } from '../../db/workshops.js';
+import { daysBetween } from '../../lib/booking/slots.js';
 import { newId } from '../../lib/platform/ids.js';
 import { sha256 } from '../../lib/platform/crypto.js';
 import { domainEvent, publish } from '../../lib/platform/events.js';
 import { startAppointmentWorkflow } from '../../clients/booking.js';
 import { appointmentWorkflowId } from '../../workflows/contracts/booking.js';
+import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
@@ -48,10 +49,30 @@ const CreateAppointment = z.object({
 const AvailabilityQuery = z
   .object({ date_from: z.iso.date(), date_to: z.iso.date(), service: z.uuid(), mechanic: z.uuid().optional() })
   .refine((q) => q.date_from <= q.date_to, { message: 'date_from must not be after date_to', path: ['date_to'] })
-  .refine((q) => DateTime.fromISO(q.date_to).diff(DateTime.fromISO(q.date_from), 'days').days < MAX_RANGE_DAYS, {
+  .refine((q) => daysBetween(q.date_from, q.date_to) < MAX_RANGE_DAYS, {
     message: `at most ${MAX_RANGE_DAYS} days`,
     path: ['date_to'],
   });
+
+/** Who asks for a hold, for the per-client hold limit: the credential when one is used, else the client IP. */
+function clientKey(ctx: AppContext): string {
+  const principal = ctx.state.principal;
+  if (!principal) return `ip:${ctx.ip}`;
+  return principal.kind === 'merchant' ? `key:${principal.apiKeyId}` : `user:${principal.userId}`;
+}
+
+/** A 429 for a hold past the limits, with Retry-After: when the earliest of the holds that count expires. */
+function holdLimitError(e: HoldLimitReached): ApiError {
+  const retryAfter = Math.max(1, Math.ceil((e.retryAt.getTime() - Date.now()) / 1000));
+  const who = e.limit === 'email' ? 'this email address' : 'this client';
+  return new ApiError(
+    429,
+    'too_many_holds',
+    `${who} already holds ${e.max} unconfirmed appointment(s): confirm or cancel one, or wait until one expires`,
+    { limit: e.limit, max: e.max, retry_after_s: retryAfter },
+    { 'Retry-After': String(retryAfter) },
+  );
+}
 
 export function bookingRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
@@ -112,6 +133,12 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
       },
       404: { description: 'No such workshop' },
       409: { description: 'slot_unavailable, with the next free slots' },
+      429: {
+        description:
+          'too_many_holds: the customer email or the client (IP, or credential) already has as many unconfirmed ' +
+          'holds as allowed (BOOKING_MAX_HOLDS_PER_EMAIL, BOOKING_MAX_HOLDS_PER_CLIENT); Retry-After says when ' +
+          'the earliest expires. Also rate_limited.',
+      },
     },
     handler: async (ctx, { body }) => {
       const { workshop, service } = await workshopService(body.workshop_id, body.service_id);
@@ -142,9 +169,10 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
             diagnosis_session_id: body.diagnosis_session_id ?? null,
             access_token_hash: sha256(token),
             hold_expires_at: new Date(Date.now() + config.booking.holdS * 1000),
+            client_key: clientKey(ctx),
           };
           // Started inside the transaction: if Temporal refuses, the hold is rolled back.
-          const appointment = await holdAppointment(db, hold, (held) =>
+          const appointment = await holdAppointment(db, hold, config.booking.maxHolds, (held) =>
             startAppointmentWorkflow(temporal.client, config, {
               appointmentId: held.id,
               startsAt: start.toISOString(),
@@ -166,6 +194,7 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
           ctx.body = { ...view(appointment, ctx.state.principal?.kind === 'user'), access_token: token };
           return;
         } catch (error) {
+          if (error instanceof HoldLimitReached) throw holdLimitError(error);
           if (!isSlotTaken(error)) throw error;
         }
       }

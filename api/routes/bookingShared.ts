@@ -2,6 +2,7 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { appointmentStatuses, availability, type AvailableSlot } from '../../db/booking.js';
+import { addDays } from '../../lib/booking/slots.js';
 import type { Appointment } from '../../db/models/Appointment.js';
 import type { Service, Workshop } from '../../db/models/Workshop.js';
 import { workflowUrl } from '../../lib/platform/temporal.js';
@@ -78,12 +79,12 @@ export function appointmentHelpers({ config, db }: Pick<ApiDeps, 'config' | 'db'
     mechanicId?: string,
     ignoreAppointmentId?: string,
   ) {
-    const day = DateTime.fromJSDate(from, { zone: workshop.time_zone });
+    const day = DateTime.fromJSDate(from, { zone: workshop.time_zone }).toISODate()!;
     return availability(db, {
       workshop,
       service,
-      dateFrom: day.toISODate()!,
-      dateTo: day.plus({ days: moreDays }).toISODate()!,
+      dateFrom: day,
+      dateTo: addDays(day, moreDays),
       mechanicId,
       stepMin: config.booking.slotStepMin,
       notBefore: new Date(Math.max(Date.now() + config.booking.minNoticeMin * 60_000, from.getTime())),

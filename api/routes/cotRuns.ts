@@ -17,6 +17,7 @@ import { COT_WORKFLOW_ID, type CotIngestionInput } from '../../workflows/contrac
 import { isoOrNull } from '../dates.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
+import { temporalUnavailableResponse } from '../pending.js';
 import type { Api } from '../route.js';
 import { Offset } from './cotShared.js';
 
@@ -214,6 +215,7 @@ export function cotRunRoutes(api: Api, deps: ApiDeps) {
         description: 'One was already running: that one',
         schema: z.object({ started: z.literal(false), ingestion: RunDetailOut }),
       },
+      503: temporalUnavailableResponse,
     },
     handler: async (ctx, { body }) => {
       const p = ctx.state.principal!;

@@ -13,6 +13,7 @@ import { diagnosisWorkflowId } from '../../workflows/contracts/diagnosis.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
+import { answerPending, pendingResponse, temporalUnavailableResponse } from '../pending.js';
 import type { Api } from '../route.js';
 import { isoOrNull } from '../dates.js';
 import { SESSION_TOKEN_HEADER, SessionIdParams, updateChat, visibleSession } from './diagnosisAccess.js';
@@ -180,16 +181,27 @@ export function diagnosisRoutes(api: Api, deps: ApiDeps) {
     params: SessionIdParams,
     responses: {
       200: { description: 'Closed (again: unchanged)', schema: SessionOut },
+      202: pendingResponse(SessionOut, 'poll `GET /api/v1/diagnosis/sessions/{id}` (Location) for `closed`.'),
       404: { description: 'No such session' },
       409: { description: 'The session ended meanwhile' },
+      503: temporalUnavailableResponse,
     },
     handler: async (ctx, { params }) => {
       const { row, operator } = await visibleSession(ctx, db, params.id);
-      if (row.status === 'open')
-        await updateChat(temporal.client, row, (h) =>
-          closeDiagnosisChat(h, operator ? 'closed by an operator' : 'closed by the owner'),
-        );
-      ctx.body = view((await findSession(db, row.id))!, operator);
+      const closed =
+        row.status === 'open'
+          ? await updateChat(temporal.client, row, (h) =>
+              closeDiagnosisChat(
+                h,
+                operator ? 'closed by an operator' : 'closed by the owner',
+                config.temporal.workflowWaitMs,
+              ),
+            )
+          : undefined;
+      const body = view((await findSession(db, row.id))!, operator);
+      if (closed?.done === false && body.status === 'open')
+        answerPending(ctx, `/api/v1/diagnosis/sessions/${row.id}`, body);
+      else ctx.body = body;
     },
   });
 

@@ -13,10 +13,11 @@ import {
   updateWebhookEndpoint,
 } from '../../db/merchants.js';
 import { paymentEventTypes } from '../../db/payments.js';
-import { encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
+import { decryptSecret, encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
+import { markReplayed } from '../idempotency.js';
 import { HttpUrl, publicUrl } from '../outboundUrl.js';
 import type { Api } from '../route.js';
 import { isoOrNull } from '../dates.js';
@@ -227,12 +228,23 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
       },
       404: { description: 'No such merchant' },
     },
-    handler: async (ctx, { params }) => {
+    handler: async (ctx, { params, idempotencyKeyId }) => {
       const merchant = await visibleMerchant(db, ctx, params.id);
       const secret = newWebhookSecret();
       const expires = new Date(Date.now() + ROTATION_OVERLAP_MS);
-      await rotateWebhookSecret(db, merchant, encryptSecret(secret, config.secretsKey), expires);
-      ctx.body = { webhook_secret: secret, previous_secret_expires_at: expires.toISOString() };
+      if (
+        await rotateWebhookSecret(db, merchant, encryptSecret(secret, config.secretsKey), expires, idempotencyKeyId)
+      ) {
+        ctx.body = { webhook_secret: secret, previous_secret_expires_at: expires.toISOString() };
+        return;
+      }
+      // An earlier attempt of this request rotated (its process killed, say): what it set is what it answered.
+      const rotated = await visibleMerchant(db, ctx, params.id);
+      markReplayed(ctx);
+      ctx.body = {
+        webhook_secret: decryptSecret(rotated.webhook_secret_enc, config.secretsKey),
+        previous_secret_expires_at: rotated.webhook_secret_prev_expires_at!.toISOString(),
+      };
     },
   });
 }

@@ -4,24 +4,33 @@ import { z } from 'zod';
 import { checkOutcomes, findMonitor } from '../../db/monitors.js';
 import type { Monitor, MonitorAlert, PriceCheck } from '../../db/models/Monitor.js';
 import type { AppContext } from '../context.js';
+import { CurrencyIn, CurrencyOut } from '../currency.js';
 import { isoOrNull } from '../dates.js';
 import { notFound } from '../errors.js';
 import { HttpUrl } from '../outboundUrl.js';
 
 const MAX_INTERVAL_S = 7 * 24 * 3600;
 
-const currencies = new Set(Intl.supportedValuesOf('currency'));
 const BreakerOut = z.object({
   state: z.enum(['closed', 'open', 'half_open']),
   failures: z.number(),
   open_until: z.string().nullable(),
 });
+const HostThrottleOut = z
+  .object({
+    until: z.string().describe('no request goes to the host before this time'),
+    reason: z.string().describe('the answer that asked for the wait'),
+  })
+  .nullable()
+  .describe(
+    'the host asked us to wait (429, or 503 with Retry-After): every monitor on it skips its checks until then',
+  );
 export const MonitorOut = z
   .object({
     id: z.string(),
     url: z.string(),
     target_price: z.number(),
-    currency: z.string(),
+    currency: CurrencyOut,
     interval: z.number().describe('seconds between checks'),
     selector: z.string().nullable(),
     json_path: z.string().nullable(),
@@ -30,12 +39,13 @@ export const MonitorOut = z
     merchant_id: z.string().nullable(),
     last_outcome: z.enum(checkOutcomes).nullable(),
     last_price: z.number().nullable(),
-    last_currency: z.string().nullable(),
+    last_currency: CurrencyOut.nullable(),
     last_availability: z.string().nullable(),
     last_error: z.string().nullable(),
     last_checked_at: z.string().nullable(),
     below_target: z.boolean(),
     breaker: BreakerOut,
+    host_throttle: HostThrottleOut,
     schedule_id: z.string(),
     temporal_url: z.string(),
     created_at: z.string(),
@@ -46,7 +56,7 @@ export const CheckOut = z
     id: z.number(),
     outcome: z.enum(checkOutcomes),
     price: z.number().nullable(),
-    currency: z.string().nullable(),
+    currency: CurrencyOut.nullable(),
     availability: z.string().nullable(),
     source: z.string().nullable(),
     http_status: z.number().nullable(),
@@ -61,7 +71,7 @@ export const AlertOut = z
     id: z.number(),
     price: z.number(),
     target_price: z.number(),
-    currency: z.string().nullable(),
+    currency: CurrencyOut.nullable(),
     delivery_id: z.string().nullable(),
     created_at: z.string(),
   })
@@ -76,10 +86,7 @@ const Interval = z.number().int().max(MAX_INTERVAL_S);
 const MonitorFields = z.object({
   url: HttpUrl,
   target_price: price,
-  currency: z
-    .string()
-    .transform((c) => c.toUpperCase())
-    .refine((c) => currencies.has(c), 'an ISO 4217 currency code'),
+  currency: CurrencyIn,
   interval: Interval.describe('seconds between checks'),
   selector: z.string().trim().min(1).max(500).nullish(),
   json_path: z.string().trim().min(1).max(500).nullish(),

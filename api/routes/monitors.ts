@@ -18,12 +18,14 @@ import {
 } from '../../db/monitors.js';
 import type { Monitor } from '../../db/models/Monitor.js';
 import { CircuitBreaker } from '../../lib/platform/circuitBreaker.js';
+import { HostThrottle } from '../../lib/platform/hostThrottle.js';
 import { invalidLocator } from '../../lib/monitors/priceExtract.js';
 import { domainEvent, publish } from '../../lib/platform/events.js';
 import { scheduleUrl } from '../../lib/platform/temporal.js';
 import { monitorScheduleId } from '../../workflows/contracts/monitors.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError } from '../errors.js';
+import { markReplayed } from '../idempotency.js';
 import { publicUrl } from '../outboundUrl.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
@@ -45,9 +47,13 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   // Built on first use: declaring routes (the OpenAPI generator) touches no dependency.
   let breakers: CircuitBreaker | undefined;
   const breaker = () => (breakers ??= new CircuitBreaker(redis, config.monitors.breaker));
+  let throttles: HostThrottle | undefined;
+  const throttle = () => (throttles ??= new HostThrottle(redis, config.monitors.throttle));
 
   async function view(m: Monitor) {
     const scheduleId = monitorScheduleId(m.id);
+    const host = new URL(m.url).host;
+    const [breakerState, hostThrottle] = await Promise.all([breaker().state(host), throttle().state(host)]);
     return {
       id: m.id,
       url: m.url,
@@ -66,7 +72,8 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       last_error: m.last_error,
       last_checked_at: isoOrNull(m.last_checked_at),
       below_target: m.below_target,
-      breaker: await breaker().state(new URL(m.url).host),
+      breaker: breakerState,
+      host_throttle: hostThrottle,
       schedule_id: scheduleId,
       temporal_url: scheduleUrl(config, scheduleId),
       created_at: isoOrNull(m.created_at)!,
@@ -115,7 +122,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     idempotent: true,
     body: CreateMonitor,
     responses: { 201: { description: 'Created and scheduled', schema: MonitorOut } },
-    handler: async (ctx, { body }) => {
+    handler: async (ctx, { body, idempotencyKeyId }) => {
       const p = ctx.state.principal!;
       checkedFields(body, p.kind === 'merchant');
       const fields = {
@@ -128,14 +135,18 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         selector: body.selector ?? null,
         json_path: body.json_path ?? null,
         notify_webhook: body.notify_webhook ?? null,
+        idempotency_key_id: idempotencyKeyId ?? null,
       };
       // Created inside the transaction: if Temporal refuses, no monitor is stored.
-      const monitor = await createMonitor(db, fields, (created) =>
-        createMonitorSchedule(temporal.client, config, created.id, body.interval),
+      const { monitor, created } = await createMonitor(db, fields, (stored) =>
+        createMonitorSchedule(temporal.client, config, stored.id, body.interval),
       );
-      await publish(redis, domainEvent('monitor.created', monitor.merchant_id, { monitor_id: monitor.id })).catch(
-        () => {},
-      );
+      // Not created: an earlier attempt of this request (its process killed, say) stored it and announced it.
+      if (!created) markReplayed(ctx);
+      else
+        await publish(redis, domainEvent('monitor.created', monitor.merchant_id, { monitor_id: monitor.id })).catch(
+          () => {},
+        );
       ctx.status = 201;
       ctx.body = await view(monitor);
     },
@@ -172,7 +183,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'get',
     path: '/api/v1/monitors/:id',
-    summary: 'One monitor with its breaker state, next scheduled checks and recent alerts',
+    summary: "One monitor with its host's breaker and throttle, next scheduled checks and recent alerts",
     tag: 'monitors',
     access: ['merchant', 'operator'],
     params: IdParams,
@@ -228,7 +239,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       // The schedule follows while the row is locked, so concurrent changes apply to both in the same order.
       const updated = await updateMonitor(db, monitor.id, changes, async () => {
         if (body.interval !== undefined && body.interval !== monitor.interval_s)
-          await retimeMonitorSchedule(temporal.client, monitor.id, body.interval);
+          await retimeMonitorSchedule(temporal.client, monitor.id, body.interval, body.paused);
         // Pausing a paused schedule (or resuming a running one) is harmless: follow the request, not the old row.
         if (body.paused === true) await pauseMonitorSchedule(temporal.client, monitor.id, 'paused through the API');
         if (body.paused === false) await resumeMonitorSchedule(temporal.client, monitor.id, 'resumed through the API');

@@ -5,14 +5,16 @@ import { processPaymentIntent } from '../../clients/payments.js';
 import { findMerchant } from '../../db/merchants.js';
 import type { PaymentIntent } from '../../db/models/Payment.js';
 import { findIntent, findIntentByToken, paymentStatuses, type PaymentStatus } from '../../db/payments.js';
+import { CurrencyOut } from '../currency.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
+import { answerPending, pendingResponse, temporalUnavailableResponse } from '../pending.js';
 import type { Api } from '../route.js';
 
 export const PayerView = z
   .object({
     amount: z.number().int(),
-    currency: z.string(),
+    currency: CurrencyOut,
     order_id: z.string(),
     merchant_name: z.string(),
     status: z.enum(paymentStatuses),
@@ -50,11 +52,11 @@ export async function payerView(db: Knex, intent: PaymentIntent) {
  * The payer's POST, declared last by `paymentRoutes` (declaration order is the OpenAPI document's order). The
  * payer page's GET shares `/api/v1/payments/:ref` with merchants and is declared there.
  */
-export function payerRoutes(api: Api, { db, temporal }: ApiDeps) {
+export function payerRoutes(api: Api, { config, db, temporal }: ApiDeps) {
   api.route({
     method: 'post',
     path: '/api/v1/payments/:token/process',
-    summary: "The payer's outcome (simulated processor); answers with the final state",
+    summary: "The payer's outcome (simulated processor); answers with the final state, or 202 while it is recorded",
     tag: 'payments',
     access: ['public'],
     params: TokenParams,
@@ -64,18 +66,25 @@ export function payerRoutes(api: Api, { db, temporal }: ApiDeps) {
         description: 'Final state; a repeated submit returns the state without processing again',
         schema: PayerView,
       },
+      202: pendingResponse(PayerView, 'poll `GET /api/v1/payments/{token}` (Location) until the status settles.'),
       404: { description: 'No such payment' },
       409: { description: 'Canceled or expired' },
+      503: temporalUnavailableResponse,
     },
     handler: async (ctx, { params, body }) => {
       const intent = await intentByToken(db, params.token);
-      if (!terminal(intent.status)) await processPaymentIntent(temporal.client, intent.id, body.outcome);
+      const processed = terminal(intent.status)
+        ? null
+        : await processPaymentIntent(temporal.client, intent.id, body.outcome, config.temporal.workflowWaitMs);
       const current = (await findIntent(db, intent.id))!;
       if (current.status === 'canceled')
         throw new ApiError(409, 'invalid_state', 'This payment was canceled and can no longer be paid', {
           reason: current.cancellation_reason,
         });
-      ctx.body = await payerView(db, current);
+      const view = await payerView(db, current);
+      if (processed?.done === false && !terminal(current.status))
+        answerPending(ctx, `/api/v1/payments/${params.token}`, view);
+      else ctx.body = view;
     },
   });
 }

@@ -16,13 +16,15 @@ import { domainEvent, publish } from '../../lib/platform/events.js';
 import { workflowUrl } from '../../lib/platform/temporal.js';
 import { paymentWorkflowId } from '../../workflows/contracts/payments.js';
 import type { AppContext } from '../context.js';
+import { CurrencyIn, CurrencyOut } from '../currency.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
+import { markReplayed } from '../idempotency.js';
+import { answerPending, pendingResponse, temporalUnavailableResponse } from '../pending.js';
 import { pageOf, PageQuery } from '../pagination.js';
 import type { Api } from '../route.js';
 import { intentByToken, payerRoutes, payerView, PayerView } from './payer.js';
 
-const currencies = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
 const MAX_METADATA_KEYS = 20;
 
 const PaymentIntentOut = z
@@ -30,7 +32,7 @@ const PaymentIntentOut = z
     id: z.string(),
     object: z.literal('payment_intent'),
     amount: z.number().int(),
-    currency: z.string(),
+    currency: CurrencyOut,
     order_id: z.string(),
     metadata: z.record(z.string(), z.unknown()),
     status: z.enum(paymentStatuses),
@@ -67,7 +69,7 @@ const PaymentDetail = PaymentIntentOut.extend({
 }).meta({ id: 'PaymentIntentDetail' });
 const CreatePayment = z.object({
   amount: z.number().int().positive().max(99_999_999),
-  currency: z.string().refine((c) => currencies.has(c), 'a lower-case ISO 4217 currency code'),
+  currency: CurrencyIn,
   order_id: z.string().trim().min(1).max(200),
   metadata: z
     .record(z.string().min(1).max(40), z.union([z.string().max(500), z.number(), z.boolean(), z.null()]))
@@ -107,17 +109,19 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'post',
     path: '/api/v1/payments',
+    // The seed contract's path. Refs are `pi_…`/`pt_…`, so `create` never reaches `/api/v1/payments/:ref` as one.
+    aliases: ['/api/v1/payments/create'],
     summary: 'Create a payment intent',
     tag: 'payments',
     access: ['merchant'],
     idempotent: true,
     body: CreatePayment,
     responses: { 201: { description: 'Created; send the payer to checkout_url', schema: PaymentIntentOut } },
-    handler: async (ctx, { body }) => {
+    handler: async (ctx, { body, idempotencyKeyId }) => {
       const merchantId = (ctx.state.principal as { merchantId: string }).merchantId;
       const token = newId('pt', 32);
       const id = newId('pi');
-      const intent = await createIntent(
+      const { intent, created } = await createIntent(
         db,
         {
           id,
@@ -129,6 +133,7 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
           payment_token_hash: sha256(token),
           payment_token_enc: encryptSecret(token, config.secretsKey),
           expires_at: new Date(Date.now() + config.payments.expiryS * 1000),
+          idempotency_key_id: idempotencyKeyId ?? null,
         },
         // Started inside the transaction: if Temporal refuses, nothing is stored; if the commit fails,
         // the workflow's first write finds no intent and fails visibly instead of inventing one.
@@ -140,14 +145,17 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
             createdDeliveryId: logged.deliveryId,
           }),
       );
-      await publish(
-        redis,
-        domainEvent('payment_intent.created', merchantId, {
-          intent_id: id,
-          status: intent.status,
-          workflow_id: paymentWorkflowId(id),
-        }),
-      ).catch(() => {});
+      // Not created: an earlier attempt of this request (its process killed, say) committed it and told everyone.
+      if (!created) markReplayed(ctx);
+      else
+        await publish(
+          redis,
+          domainEvent('payment_intent.created', merchantId, {
+            intent_id: id,
+            status: intent.status,
+            workflow_id: paymentWorkflowId(id),
+          }),
+        ).catch(() => {});
       ctx.status = 201;
       ctx.body = merchantView(intent);
     },
@@ -246,13 +254,22 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     }),
     responses: {
       200: { description: 'Canceled', schema: PaymentIntentOut },
+      202: pendingResponse(PaymentIntentOut, 'poll `GET /api/v1/payments/{id}` (Location) for `canceled`.'),
       404: { description: 'No such payment' },
       409: { description: 'Already processed' },
+      503: temporalUnavailableResponse,
     },
     handler: async (ctx, { params, body }) => {
       const intent = await visibleIntent(ctx, params.id);
-      await cancelPaymentIntent(temporal.client, intent.id, body.reason);
+      const canceled = await cancelPaymentIntent(
+        temporal.client,
+        intent.id,
+        body.reason,
+        config.temporal.workflowWaitMs,
+      );
       const current = await findIntent(db, intent.id);
+      if (canceled?.done === false && current!.status === 'requires_payment_method')
+        return answerPending(ctx, `/api/v1/payments/${intent.id}`, merchantView(current!));
       if (current!.status !== 'canceled')
         throw new ApiError(409, 'invalid_state', `A payment that is ${current!.status} cannot be canceled`);
       ctx.body = merchantView(current!);

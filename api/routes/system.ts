@@ -6,7 +6,12 @@ import type { ApiDeps } from '../deps.js';
 
 const CheckResult = z.object({ status: z.enum(['ok', 'down']), error: z.string().optional() });
 const Readiness = z
-  .object({ status: z.literal('ok'), checks: z.record(z.string(), CheckResult) })
+  .object({
+    status: z
+      .enum(['ok', 'degraded'])
+      .describe('`degraded`: the API serves requests, but no worker polls its task queue (checks.workers)'),
+    checks: z.record(z.string(), CheckResult),
+  })
   .meta({ id: 'Readiness' });
 const Meta = z
   .object({ temporal_ui_url: z.string(), temporal_namespace: z.string(), version: z.string() })
@@ -55,25 +60,32 @@ export function systemRoutes(api: Api, deps: ApiDeps, spec: () => unknown) {
   api.route({
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: PostgreSQL, Redis and Temporal each answer',
+    summary: 'Readiness: PostgreSQL, Redis and Temporal each answer; whether a worker polls the task queue',
     tag: 'system',
     access: ['public'],
     responses: {
-      200: { description: 'All dependencies answer', schema: Readiness },
+      200: {
+        description: 'All dependencies answer (`degraded` when no worker polls the task queue)',
+        schema: Readiness,
+      },
       503: { description: 'At least one dependency is down; details.checks names it' },
     },
     handler: async (ctx) => {
-      const [postgres, redis, temporal] = await Promise.all([
+      const [postgres, redis, temporal, workers] = await Promise.all([
         check(() => pingDatabase(deps.db)),
         check(() => deps.redis.ping()),
         check(() => deps.pingTemporal(CHECK_TIMEOUT_MS)),
+        check(() => deps.pingWorkers(CHECK_TIMEOUT_MS)),
       ]);
-      const checks = { postgres, redis, temporal };
-      const down = Object.entries(checks)
+      const checks = { postgres, redis, temporal, workers };
+      // Without a worker the API still serves reads and accepts work that waits in Temporal, and API and worker
+      // are deployed and restarted apart: taking every API out of rotation while a worker restarts would turn a
+      // delay into an outage. So `workers` is reported, and readiness fails only on the API's own dependencies.
+      const down = Object.entries({ postgres, redis, temporal })
         .filter(([, c]) => c.status === 'down')
         .map(([name]) => name);
       if (down.length === 0) {
-        ctx.body = { status: 'ok', checks };
+        ctx.body = { status: workers.status === 'ok' ? 'ok' : 'degraded', checks };
         return;
       }
       ctx.status = 503;

@@ -14,6 +14,7 @@ import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import { pageOf, PageQuery } from '../pagination.js';
+import { temporalUnavailableResponse } from '../pending.js';
 import type { Api } from '../route.js';
 import { isoOrNull } from '../dates.js';
 
@@ -81,11 +82,15 @@ export function webhookRoutes(api: Api, { config, db, temporal }: ApiDeps) {
     if (delivery.status === 'pending')
       throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
     await reopenDelivery(db, delivery.id);
-    const started = await startDeliveryWorkflow(temporal.client, config, {
-      deliveryId: delivery.id,
-      merchantId: delivery.merchant_id,
-      again: true,
-    });
+    // Only the start is awaited (the server answers it, worker or not); a server that does not within
+    // WORKFLOW_WAIT_MS is a 503.
+    const started = await temporal.connection.withDeadline(Date.now() + config.temporal.workflowWaitMs, () =>
+      startDeliveryWorkflow(temporal.client, config, {
+        deliveryId: delivery.id,
+        merchantId: delivery.merchant_id,
+        again: true,
+      }),
+    );
     if (!started) throw new ApiError(409, 'delivery_in_progress', 'This delivery is still being attempted');
   }
 
@@ -152,6 +157,7 @@ export function webhookRoutes(api: Api, { config, db, temporal }: ApiDeps) {
       202: { description: 'Redelivery started', schema: DeliveryOut },
       404: { description: 'No such delivery' },
       409: { description: 'Still being attempted' },
+      503: temporalUnavailableResponse,
     },
     handler: async (ctx, { params }) => {
       await redeliver(await visibleDelivery(ctx, params.id));
@@ -168,7 +174,10 @@ export function webhookRoutes(api: Api, { config, db, temporal }: ApiDeps) {
     access: ['merchant', 'operator'],
     idempotent: true,
     body: z.object({ since: z.iso.datetime({ offset: true }), merchant_id: z.uuid().optional() }),
-    responses: { 202: { description: 'Redeliveries started', schema: z.object({ redelivered: z.number().int() }) } },
+    responses: {
+      202: { description: 'Redeliveries started', schema: z.object({ redelivered: z.number().int() }) },
+      503: temporalUnavailableResponse,
+    },
     handler: async (ctx, { body }) => {
       const p = ctx.state.principal!;
       const merchantId = p.kind === 'merchant' ? p.merchantId : body.merchant_id;

@@ -15,6 +15,7 @@ import {
   type WorkshopCollection,
 } from '../../db/workshops.js';
 import { isTimeZone } from '../../lib/platform/config.js';
+import { CurrencyIn } from '../currency.js';
 import type { ApiDeps } from '../deps.js';
 import { ApiError, notFound } from '../errors.js';
 import type { Api } from '../route.js';
@@ -46,10 +47,7 @@ const ServiceIn = z.object({
   buffer_after_min: z.number().int().min(0).max(240).default(0),
   price_min: z.number().int().nonnegative().nullish(),
   price_max: z.number().int().nonnegative().nullish(),
-  currency: z
-    .string()
-    .regex(/^[a-z]{3}$/)
-    .nullish(),
+  currency: CurrencyIn.nullish(),
 });
 const HoursIn = z
   .object({

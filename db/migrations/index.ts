@@ -7,6 +7,11 @@ import * as monitors from './20261123000005_monitors.js';
 import * as diagnosis from './20261123000006_diagnosis.js';
 import * as cot from './20261123000007_cot.js';
 import * as webhookEvents from './20261123000008_webhook_events.js';
+import * as currencyUpper from './20261130000001_currency_upper.js';
+import * as idempotencyLease from './20261130000002_idempotency_lease.js';
+import * as cotUnitValidators from './20261130000003_cot_unit_validators.js';
+import * as refreshGrace from './20261130000004_refresh_grace.js';
+import * as bookingHoldClient from './20261130000007_booking_hold_client.js';
 
 /**
  * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
@@ -21,6 +26,11 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000006_diagnosis': diagnosis,
   '20261123000007_cot': cot,
   '20261123000008_webhook_events': webhookEvents,
+  '20261130000001_currency_upper': currencyUpper,
+  '20261130000002_idempotency_lease': idempotencyLease,
+  '20261130000003_cot_unit_validators': cotUnitValidators,
+  '20261130000004_refresh_grace': refreshGrace,
+  '20261130000007_booking_hold_client': bookingHoldClient,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

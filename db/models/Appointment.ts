@@ -30,6 +30,8 @@ export class Appointment extends Model {
   /** The customer's credential for confirm/reschedule/cancel, hashed. */
   access_token_hash!: string;
   hold_expires_at!: Date | null;
+  /** Who asked for the hold (`ip:<address>`, `user:<id>`, `key:<api key id>`), for the per-client hold limit. */
+  client_key!: string | null;
   cancel_reason!: string | null;
   created_at!: Date;
   updated_at!: Date;

@@ -3,7 +3,8 @@ import type { ReportType, Subtype } from '../../lib/cot/reports.js';
 
 export const runStatuses = ['running', 'succeeded', 'partial', 'failed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
-export const unitStatuses = ['loaded', 'skipped', 'unavailable', 'failed'] as const;
+/** `unchanged`: a re-check found the file as it was last read, so nothing was parsed or written. */
+export const unitStatuses = ['loaded', 'unchanged', 'skipped', 'unavailable', 'failed'] as const;
 export type UnitStatus = (typeof unitStatuses)[number];
 
 /** One COT ingestion: a workflow run (its id is the Temporal run id). */
@@ -45,5 +46,11 @@ export class CotUnit extends Model {
   data_from!: string | null;
   data_through!: string | null;
   error!: string | null;
+  /** What CFTC served (its validators; the zip's SHA-256), for the next read's re-check. */
+  etag!: string | null;
+  last_modified!: string | null;
+  sha256!: string | null;
+  /** Read once the next year's reports were stored: the year's file is final. */
+  final!: boolean;
   finished_at!: Date;
 }

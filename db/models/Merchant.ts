@@ -13,6 +13,8 @@ export class Merchant extends Model {
   webhook_secret_enc!: string;
   webhook_secret_prev_enc!: string | null;
   webhook_secret_prev_expires_at!: Date | null;
+  /** The Idempotency-Key (its row's id) of the request that made the last rotation, if it had one. */
+  webhook_secret_rotation_key_id!: string | null;
   /** Set at the first failed attempt after a success; an endpoint failing for too long is disabled. */
   webhook_failing_since!: Date | null;
   webhook_disabled_at!: Date | null;

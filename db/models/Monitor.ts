@@ -9,6 +9,8 @@ export const checkOutcomes = [
   'network_error',
   'blocked',
   'circuit_open',
+  /** The host asked us to wait (429, 503 with Retry-After): the answer that asked, and checks skipped meanwhile. */
+  'throttled',
 ] as const;
 export type CheckOutcome = (typeof checkOutcomes)[number];
 
@@ -36,6 +38,8 @@ export class Monitor extends Model {
   last_error!: string | null;
   last_checked_at!: Date | null;
   deleted_at!: Date | null;
+  /** The Idempotency-Key (its row's id) of the request that created it, if it had one: one monitor per key. */
+  idempotency_key_id!: string | null;
   created_at!: Date;
   updated_at!: Date;
 

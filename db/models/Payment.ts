@@ -16,6 +16,8 @@ export class PaymentIntent extends Model {
   payment_token_hash!: string;
   /** Sealed; the token is what the payer page is reached with. */
   payment_token_enc!: string;
+  /** The Idempotency-Key (its row's id) of the request that created it, if it had one: one intent per key. */
+  idempotency_key_id!: string | null;
   expires_at!: Date;
   created_at!: Date;
   updated_at!: Date;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseTrustedProxies } from './clientIp.js';
 
 export const DEFAULT_WORKER_METRICS_PORT = 9464;
 
@@ -29,7 +30,10 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('meridian'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  WORKFLOW_WAIT_MS: z.coerce.number().int().min(100).default(10_000),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_WORKER_METRICS_PORT),
+  WORKER_RESTART_DELAY_MS: z.coerce.number().int().positive().default(1000),
+  WORKER_RESTART_MAX_DELAY_MS: z.coerce.number().int().positive().default(30_000),
   JWT_SECRET: z.string().min(32).optional(),
   SECRETS_KEY: z.string().optional(),
   ACCESS_TOKEN_TTL_S: z.coerce.number().int().positive().default(900),
@@ -38,17 +42,30 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(30 * 24 * 3600),
+  REFRESH_REUSE_GRACE_S: z.coerce.number().int().nonnegative().default(20),
   RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(1200),
   RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
   BODY_LIMIT: z.string().default('1mb'),
-  TRUST_PROXY: z.enum(['0', '1']).default('0'),
+  TRUST_PROXY: z.coerce.number().int().nonnegative().default(0),
+  TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      try {
+        return parseTrustedProxies(s);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'comma-separated IP addresses or CIDRs' });
+        return z.NEVER;
+      }
+    }),
   OUTBOUND_ALLOWLIST: z.string().default(''),
   PAYMENT_EXPIRY_S: z.coerce
     .number()
     .int()
     .positive()
     .default(24 * 3600),
+  IDEMPOTENCY_LEASE_S: z.coerce.number().positive().max(3600).default(10),
   WEBHOOK_RETRY_SCHEDULE_S: z
     .string()
     .default('0,5,300,1800,7200,18000,36000,36000')
@@ -80,6 +97,8 @@ const envSchema = z.object({
     .number()
     .positive()
     .default(24 * 3600),
+  BOOKING_MAX_HOLDS_PER_EMAIL: z.coerce.number().int().positive().default(2),
+  BOOKING_MAX_HOLDS_PER_CLIENT: z.coerce.number().int().positive().default(5),
   MONITOR_MIN_INTERVAL_S: z.coerce.number().int().positive().default(60),
   MONITOR_FETCH_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   MONITOR_MAX_BYTES: z.coerce
@@ -90,6 +109,8 @@ const envSchema = z.object({
   MONITOR_MAX_REDIRECTS: z.coerce.number().int().nonnegative().default(5),
   MONITOR_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(2000),
   MONITOR_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
+  MONITOR_THROTTLE_DEFAULT_S: z.coerce.number().positive().default(60),
+  MONITOR_THROTTLE_MAX_S: z.coerce.number().positive().default(3600),
   BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
   BREAKER_COOLDOWN_S: z.coerce.number().positive().default(60),
   BREAKER_WINDOW_S: z.coerce.number().positive().default(120),
@@ -173,19 +194,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       namespace: c.TEMPORAL_NAMESPACE,
       taskQueue: c.TEMPORAL_TASK_QUEUE,
       uiUrl: c.TEMPORAL_UI_URL,
+      /** How long a request waits on a workflow before the API answers 202 with the state so far (clients/requests). */
+      workflowWaitMs: c.WORKFLOW_WAIT_MS,
     },
     workerMetricsPort: c.WORKER_METRICS_PORT,
+    /** `npm start`'s worker child: the first restart's wait, doubled per crash in a row up to the cap (ms). */
+    workerRestart: { initialMs: c.WORKER_RESTART_DELAY_MS, maxMs: c.WORKER_RESTART_MAX_DELAY_MS },
     jwtSecret: new TextEncoder().encode(JWT_SECRET),
     secretsKey,
     accessTokenTtlS: c.ACCESS_TOKEN_TTL_S,
     refreshTokenTtlS: c.REFRESH_TOKEN_TTL_S,
+    /** A spent refresh token presented again this soon is its twin racing it (two tabs, two requests), not theft. */
+    refreshReuseGraceS: c.REFRESH_REUSE_GRACE_S,
     rateLimit: { perIp: c.RATE_LIMIT_PER_IP, perKey: c.RATE_LIMIT_PER_KEY, windowS: c.RATE_LIMIT_WINDOW_S },
     bodyLimit: c.BODY_LIMIT,
-    /** Behind a reverse proxy, take the client IP from X-Forwarded-For (for rate limits and logs). */
-    trustProxy: c.TRUST_PROXY === '1',
+    /** The reverse proxies in front of the API, whose X-Forwarded-For entries name the client (lib/platform/clientIp). */
+    proxyTrust: { hops: c.TRUST_PROXY, proxies: c.TRUSTED_PROXIES },
     /** CIDRs outbound requests may reach although they are not public (tests, local development). */
     outboundAllowList: c.OUTBOUND_ALLOWLIST,
     payments: { expiryS: c.PAYMENT_EXPIRY_S },
+    /**
+     * How long an Idempotency-Key's running request holds it without renewing (it renews every third of this while
+     * it runs): a retry of a request whose process died waits this long at most (api/idempotency.ts).
+     */
+    idempotencyLeaseS: c.IDEMPOTENCY_LEASE_S,
     booking: {
       holdS: c.BOOKING_HOLD_S,
       remindersS: c.BOOKING_REMINDERS_S,
@@ -194,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       slotStepMin: c.BOOKING_SLOT_STEP_MIN,
       /** A confirmed appointment nobody updated is closed this long after its end. */
       closeAfterS: c.BOOKING_CLOSE_AFTER_S,
+      /** Unconfirmed, unexpired holds at once per customer email and per client (IP, or credential when used). */
+      maxHolds: { perEmail: c.BOOKING_MAX_HOLDS_PER_EMAIL, perClient: c.BOOKING_MAX_HOLDS_PER_CLIENT },
     },
     monitors: {
       minIntervalS: c.MONITOR_MIN_INTERVAL_S,
@@ -201,6 +235,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxBytes: c.MONITOR_MAX_BYTES,
       maxRedirects: c.MONITOR_MAX_REDIRECTS,
       retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
+      /** A host answering 429 (503 with Retry-After): the wait without Retry-After, and the cap (lib/platform/hostThrottle). */
+      throttle: { defaultMs: c.MONITOR_THROTTLE_DEFAULT_S * 1000, maxMs: c.MONITOR_THROTTLE_MAX_S * 1000 },
       breaker: {
         threshold: c.BREAKER_THRESHOLD,
         cooldownMs: c.BREAKER_COOLDOWN_S * 1000,

@@ -6,6 +6,8 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import ipaddr from 'ipaddr.js';
 import { Agent, request, type Dispatcher } from 'undici';
 
@@ -75,6 +77,77 @@ export interface OutboundResponse {
   url: URL;
 }
 
+export class TooLargeError extends Error {
+  readonly code = 'ETOOLARGE';
+}
+
+export class UnsupportedEncodingError extends Error {
+  readonly code = 'EUNSUPPORTEDENCODING';
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The body as the peer meant it: decoded per `Content-Encoding` (RFC 9110 §8.4: gzip, x-gzip, deflate, br,
+ * identity, in the order they were applied). Peers compress whether or not they were asked to; an encoding
+ * we cannot decode throws UnsupportedEncodingError rather than handing compressed bytes on as text.
+ */
+export function decodedBody(body: Readable, headers: Headers): Readable {
+  const raw = headers['content-encoding'];
+  const codings = (Array.isArray(raw) ? raw.join(',') : (raw ?? ''))
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity');
+  let stream = body;
+  for (const coding of codings.reverse()) {
+    const decoder =
+      coding === 'gzip' || coding === 'x-gzip'
+        ? createGunzip()
+        : coding === 'deflate'
+          ? createInflate()
+          : coding === 'br'
+            ? createBrotliDecompress()
+            : null;
+    if (!decoder) {
+      body.destroy();
+      throw new UnsupportedEncodingError(`the answer is encoded as ${coding}, which cannot be decoded`);
+    }
+    const source = stream;
+    source.on('error', (error) => decoder.destroy(error));
+    stream = source.pipe(decoder);
+  }
+  return stream;
+}
+
+/**
+ * Reads a body, decoded, up to `maxBytes` (of decoded bytes: a small compressed answer cannot inflate past
+ * the cap). Past it, `overflow: 'truncate'` keeps the first `maxBytes`, `'fail'` throws TooLargeError.
+ */
+export async function readBody(
+  body: Readable,
+  headers: Headers,
+  maxBytes: number,
+  overflow: 'truncate' | 'fail',
+): Promise<Buffer> {
+  const stream = decodedBody(body, headers);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        if (overflow === 'fail') throw new TooLargeError(`the answer is larger than ${maxBytes} bytes`);
+        break;
+      }
+    }
+  } finally {
+    stream.destroy();
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes);
+}
+
 export class TooManyRedirectsError extends Error {
   readonly code = 'ETOOMANYREDIRECTS';
 }
@@ -84,7 +157,8 @@ export class BadRedirectError extends Error {
 }
 
 /**
- * One request with a deadline and a body cap; connection-level failures throw. With `redirects`, a GET
+ * One request with a deadline and a body cap (decoded bytes; past it the body is cut, or with
+ * `overflow: 'fail'` TooLargeError is thrown); connection-level failures throw. With `redirects`, a GET
  * follows up to `max` of them, each target checked like the first URL.
  */
 export async function outboundRequest(
@@ -96,6 +170,7 @@ export async function outboundRequest(
     body?: string;
     timeoutMs: number;
     maxBytes: number;
+    overflow?: 'truncate' | 'fail';
     redirects?: { max: number; allowList: Cidr[] };
   },
 ): Promise<OutboundResponse> {
@@ -104,7 +179,7 @@ export async function outboundRequest(
     const res = await request(url, {
       dispatcher,
       method: init.method,
-      headers: init.headers,
+      headers: { 'accept-encoding': 'gzip, deflate, br', ...init.headers },
       body: init.body,
       headersTimeout: init.timeoutMs,
       bodyTimeout: init.timeoutMs,
@@ -123,21 +198,11 @@ export async function outboundRequest(
       url = assertAllowedUrl(next.toString(), init.redirects.allowList);
       continue;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body) {
-      const buf = chunk as Buffer;
-      chunks.push(buf);
-      size += buf.length;
-      if (size >= init.maxBytes) {
-        res.body.destroy();
-        break;
-      }
-    }
+    const body = await readBody(res.body, res.headers, init.maxBytes, init.overflow ?? 'truncate');
     return {
       status: res.statusCode,
       headers: res.headers,
-      body: Buffer.concat(chunks).subarray(0, init.maxBytes).toString('utf8'),
+      body: body.toString('utf8'),
       url,
     };
   }

@@ -1,13 +1,33 @@
-/** The worker as a separate process (`npm run worker`), so a fault test can kill it without warning. */
+/** The worker and the API as separate processes (`npm run worker`, `npm run api`), so a fault test can kill them without warning. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../scripts/services.js';
 
 export async function spawnWorker(
   settings: Record<string, string>,
 ): Promise<{ child: ChildProcess; kill(): Promise<void> }> {
-  const env = { ...process.env, ...settings, WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: 'error' };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
-    env,
+  return spawnScript('workers/worker.ts', { ...settings, WORKER_METRICS_PORT: String(await freePort()) });
+}
+
+/** `api/server.ts` on a free loopback port; resolves once it answers `/healthz`. */
+export async function spawnApi(
+  settings: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; kill(): Promise<void> }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const api = spawnScript('api/server.ts', { ...settings, PORT: String(port), PUBLIC_URL: url });
+  for (const deadline = Date.now() + 60_000; ; await pause(100)) {
+    if (api.child.exitCode !== null) throw new Error(`the API exited with ${api.child.exitCode}`);
+    if (Date.now() > deadline) throw new Error('the API did not come up within 60 s');
+    const up = await fetch(`${url}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (up) return { url, ...api };
+  }
+}
+
+function spawnScript(script: string, settings: Record<string, string>): { child: ChildProcess; kill(): Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    env: { ...process.env, LOG_LEVEL: 'error', ...settings },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {

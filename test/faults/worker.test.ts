@@ -28,6 +28,10 @@ beforeAll(async () => {
     COT_SCHEDULE: 'off',
     COT_RETRY_INITIAL_MS: '200',
     WEBHOOK_RETRY_SCHEDULE_S: '0,1,1,2,3,5,8',
+    // A request reaching a killed worker's workflow task waits for that task's 10 s timeout, past the default
+    // WORKFLOW_WAIT_MS (then 202). This test is about exactly-once under kills, so it waits the requests out; the
+    // bound itself is tested in noWorker.test.ts.
+    WORKFLOW_WAIT_MS: '120000',
   };
   api = await startApi(settings);
   worker = await spawnWorker(settings);

@@ -1049,7 +1049,7 @@ describe('nothing is partially written', () => {
       users: 0,
       merchants: n('post /api/v1/merchants 201'),
       api_keys: n('post /api/v1/merchants 201') + n('post /api/v1/merchants/{id}/api-keys 201'),
-      payment_intents: n('post /api/v1/payments 201'),
+      payment_intents: n('post /api/v1/payments 201') + n('post /api/v1/payments/create 201'),
       workshops: n('post /api/v1/workshops 201') - n('delete /api/v1/workshops/{id} 204'),
       mechanics: n('post /api/v1/workshops/{id}/mechanics 201') - n('delete /api/v1/mechanics/{id} 204'),
       services: n('post /api/v1/workshops/{id}/services 201') - n('delete /api/v1/services/{id} 204'),

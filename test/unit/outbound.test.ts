@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryAfterMs } from '../../activities/webhooks.js';
+import { retryAfterMs } from '../../lib/platform/retryAfter.js';
 import { assertAllowedUrl, isAllowedAddress, parseAllowList } from '../../lib/platform/outbound.js';
 
 describe('outbound address checks', () => {

@@ -9,9 +9,11 @@ const withAuth: Middleware = {
     return request;
   },
   async onResponse({ request, response }) {
-    // An expired access token: refresh once through the HttpOnly cookie and replay the request.
+    // An expired access token: refresh once through the HttpOnly cookie and replay the request. Requests failing
+    // together share one refresh, and one failing after it just takes the new token (see refreshSession).
     if (response.status !== 401 || !session.token || request.url.includes('/api/v1/auth/')) return response;
-    if (!(await refreshSession())) return response;
+    const sent = request.headers.get('Authorization')?.replace(/^Bearer /, '') ?? null;
+    if (!(await refreshSession(sent))) return response;
     const retry = new Request(request);
     retry.headers.set('Authorization', `Bearer ${session.token}`);
     return fetch(retry);

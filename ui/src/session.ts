@@ -35,15 +35,33 @@ export async function signIn(email: string, password: string): Promise<string | 
   return null;
 }
 
-export async function refreshSession(): Promise<boolean> {
-  const res = await post('/api/v1/auth/refresh');
-  if (!res.ok) {
-    session.token = null;
-    session.user = null;
-    return false;
-  }
-  adopt(await res.json());
-  return true;
+/** Runs `work` holding the console's refresh lock, shared by every tab (Web Locks; secure contexts only). */
+async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  return 'locks' in navigator ? await navigator.locks.request('meridian-refresh', work) : work();
+}
+
+let inFlight: Promise<boolean> | null = null;
+
+/**
+ * Exchanges the refresh cookie for a new access token; false (signed out) when the server refuses it. A rotated
+ * cookie presented again past a short grace counts as stolen, so refreshes never overlap: callers in this tab share
+ * the one in flight, tabs take turns through a Web Lock (each then presents the cookie the previous one received), and
+ * `stale` — the access token the caller found expired — is not refreshed again when the session has already
+ * moved past it.
+ */
+export function refreshSession(stale: string | null = session.token): Promise<boolean> {
+  if (session.token !== stale) return Promise.resolve(session.token !== null);
+  inFlight ??= withRefreshLock(async () => {
+    const res = await post('/api/v1/auth/refresh');
+    if (!res.ok) {
+      session.token = null;
+      session.user = null;
+      return false;
+    }
+    adopt(await res.json());
+    return true;
+  }).finally(() => (inFlight = null));
+  return inFlight;
 }
 
 export async function signOut(): Promise<void> {

@@ -1,17 +1,26 @@
-/** The appointment workflow's contract: its id, Updates, Query and input. Imports no implementation. */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+/**
+ * The appointment workflow's contract: its id, Updates with their Signal twins (the same request, recorded while no
+ * worker accepted the Update in time: see clients/requests.ts), Query and input. Imports no implementation.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RescheduleResult } from '../../db/booking.js';
 import type { AppointmentStatus } from '../../db/models/Appointment.js';
+import type { WorkflowRequest } from './requests.js';
 
 export type { RescheduleResult };
 export type VisitStatus = 'in_progress' | 'completed' | 'no_show';
+export type RescheduleRequest = WorkflowRequest & { startsAt: string; mechanicId?: string };
+export type CancelRequest = WorkflowRequest & { reason: string };
+export type VisitRequest = WorkflowRequest & { status: VisitStatus };
 
-export const confirmAppointment = defineUpdate<AppointmentStatus>('confirmAppointment');
-export const rescheduleAppointmentUpdate = defineUpdate<RescheduleResult, [{ startsAt: string; mechanicId?: string }]>(
-  'rescheduleAppointment',
-);
-export const cancelAppointment = defineUpdate<AppointmentStatus, [{ reason: string }]>('cancelAppointment');
-export const recordVisit = defineUpdate<AppointmentStatus, [{ status: VisitStatus }]>('recordVisit');
+export const confirmAppointment = defineUpdate<AppointmentStatus, [WorkflowRequest]>('confirmAppointment');
+export const confirmAppointmentRequested = defineSignal<[WorkflowRequest]>('confirmAppointmentRequested');
+export const rescheduleAppointmentUpdate = defineUpdate<RescheduleResult, [RescheduleRequest]>('rescheduleAppointment');
+export const rescheduleAppointmentRequested = defineSignal<[RescheduleRequest]>('rescheduleAppointmentRequested');
+export const cancelAppointment = defineUpdate<AppointmentStatus, [CancelRequest]>('cancelAppointment');
+export const cancelAppointmentRequested = defineSignal<[CancelRequest]>('cancelAppointmentRequested');
+export const recordVisit = defineUpdate<AppointmentStatus, [VisitRequest]>('recordVisit');
+export const recordVisitRequested = defineSignal<[VisitRequest]>('recordVisitRequested');
 export const appointmentStatus = defineQuery<AppointmentStatus>('appointmentStatus');
 
 export interface AppointmentInput {

@@ -1,6 +1,7 @@
 /** The COT ingestion workflows' contract: ids, Query, inputs and results. Imports no implementation. */
 import { defineQuery } from '@temporalio/workflow';
 import type { ReportType, Subtype } from '../../lib/cot/reports.js';
+import type { CotValidators } from '../../lib/cot/source.js';
 import type { CotRunRecord } from '../../db/cot.js';
 import type { UnitStatus } from '../../db/models/Cot.js';
 
@@ -16,9 +17,14 @@ export interface CotUnitPlan {
   reportType: ReportType;
   subtype: Subtype;
   year: number | null;
+  /** The last committed read of this yearly file: it is asked for again only if changed. Null (forced, never read, the current-week file): read it whole. */
+  lastRead: { validators: CotValidators; dataFrom: string | null; dataThrough: string | null } | null;
+  /** The next year's reports were stored when the run was planned, so what this read finds is the year's final file. */
+  final: boolean;
 }
 
 export interface CotUnitResult {
+  /** `unchanged`: the file is the one last read; nothing was parsed or written. */
   status: UnitStatus;
   rowsRead: number;
   inserted: number;

@@ -1,6 +1,10 @@
-/** The diagnosis chat workflow's contract: its id, Updates, Query and input. Imports no implementation. */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+/**
+ * The diagnosis chat workflow's contract: its id, Updates with their Signal twins (the same request, recorded while
+ * no worker accepted the Update in time: see clients/requests.ts), Query and input. Imports no implementation.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Reply } from '../../lib/diagnosis/engine.js';
+import type { WorkflowRequest } from './requests.js';
 
 /** A reply with the model that wrote it (or `built-in …`) and how long it took, in ms. */
 export type AssistantReply = Reply & { model: string; latencyMs: number };
@@ -22,8 +26,14 @@ export interface DiagnosisSessionInput {
   seq?: number;
 }
 
-export const sendMessage = defineUpdate<AssistantReply, [{ text: string }]>('sendMessage');
-export const closeSession = defineUpdate<void, [{ reason: string }]>('closeSession');
+export type MessageRequest = WorkflowRequest & { text: string };
+export type CloseRequest = WorkflowRequest & { reason: string };
+
+/** The owner's message; answers with the assistant's reply. */
+export const sendMessage = defineUpdate<AssistantReply, [MessageRequest]>('sendMessage');
+export const sendMessageRequested = defineSignal<[MessageRequest]>('sendMessageRequested');
+export const closeSession = defineUpdate<void, [CloseRequest]>('closeSession');
+export const closeSessionRequested = defineSignal<[CloseRequest]>('closeSessionRequested');
 export const transcriptQuery = defineQuery<TranscriptEntry[]>('transcript');
 
 export const diagnosisWorkflowId = (sessionId: string) => `diagnosis-${sessionId}`;

@@ -1,10 +1,18 @@
-/** The payment intent workflow's contract: its id, Updates, Query and input. Imports no implementation. */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+/** The payment intent workflow's contract: its id, Updates with their Signal twins, Query and input. No implementation. */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PaymentStatus } from '../../db/models/Payment.js';
+import type { WorkflowRequest } from './requests.js';
 
 export type Outcome = 'succeeded' | 'failed';
-export const processPayment = defineUpdate<PaymentStatus, [{ outcome: Outcome }]>('processPayment');
-export const cancelPayment = defineUpdate<PaymentStatus, [{ reason: string }]>('cancelPayment');
+export type ProcessRequest = WorkflowRequest & { outcome: Outcome };
+export type CancelRequest = WorkflowRequest & { reason: string };
+/** The payer's outcome; answers with the status after it. */
+export const processPayment = defineUpdate<PaymentStatus, [ProcessRequest]>('processPayment');
+/** The same request, recorded while no worker accepted the Update in time (see clients/requests.ts). */
+export const processPaymentRequested = defineSignal<[ProcessRequest]>('processPaymentRequested');
+/** The merchant's cancellation; answers with the status after it. */
+export const cancelPayment = defineUpdate<PaymentStatus, [CancelRequest]>('cancelPayment');
+export const cancelPaymentRequested = defineSignal<[CancelRequest]>('cancelPaymentRequested');
 export const paymentStatus = defineQuery<PaymentStatus>('paymentStatus');
 
 export interface PaymentIntentInput {
