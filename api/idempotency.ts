@@ -40,6 +40,10 @@ export function markReplayed(ctx: AppContext): void {
   ctx.set('Idempotent-Replayed', 'true');
 }
 
+/**
+ * The guard of routes declared `idempotent`: responses saved sealed with `secretsKey`, running requests holding their
+ * key on a lease of `leaseS` seconds (config `IDEMPOTENCY_LEASE_S`), renewed every third of it.
+ */
 export function idempotencyGuard(db: Knex, { secretsKey, leaseS }: { secretsKey: Buffer; leaseS: number }) {
   const guard: IdempotencyGuard = async (ctx, merchantId, { operation, input }, run) => {
     const key = ctx.get(IDEMPOTENCY_HEADER);
