@@ -31,17 +31,11 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   const temporal = await connectTemporal(config);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  // The client retries an unanswered call on timers of its own, which outlive the request that made it:
-  // a ping gets a deadline, and close() waits for pings still retrying, so no retry fires on a closed channel.
-  const pings = new Set<Promise<unknown>>();
-  const tracked = (ping: Promise<unknown>) => {
-    pings.add(ping);
-    void ping.catch(() => {}).finally(() => pings.delete(ping));
-    return ping;
-  };
-  const pingTemporal = (timeoutMs: number) => tracked(checkTemporalHealth(temporal.connection, timeoutMs));
+  // A ping has a deadline; close() waits for every call still retrying (pings and requests that gave up
+  // waiting alike), so no retry fires on a closed channel.
+  const pingTemporal = (timeoutMs: number) => checkTemporalHealth(temporal.connection, timeoutMs);
   const pingWorkers = (timeoutMs: number) =>
-    tracked(checkWorkersPolling(temporal.connection, config.temporal.namespace, config.temporal.taskQueue, timeoutMs));
+    checkWorkersPolling(temporal.connection, config.temporal.namespace, config.temporal.taskQueue, timeoutMs);
   return {
     config,
     log,
@@ -54,7 +48,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     metrics,
     async close() {
       await events.close();
-      await Promise.allSettled(pings);
+      await temporal.drain();
       await temporal.connection.close();
       redis.disconnect();
       await releaseDb(db);

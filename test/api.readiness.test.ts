@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openApiDeps } from '../api/deps.js';
+import { openApiDeps, type ApiDeps } from '../api/deps.js';
+import { cotIngestionProgress } from '../clients/cot.js';
 import { freePort, startTemporal } from '../scripts/services.js';
 import { call, startApi, startTestWorker, testConfig, unique } from './helpers.js';
 
@@ -104,9 +105,16 @@ describe('readiness', () => {
       .toEqual({ status: 'ok' });
   });
 
-  it('closing while a Temporal ping is still being retried leaves no retry to fire on the closed channel', async () => {
-    // The client retries an unanswered call on its own timers; one firing after close() used to throw
-    // "Channel has been shut down" as an uncaught exception (seen in the Temporal restart fault test).
+  // The client retries an unanswered call on its own timers; one firing after close() used to throw
+  // "Channel has been shut down" as an uncaught exception (seen in the Temporal restart fault test, and in
+  // the COT tests once a request that stopped waiting — a bounded query — left its retries behind).
+  it.each([
+    ['a readiness ping', (deps: ApiDeps) => deps.pingTemporal(1_000)],
+    [
+      'a request that stopped waiting (a bounded query)',
+      (deps: ApiDeps) => cotIngestionProgress(deps.temporal.client, 'cot-ingestion', 'no-such-run', 500),
+    ],
+  ])('closing while %s is still being retried leaves no retry to fire on the closed channel', async (_, start) => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'meridian-ping-'));
     const temporal = await startTemporal({ dataDir, persistent: false, log: () => {} });
     const deps = await openApiDeps(testConfig({ TEMPORAL_ADDRESS: temporal.address }));
@@ -115,13 +123,13 @@ describe('readiness', () => {
     const onUncaught = (error: Error) => void uncaught.push(error);
     process.on('uncaughtException', onUncaught);
     try {
-      const ping = deps.pingTemporal(1_000).then(
-        () => 'answered',
+      const outcome = start(deps).then(
+        (value) => (value == null ? 'gave up' : 'answered'),
         () => 'gave up',
       );
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 700));
       await deps.close();
-      expect(await ping).toBe('gave up');
+      expect(await outcome).toBe('gave up');
       // The client's longest wait between retries is 5 s.
       await new Promise((r) => setTimeout(r, 6_000));
       expect(uncaught).toEqual([]);

@@ -66,6 +66,7 @@ export async function ensureSchedules(config: Config): Promise<void> {
   try {
     await ensureCotSchedule(temporal.client, config);
   } finally {
+    await temporal.drain();
     await temporal.connection.close();
   }
 }

@@ -1,9 +1,53 @@
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall, ListenerBuilder, type Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Config } from './config.js';
 
-export async function connectTemporal(config: Config): Promise<{ connection: Connection; client: Client }> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  return { connection, client: new Client({ connection, namespace: config.temporal.namespace }) };
+/**
+ * Counts each call from its start to its final status, retries included. The client retries an unanswered
+ * call on timers of its own, which outlive the request that made it (and cancelling the request does not
+ * stop a retry already waiting): one that fires after the channel closed throws where no caller can catch it.
+ */
+function trackCalls(inFlight: Set<Promise<void>>): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        let settle!: () => void;
+        const settled = new Promise<void>((resolve) => (settle = resolve));
+        inFlight.add(settled);
+        void settled.then(() => inFlight.delete(settled));
+        next(
+          metadata,
+          new ListenerBuilder()
+            .withOnReceiveStatus((status, forward) => {
+              settle();
+              forward(status);
+            })
+            .build(),
+        );
+      },
+    });
+}
+
+/**
+ * A client connection whose `drain()` resolves once every call made through it has ended, retries included;
+ * close the connection only after it (see `trackCalls`).
+ */
+export async function connectTemporal(
+  config: Config,
+): Promise<{ connection: Connection; client: Client; drain(): Promise<void> }> {
+  const inFlight = new Set<Promise<void>>();
+  const connection = await Connection.connect({
+    address: config.temporal.address,
+    // The outermost interceptor sees a call end only after the SDK's own retries, which stay as they are.
+    interceptors: [trackCalls(inFlight), makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+  });
+  return {
+    connection,
+    client: new Client({ connection, namespace: config.temporal.namespace }),
+    async drain() {
+      while (inFlight.size) await Promise.allSettled([...inFlight]);
+    },
+  };
 }
 
 /** Deep link into the Temporal Web UI for one workflow. */
