@@ -31,8 +31,8 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   const temporal = await connectTemporal(config);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  // A ping has a deadline; close() waits for every call still retrying (pings and requests that gave up
-  // waiting alike), so no retry fires on a closed channel.
+  // A ping has a deadline; close() stops the client's retries and lets those already waiting fire first (pings
+  // and requests that gave up waiting alike), so no retry fires on a closed channel.
   const pingTemporal = (timeoutMs: number) => checkTemporalHealth(temporal.connection, timeoutMs);
   const pingWorkers = (timeoutMs: number) =>
     checkWorkersPolling(temporal.connection, config.temporal.namespace, config.temporal.taskQueue, timeoutMs);

@@ -28,24 +28,39 @@ function trackCalls(inFlight: Set<Promise<void>>): Interceptor {
     });
 }
 
+/** The SDK's longest wait between two retries of a call (5 s, plus 20 % jitter). */
+const LONGEST_RETRY_WAIT_MS = 6_000;
+
 /**
- * A client connection whose `drain()` resolves once every call made through it has ended, retries included;
- * close the connection only after it (see `trackCalls`).
+ * A client connection whose `drain()` stops retries and waits until every call made through it has ended, or
+ * until any retry already waiting has fired (`LONGEST_RETRY_WAIT_MS`): close the connection only after it.
  */
 export async function connectTemporal(
   config: Config,
 ): Promise<{ connection: Connection; client: Client; drain(): Promise<void> }> {
   const inFlight = new Set<Promise<void>>();
+  const retry = defaultGrpcRetryOptions();
+  let draining = false;
   const connection = await Connection.connect({
     address: config.temporal.address,
-    // The outermost interceptor sees a call end only after the SDK's own retries, which stay as they are.
-    interceptors: [trackCalls(inFlight), makeGrpcRetryInterceptor(defaultGrpcRetryOptions())],
+    // The SDK's own retries, stopped once draining; the outermost interceptor sees a call end after them.
+    interceptors: [
+      trackCalls(inFlight),
+      makeGrpcRetryInterceptor({
+        ...retry,
+        retryableDecider: (attempt, status) => !draining && retry.retryableDecider(attempt, status),
+      }),
+    ],
   });
   return {
     connection,
     client: new Client({ connection, namespace: config.temporal.namespace }),
     async drain() {
-      while (inFlight.size) await Promise.allSettled([...inFlight]);
+      draining = true;
+      const ended = (async () => {
+        while (inFlight.size) await Promise.allSettled([...inFlight]);
+      })();
+      await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, LONGEST_RETRY_WAIT_MS).unref())]);
     },
   };
 }
