@@ -1,22 +1,21 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
-  cotGroupSeries,
   cotYearReads,
   cotUnitStatuses,
   loadCotUnit,
   recordCotRunPlan,
   recordCotUnit,
-  replaceCotIndicators,
+  refreshCotIndicators,
   settleCotRun,
-  type CotIndicatorRecord,
+  type CotUnitOutcome,
   type CotUnitRef,
 } from '../db/cotIngestion.js';
 import type { RejectionSummary, RunStatus } from '../db/cot.js';
 import { invalidateCotCache } from '../lib/cot/cache.js';
-import { groupIndicators } from '../lib/cot/indicators.js';
-import { CotFormatError, parseCotFile, type CotRow } from '../lib/cot/parse.js';
+import { marketIndicators } from '../lib/cot/indicators.js';
+import { CotFormatError, parseCotBatches, type CotRow } from '../lib/cot/parse.js';
 import { reports, unitLabel, type ReportType, type Subtype } from '../lib/cot/reports.js';
-import { CotHttpError, openCotSource } from '../lib/cot/source.js';
+import { CotHttpError, cotFileMissing, openCotSource } from '../lib/cot/source.js';
 import { domainEvent, publish } from '../lib/platform/events.js';
 import { guardedAgent, parseAllowList } from '../lib/platform/outbound.js';
 import type { CotRunInput, CotUnitPlan, CotUnitResult } from '../workflows/contracts/cot.js';
@@ -24,6 +23,9 @@ import type { ActivityDeps } from './index.js';
 
 const MAX_LISTED_REJECTIONS = 20;
 const HEARTBEAT_INTERVAL_MS = 5000;
+/** Files asked about at once while planning, and how long one answer may take (or the download's limit if shorter). */
+const PROBES_AT_ONCE = 8;
+const PROBE_TIMEOUT_MS = 10_000;
 
 /**
  * Heartbeats on a timer while `work` runs, whatever phase it is in (download, parse, upsert, indicator
@@ -61,18 +63,19 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
   const announce = (type: string, data: Record<string, unknown>) =>
     publish(redis, domainEvent(type, null, data)).catch(() => {});
 
-  return {
-    /**
-     * Records the run and decides its units. A year whose file was read after the next year's reports were
-     * stored is final and skipped unless forced; every other year is read again, conditionally on what its
-     * last read found (see `cotYearReads`, `openCotSource`).
-     */
-    async planCotIngestion(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
-      const currentYear = new Date().getUTCFullYear();
-      const years =
-        input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
-      const reads = await cotYearReads(db, { ...input, years });
-      const planned: { unit: CotUnitPlan; settled: boolean }[] = input.reportTypes.flatMap((reportType) =>
+  /** The outcome of a file CFTC does not have (yet). */
+  const unpublished = (unit: CotFile): CotUnitOutcome => ({
+    status: 'unavailable',
+    error: `${unitUrl(unit)} does not exist (not published yet?)`,
+  });
+
+  /** What `planCotIngestion` does: see there. */
+  async function planRun(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
+    const currentYear = new Date().getUTCFullYear();
+    const years = input.years ?? Array.from({ length: settings.years }, (_, i) => currentYear - settings.years + 1 + i);
+    const reads = await cotYearReads(db, { ...input, years });
+    const planned: { unit: CotUnitPlan; settled: boolean; missing?: boolean }[] = input.reportTypes.flatMap(
+      (reportType) =>
         input.subtypes.flatMap((subtype) => [
           ...[...years].sort().map((year) => {
             const { nextYearStored, last } = reads.find(
@@ -92,19 +95,46 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
           // The current-week file is small and may repeat a week its year's file holds: it is always read whole.
           { unit: { reportType, subtype, year: null, lastRead: null, final: false }, settled: false },
         ]),
+    );
+    // One HEAD each here, a few at a time, costs less than a unit each that finds nothing.
+    const unknown = planned.filter((p) => !p.settled && !p.unit.lastRead);
+    for (let i = 0; i < unknown.length; i += PROBES_AT_ONCE) {
+      await Promise.all(
+        unknown.slice(i, i + PROBES_AT_ONCE).map(async (p) => {
+          p.missing = await cotFileMissing(unitUrl(p.unit), {
+            dispatcher: agent,
+            timeoutMs: Math.min(settings.downloadTimeoutMs, PROBE_TIMEOUT_MS),
+            signal: Context.current().cancellationSignal,
+          });
+        }),
       );
-      await recordCotRunPlan(
-        db,
-        { ...input, id: input.runId },
-        planned.length,
-        planned
-          .filter((p) => p.settled)
-          .map(({ unit }) => ({
-            ref: unitRef(input.runId, unit),
-            outcome: { status: 'skipped', error: 'final: read after the next year began; force reloads it' },
-          })),
+    }
+    await recordCotRunPlan(db, { ...input, id: input.runId }, planned.length, [
+      ...planned
+        .filter((p) => p.settled)
+        .map(({ unit }) => ({
+          ref: unitRef(input.runId, unit),
+          outcome: { status: 'skipped' as const, error: 'final: read after the next year began; force reloads it' },
+        })),
+      ...planned
+        .filter((p) => p.missing)
+        .map(({ unit }) => ({ ref: unitRef(input.runId, unit), outcome: unpublished(unit) })),
+    ]);
+    return { units: planned.filter((p) => !p.settled && !p.missing).map((p) => p.unit), total: planned.length };
+  }
+
+  return {
+    /**
+     * Records the run and decides its units. A year whose file was read after the next year's reports were
+     * stored is final and skipped unless forced; every other year is read again, conditionally on what its
+     * last read found (see `cotYearReads`, `openCotSource`). A file with no committed read, which CFTC says it
+     * does not have (a year to come, a current week not published yet), is recorded `unavailable` here.
+     */
+    async planCotIngestion(input: CotRunInput): Promise<{ units: CotUnitPlan[]; total: number }> {
+      return heartbeating(
+        () => ({ planning: input.runId }),
+        () => planRun(input),
       );
-      return { units: planned.filter((p) => !p.settled).map((p) => p.unit), total: planned.length };
     },
 
     /**
@@ -133,10 +163,7 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
               : asFailure(error);
           }
           if (!source) {
-            await recordCotUnit(db, unitRef(runId, unit), {
-              status: 'unavailable',
-              error: `${url} does not exist (not published yet?)`,
-            });
+            await recordCotUnit(db, unitRef(runId, unit), unpublished(unit));
             return { status: 'unavailable', rowsRead: 0, inserted: 0, updated: 0, rejected: 0 };
           }
           if (source.status === 'unchanged') {
@@ -152,18 +179,24 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
           }
           const { stream, validators } = source;
           let rowsRead = 0;
-          async function* goodRows(): AsyncGenerator<CotRow> {
-            for await (const item of parseCotFile(stream, unit.reportType)) {
-              progress.rows = ++rowsRead;
-              if (!('reason' in item)) yield item;
-              else {
-                rejections.by_reason[item.reason] = (rejections.by_reason[item.reason] ?? 0) + 1;
-                if (rejections.first.length < MAX_LISTED_REJECTIONS) rejections.first.push(item);
+          async function* goodRows(): AsyncGenerator<CotRow[]> {
+            for await (const batch of parseCotBatches(stream, unit.reportType)) {
+              rowsRead += batch.length;
+              progress.rows = rowsRead;
+              const good: CotRow[] = [];
+              for (const item of batch) {
+                if (!('reason' in item)) good.push(item);
+                else {
+                  rejections.by_reason[item.reason] = (rejections.by_reason[item.reason] ?? 0) + 1;
+                  if (rejections.first.length < MAX_LISTED_REJECTIONS) rejections.first.push(item);
+                }
               }
+              yield good;
             }
           }
           try {
-            // A parse failure ends the COPY with that error, which is what the unit reports.
+            // A parse failure ends the COPY with that error, which is what the unit reports — unless the archive
+            // turns out damaged, whose bytes may have read as malformed records first.
             const loaded = await loadCotUnit(db, unitRef(runId, unit), goodRows(), (counts) => {
               const duplicates = counts.staged - counts.distinct_rows;
               if (duplicates > 0)
@@ -193,7 +226,7 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
             await announce('cot.unit.loaded', { run_id: runId, unit: unitLabel(unit), ...result });
             return result;
           } catch (error) {
-            throw asFailure(error);
+            throw asFailure((await source.damage()) ?? error);
           } finally {
             await source.close();
           }
@@ -207,41 +240,16 @@ export function cotActivities({ config, db, redis }: ActivityDeps) {
       await announce('cot.unit.failed', { run_id: runId, unit: unitLabel(unit), error });
     },
 
-    /** Rebuilds the indicators of one report type and subtype from its stored reports, in one transaction. */
+    /**
+     * Recomputes the indicators of the markets of one report type and subtype whose reports changed since
+     * they were last computed (by this run, or by one that ended before this step), in one transaction;
+     * returns the number of reports whose indicators were written (0: nothing changed).
+     */
     async computeCotIndicators(reportType: ReportType, subtype: Subtype): Promise<number> {
+      const roles = reports[reportType].groups.map((g) => g.role);
       return heartbeating(
         () => ({ reportType, subtype }),
-        async () => {
-          const { groups } = reports[reportType];
-          const rows = await cotGroupSeries(db, reportType, subtype);
-          let count = 0;
-          function* indicators(): Generator<CotIndicatorRecord> {
-            for (let start = 0; start < rows.length;) {
-              let end = start;
-              while (end < rows.length && rows[end].code === rows[start].code) end++;
-              const market = rows.slice(start, end);
-              for (const g of groups) {
-                const series = market
-                  .filter((r) => r[`${g.key}_long`] !== null && r[`${g.key}_short`] !== null)
-                  .map((r) => ({
-                    reportDate: r.report_date!,
-                    openInterest: Number(r.open_interest),
-                    long: Number(r[`${g.key}_long`]),
-                    short: Number(r[`${g.key}_short`]),
-                    longChange: r[`${g.key}_long_chg`] === null ? null : Number(r[`${g.key}_long_chg`]),
-                    shortChange: r[`${g.key}_short_chg`] === null ? null : Number(r[`${g.key}_short_chg`]),
-                  }));
-                for (const i of groupIndicators(series, g.role)) {
-                  count++;
-                  yield { ...i, code: market[0].code!, grp: g.id };
-                }
-              }
-              start = end;
-            }
-          }
-          await replaceCotIndicators(db, reportType, subtype, indicators());
-          return count;
-        },
+        () => refreshCotIndicators(db, reportType, subtype, (market) => marketIndicators(market, roles)),
       );
     },
 

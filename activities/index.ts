@@ -2,7 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import type { Config } from '../lib/platform/config.js';
+import { accountActivities } from './accounts.js';
 import { bookingActivities } from './booking.js';
+import { companyActivities } from './companies.js';
 import { cotActivities } from './cot.js';
 import { diagnosisActivities } from './diagnosis.js';
 import { eventActivities } from './events.js';
@@ -28,6 +30,8 @@ export function createActivities(deps: ActivityDeps) {
     ...monitorActivities(deps),
     ...diagnosisActivities(deps),
     ...cotActivities(deps),
+    ...companyActivities(deps),
+    ...accountActivities(deps),
   };
 }
 

@@ -16,18 +16,25 @@ import { requestId } from './middleware/requestId.js';
 import { securityHeaders } from './middleware/securityHeaders.js';
 import { staticFiles } from './middleware/staticFiles.js';
 import { Api } from './route.js';
+import { accountRoutes } from './routes/accounts.js';
 import { authRoutes } from './routes/auth.js';
 import { bookingRoutes } from './routes/booking.js';
+import { companyRoutes } from './routes/companies.js';
 import { cotRoutes } from './routes/cot.js';
 import { diagnosisRoutes } from './routes/diagnosis.js';
 import { eventRoutes } from './routes/events.js';
 import { merchantRoutes } from './routes/merchants.js';
 import { monitorRoutes } from './routes/monitors.js';
+import { overviewRoutes } from './routes/overview.js';
 import { paymentRoutes } from './routes/payments.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { workshopRoutes } from './routes/workshops.js';
 import { idempotencyGuard } from './idempotency.js';
+import { mailboxRoutes } from './routes/mailbox.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
+import { userRoutes } from './routes/users.js';
+import { adminStatsRoutes } from './routes/adminStats.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const swaggerUiDir = path.join(root, 'node_modules', 'swagger-ui-dist');
@@ -44,6 +51,9 @@ export function buildApi(deps: ApiDeps): Api {
   let spec: unknown;
   systemRoutes(api, deps, () => (spec ??= api.document()));
   authRoutes(api, deps);
+  accountRoutes(api, deps);
+  sessionRoutes(api, deps);
+  mailboxRoutes(api, deps);
   merchantRoutes(api, deps);
   eventRoutes(api, deps);
   paymentRoutes(api, deps);
@@ -53,6 +63,10 @@ export function buildApi(deps: ApiDeps): Api {
   monitorRoutes(api, deps);
   diagnosisRoutes(api, deps);
   cotRoutes(api, deps);
+  overviewRoutes(api, deps);
+  companyRoutes(api, deps);
+  userRoutes(api, deps);
+  adminStatsRoutes(api, deps);
   return api;
 }
 

@@ -21,6 +21,8 @@ export interface ApiDeps {
   /** Asks the Temporal server whether a worker polls this API's task queue (clients/system), giving up after `timeoutMs`. */
   pingWorkers(timeoutMs: number): Promise<unknown>;
   metrics: Registry;
+  /** Runs `close` when the API closes, before its connections do (a background drain, say). */
+  onClose(close: () => Promise<void>): void;
 }
 
 export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): Promise<void> }> {
@@ -36,6 +38,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   const pingTemporal = (timeoutMs: number) => checkTemporalHealth(temporal.connection, timeoutMs);
   const pingWorkers = (timeoutMs: number) =>
     checkWorkersPolling(temporal.connection, config.temporal.namespace, config.temporal.taskQueue, timeoutMs);
+  const closers: (() => Promise<void>)[] = [];
   return {
     config,
     log,
@@ -46,7 +49,9 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     pingTemporal,
     pingWorkers,
     metrics,
+    onClose: (close) => void closers.push(close),
     async close() {
+      for (const close of closers.splice(0)) await close().catch(() => {});
       await events.close();
       await temporal.drain();
       await temporal.connection.close();

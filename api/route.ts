@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z, type ZodType } from 'zod';
+import { moduleOfTag, type Module } from '../lib/accounts/modules.js';
 import type { AppContext, AppState, Principal } from './context.js';
 import { ApiError, forbidden, unauthorized } from './errors.js';
 import { IDEMPOTENCY_HEADER, type IdempotencyGuard } from './idempotency.js';
@@ -45,6 +46,11 @@ export interface RouteSpec<P extends ZodType, Q extends ZodType, B extends ZodTy
   summary: string;
   tag: string;
   access: Access[];
+  /**
+   * The module a console user must hold (admins hold all): by default the tag's (lib/accounts/modules.ts; none for
+   * `auth`, `system`, `events`, `users`). Set only for an exception; null: no module, whatever the tag.
+   */
+  module?: Module | null;
   params?: P;
   query?: Q;
   body?: B;
@@ -67,12 +73,26 @@ export interface RouteInput<P extends ZodType, Q extends ZodType, B extends ZodT
   idempotencyKeyId?: string;
 }
 
-export function allows(access: Access[], principal: Principal | undefined): boolean {
+/**
+ * Whether `principal` may call a route declared with `access` that needs `module` (null: none). Public routes admit
+ * anyone; a merchant key needs `merchant` (modules are the console's, not merchants'); a console user needs
+ * `operator` (or `admin` and the admin role) and the module — every admin holds every module.
+ */
+export function allows(access: Access[], principal: Principal | undefined, module: Module | null = null): boolean {
   if (access.includes('public')) return true;
   if (!principal) return false;
   if (principal.kind === 'merchant') return access.includes('merchant');
-  return access.includes('operator') || (principal.role === 'admin' && access.includes('admin'));
+  const roleAllows = access.includes('operator') || (principal.role === 'admin' && access.includes('admin'));
+  return roleAllows && (module === null || principal.modules.includes(module));
 }
+
+/** The module a console user lacks for a route needing `module`, or null (not a user, or held). */
+export function missingModule(principal: Principal | undefined, module: Module | null): Module | null {
+  return module !== null && principal?.kind === 'user' && !principal.modules.includes(module) ? module : null;
+}
+
+/** The 403 of a console user without the route's module. */
+export const moduleForbidden = (module: Module) => forbidden(`This needs the ${module} permission`);
 
 const openApiPath = (koaPath: string) => koaPath.replace(/:(\w+)/g, '{$1}');
 
@@ -137,6 +157,7 @@ export class Api {
     spec: RouteSpec<P, Q, B>,
   ): void {
     const isPublic = spec.access.includes('public');
+    const module = spec.module === undefined ? moduleOfTag(spec.tag) : spec.module;
     // The body parser reads every POST, PUT and PATCH body, whether or not the route takes one.
     const bodyRead =
       spec.body !== undefined || spec.method === 'post' || spec.method === 'put' || spec.method === 'patch';
@@ -163,6 +184,7 @@ export class Api {
         tags: [spec.tag],
         security: isPublic ? [] : [{ bearer: [] }],
         'x-access': spec.access,
+        ...(module ? { 'x-module': module } : {}),
         request: {
           headers: spec.idempotent ? z.object({ [IDEMPOTENCY_HEADER]: z.string().max(255).optional() }) : undefined,
           params: spec.params as never,
@@ -192,7 +214,16 @@ export class Api {
         ]),
       });
     const serve = async (ctx: AppContext) => {
-      if (!allows(spec.access, ctx.state.principal)) throw ctx.state.principal ? forbidden() : unauthorized();
+      const lacking = missingModule(ctx.state.principal, module);
+      if (lacking && isPublic) {
+        // What anyone may do here, a console user without the module may too — but as anyone, without the
+        // operator's reach (another customer's appointment, say): the handler sees no principal.
+        ctx.state.principal = undefined;
+      } else if (!allows(spec.access, ctx.state.principal, module)) {
+        const principal = ctx.state.principal;
+        if (!principal) throw unauthorized();
+        throw lacking && allows(spec.access, principal) ? moduleForbidden(lacking) : forbidden();
+      }
       if (spec.body && !ctx.is('application/json'))
         throw new ApiError(415, 'unsupported_media_type', 'Send the body as application/json');
       const input = {

@@ -9,6 +9,10 @@ import type { ApiDeps } from './deps.js';
 /** The app listening on `port`, with Node's own refusals in the JSON error format too; resolves once it listens. */
 export async function listen(deps: ApiDeps, port: number, host?: string): Promise<Server> {
   const server = jsonClientErrors(createApp(deps).listen(port, host));
+  // An idle keep-alive connection must outlive the client's idle timeout (undici 4 s, proxies ~60 s): when the server
+  // closes first, a request the client sends on it at that moment is reset (seen when a busy process's timers ran late).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve) => server.once('listening', resolve));
   return server;
 }

@@ -60,14 +60,17 @@ export async function measuredPool(
   return { seconds, cpuSeconds: busyBefore === null || busyAfter === null ? null : busyAfter - busyBefore };
 }
 
-export async function benchEnvironment(overrides: Record<string, string> = {}) {
+/**
+ * Services, a fresh database, an API and (unless `worker: false`: a scenario that runs its own, as a process) a worker
+ * on a task queue of its own; `settings` are the environment variables that configure both.
+ */
+export async function benchEnvironment(overrides: Record<string, string> = {}, { worker: inProcess = true } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'meridian-bench-'));
   const services = await provisionServices({ dataDir, persistent: false, log: (m) => console.error(`[bench] ${m}`) });
   const database = await createScratchDatabase(services.databaseUrl, 'meridian_bench');
 
   const port = await freePort();
-  const config = loadConfig({
-    ...process.env,
+  const settings: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
@@ -82,10 +85,11 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
     RATE_LIMIT_PER_IP: '100000000',
     RATE_LIMIT_PER_KEY: '100000000',
     ...overrides,
-  });
+  };
+  const config = loadConfig({ ...process.env, ...settings });
   const deps = await openApiDeps(config);
   const server = await listen(deps, port, '127.0.0.1');
-  const worker = await startWorker(config);
+  const worker = inProcess ? await startWorker(config) : null;
 
   // The baseline runs on the same server, on a task queue of its own.
   const baselineQueue = `${config.temporal.taskQueue}-baseline`;
@@ -100,6 +104,7 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
 
   return {
     config,
+    settings,
     deps,
     apiUrl: `http://127.0.0.1:${port}`,
     baselineQueue,
@@ -109,7 +114,7 @@ export async function benchEnvironment(overrides: Record<string, string> = {}) {
       baselineWorker.shutdown();
       await baselineRun;
       await baselineConnection.close();
-      await worker.stop();
+      await worker?.stop();
       await deps.close();
       await database.drop();
       await services.stop();

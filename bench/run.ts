@@ -1,6 +1,7 @@
 /** `npm run bench [scenario …] [-- --n=N --concurrency=C --seconds=S --rounds=R]`: each scenario beside its baseline, as ratios. */
 import { parseArgs } from 'node:util';
 import { bookingBench } from './booking.js';
+import { companiesBench } from './companies.js';
 import { cotBench } from './cot.js';
 import { diagnosisBench } from './diagnosis.js';
 import { monitorsBench } from './monitors.js';
@@ -16,6 +17,7 @@ const scenarios: Record<
   monitors: monitorsBench,
   diagnosis: diagnosisBench,
   cot: cotBench,
+  companies: companiesBench,
 };
 
 const { values, positionals } = parseArgs({

@@ -1,97 +1,74 @@
-/** A price monitor's Temporal side: its Schedule (one price check per interval) and checks started on demand. */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+/**
+ * Price monitors' Temporal side: the dispatcher Schedule of a task queue (its runs check whatever falls due, see
+ * workflows/monitors.ts), checks started on demand, and the removal of the per-monitor Schedules of old.
+ */
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowIdReusePolicy,
+  type Client,
+  type ScheduleOptionsAction,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import { checkBudgetMs } from '../lib/monitors/retry.js';
 import type { Config } from '../lib/platform/config.js';
 import { within } from './requests.js';
 import {
   checkNowWorkflowId,
+  monitorDispatchScheduleId,
   monitorScheduleId,
-  priceCheckWorkflowId,
-  type PriceCheckInput,
+  type MonitorDispatchWorkflow,
   type PriceCheckWorkflow,
 } from '../workflows/contracts/monitors.js';
 
-const checkInput = (config: Config, monitorId: string): PriceCheckInput => ({
-  monitorId,
-  retry: config.monitors.retry,
-});
-
-/** Every interval, ±10 % jitter (at most a minute) so many monitors do not hit shops in lockstep. */
-const spec = (intervalS: number) => ({
-  intervals: [{ every: intervalS * 1000 }],
-  jitter: Math.min(intervalS * 100, 60_000),
-});
-
-/** Creates the monitor's Schedule, checking every `intervalS` seconds; throws when Temporal refuses. */
-export async function createMonitorSchedule(
-  client: Client,
-  config: Config,
-  monitorId: string,
-  intervalS: number,
-): Promise<void> {
-  await client.schedule.create({
-    scheduleId: monitorScheduleId(monitorId),
-    spec: spec(intervalS),
-    action: {
-      type: 'startWorkflow',
-      workflowType: 'priceCheckWorkflow',
-      workflowId: priceCheckWorkflowId(monitorId),
-      taskQueue: config.temporal.taskQueue,
-      args: [checkInput(config, monitorId)] satisfies Parameters<PriceCheckWorkflow>,
-      // A check that cannot finish must not hold the schedule: with overlap SKIP it would skip every later one.
-      workflowExecutionTimeout: '10 minutes',
-    },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '5 minutes' },
-  });
-}
-
 /**
- * Changes the Schedule's interval to `intervalS` seconds (and its paused state, when given); throws
- * ScheduleNotFoundError without one.
+ * Creates the Schedule whose runs check the monitors of this task queue, or brings an existing one in line with the
+ * configuration (window, lanes, retry budget); a pause an operator set stays. Every MONITOR_DISPATCH_WINDOW_S a run
+ * starts for the window that begins then. Runs may overlap: one still finishing its last checks (a slow shop) must
+ * not hold the next window back, and the claims in PostgreSQL keep them apart. Throws when Temporal refuses.
  */
-export async function retimeMonitorSchedule(
-  client: Client,
-  monitorId: string,
-  intervalS: number,
-  paused?: boolean,
-): Promise<void> {
-  // An update carries the whole schedule, paused state included: one that lands in the same scheduler task as
-  // a pause or resume may be applied after it, so it states the paused state wanted, not the one it read.
-  await client.schedule.getHandle(monitorScheduleId(monitorId)).update((prev) => ({
-    ...prev,
-    spec: spec(intervalS),
-    state: { ...prev.state, paused: paused ?? prev.state.paused },
-  }));
+export async function ensureMonitorDispatch(client: Client, config: Config): Promise<void> {
+  const { windowMs, lanes } = config.monitors.dispatch;
+  const budgetMs = checkBudgetMs(config.monitors);
+  const scheduleId = monitorDispatchScheduleId(config.temporal.taskQueue);
+  const spec: ScheduleSpec = { intervals: [{ every: windowMs }] };
+  const action: ScheduleOptionsAction = {
+    type: 'startWorkflow',
+    workflowType: 'monitorDispatchWorkflow',
+    workflowId: scheduleId,
+    taskQueue: config.temporal.taskQueue,
+    args: [{ windowMs, lanes, budgetMs }] satisfies Parameters<MonitorDispatchWorkflow>,
+    // A run whose worker never came back must not linger (its claims lapse and later runs take the monitors).
+    workflowExecutionTimeout: windowMs + budgetMs + 5 * 60_000,
+  };
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL, catchupWindow: '1 minute' },
+    });
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+  }
 }
 
-/** Pauses the Schedule (a paused one stays paused), noting why; throws ScheduleNotFoundError without one. */
-export async function pauseMonitorSchedule(client: Client, monitorId: string, note: string): Promise<void> {
-  await client.schedule.getHandle(monitorScheduleId(monitorId)).pause(note);
-}
-
-/** Resumes the Schedule (a running one keeps running), noting why; throws ScheduleNotFoundError without one. */
-export async function resumeMonitorSchedule(client: Client, monitorId: string, note: string): Promise<void> {
-  await client.schedule.getHandle(monitorScheduleId(monitorId)).unpause(note);
-}
-
-/** Deletes the Schedule; one already gone counts as deleted. */
-export async function deleteMonitorSchedule(client: Client, monitorId: string): Promise<void> {
-  await client.schedule
-    .getHandle(monitorScheduleId(monitorId))
-    .delete()
-    .catch((e) => (e instanceof ScheduleNotFoundError ? undefined : Promise.reject(e)));
-}
-
-/** When the Schedule will start its next checks, soonest first; empty when it has none or is gone. */
-export async function nextMonitorChecks(client: Client, monitorId: string): Promise<Date[]> {
-  const schedule = await client.schedule
-    .getHandle(monitorScheduleId(monitorId))
-    .describe()
-    .catch((e) => (e instanceof ScheduleNotFoundError ? null : Promise.reject(e)));
-  return schedule?.info.nextActionTimes ?? [];
+/** Deletes the per-monitor Schedules (`monitor-<id>`) of the days before dispatchers; ones already gone count. */
+export async function retireMonitorSchedules(client: Client, monitorIds: string[]): Promise<void> {
+  await Promise.all(
+    monitorIds.map((id) =>
+      client.schedule
+        .getHandle(monitorScheduleId(id))
+        .delete()
+        .catch((e) => (e instanceof ScheduleNotFoundError ? undefined : Promise.reject(e))),
+    ),
+  );
 }
 
 /**
- * Starts a check of the monitor now, outside its Schedule, and waits for it to end, all within `waitMs` (ms; the
+ * Starts a check of the monitor now, apart from its grid, and waits for it to end, all within `waitMs` (ms; the
  * start alone past it rejects with DEADLINE_EXCEEDED); `finished` says whether it ended (successfully or not) in time.
  */
 export async function checkMonitorNow(
@@ -107,7 +84,7 @@ export async function checkMonitorNow(
       taskQueue: config.temporal.taskQueue,
       workflowId,
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      args: [checkInput(config, monitorId)],
+      args: [{ monitorId, budgetMs: checkBudgetMs(config.monitors) }],
       workflowExecutionTimeout: '10 minutes',
     }),
   );

@@ -1,6 +1,11 @@
-/** Credentials: console users, their rotating refresh tokens, and the API-key lookup that authenticates merchants. */
+/**
+ * Credentials: console users, their sessions (a refresh-token family each, with the device that opened it) and
+ * rotating refresh tokens, and the API-key lookup that authenticates merchants.
+ */
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ApiKey } from './models/ApiKey.js';
+import { RefreshFamily } from './models/RefreshFamily.js';
 import { RefreshToken } from './models/RefreshToken.js';
 import { User } from './models/User.js';
 
@@ -20,7 +25,7 @@ interface NewRefreshToken {
 }
 
 /** Stores a new refresh token of `familyId` (only its hash); resolves when inserted. */
-export async function insertRefreshToken(
+async function insertRefreshToken(
   db: Knex,
   token: NewRefreshToken & { userId: string; familyId: string },
 ): Promise<void> {
@@ -32,6 +37,32 @@ export async function insertRefreshToken(
   });
 }
 
+/** Where a session was opened from: the request's User-Agent and client IP (api/middleware/clientIp). */
+export interface SessionDevice {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** Opens a session for `userId` in one transaction: a new family with its device, and its first token. Its id. */
+export async function openSession(
+  db: Knex,
+  userId: string,
+  token: NewRefreshToken,
+  device: SessionDevice,
+): Promise<string> {
+  const familyId = randomUUID();
+  await db.transaction(async (trx) => {
+    await RefreshFamily.query(trx).insert({
+      id: familyId,
+      user_id: userId,
+      user_agent: device.userAgent?.slice(0, 512) ?? null,
+      ip: device.ip,
+    });
+    await insertRefreshToken(trx, { ...token, userId, familyId });
+  });
+  return familyId;
+}
+
 /**
  * Inside `trx`: the refresh token with this hash, read after taking its family's lock (a transaction-scoped
  * advisory lock), so rotations and revocations of one family run one at a time and a revocation sees every
@@ -40,13 +71,20 @@ export async function insertRefreshToken(
 async function lockedToken(trx: Knex.Transaction, tokenHash: string): Promise<RefreshToken | undefined> {
   const found = await RefreshToken.query(trx).findOne({ token_hash: tokenHash });
   if (!found) return undefined;
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`refresh-family:${found.family_id}`]);
+  await lockFamily(trx, found.family_id);
   return RefreshToken.query(trx).findById(found.id);
 }
 
-/** Revokes every unrevoked token of the family (spent ones too, which ends their grace); resolves when done. */
+/** Revokes the family and every unrevoked token of it (spent ones too, which ends their grace); resolves when done. */
 async function revokeFamily(db: Knex, familyId: string): Promise<void> {
-  await RefreshToken.query(db).patch({ revoked_at: new Date() }).where({ family_id: familyId }).whereNull('revoked_at');
+  const now = new Date();
+  await RefreshToken.query(db).patch({ revoked_at: now }).where({ family_id: familyId }).whereNull('revoked_at');
+  await RefreshFamily.query(db).patch({ revoked_at: now }).findById(familyId).whereNull('revoked_at');
+}
+
+/** Inside `trx`: takes the family's lock (see `lockedToken`). */
+async function lockFamily(trx: Knex.Transaction, familyId: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [`refresh-family:${familyId}`]);
 }
 
 /**
@@ -78,6 +116,7 @@ export async function rotateRefreshToken(
     if (!user) return undefined;
     if (!token.used_at) await RefreshToken.query(trx).patch({ used_at: now }).findById(token.id);
     await insertRefreshToken(trx, { ...successor, userId: user.id, familyId: token.family_id });
+    await RefreshFamily.query(trx).patch({ last_used_at: now }).findById(token.family_id);
     return user;
   });
 }
@@ -88,6 +127,50 @@ export async function revokeRefreshFamily(db: Knex, tokenHash: string): Promise<
     const token = await lockedToken(trx, tokenHash);
     if (token) await revokeFamily(trx, token.family_id);
   });
+}
+
+/** The family (session id) of the refresh token with this hash, or undefined when unknown. */
+export async function familyOfToken(db: Knex, tokenHash: string): Promise<string | undefined> {
+  return (await RefreshToken.query(db).findOne({ token_hash: tokenHash }))?.family_id;
+}
+
+/** A user's live sessions: unrevoked families holding an unexpired token, the most recently used first. */
+export async function listSessions(db: Knex, userId: string): Promise<RefreshFamily[]> {
+  return RefreshFamily.query(db)
+    .where({ user_id: userId })
+    .whereNull('revoked_at')
+    .whereExists(
+      RefreshToken.query(db)
+        .whereColumn('refresh_tokens.family_id', 'refresh_families.id')
+        .whereNull('refresh_tokens.revoked_at')
+        .where('refresh_tokens.expires_at', '>', new Date()),
+    )
+    .orderBy('last_used_at', 'desc');
+}
+
+/** Revokes the user's session `familyId` under its lock: false when the user has no such live session. */
+export async function revokeSession(db: Knex, userId: string, familyId: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    await lockFamily(trx, familyId);
+    const family = await RefreshFamily.query(trx).findById(familyId);
+    if (!family || family.user_id !== userId || family.revoked_at) return false;
+    await revokeFamily(trx, familyId);
+    return true;
+  });
+}
+
+/**
+ * Inside `trx`: revokes every session of the user but `keep` (a password change keeps the session that made it),
+ * each under its family's lock (taken in id order, one lock per rotation, so no deadlock) — a rotation racing this
+ * either finished before (its successor is revoked here) or sees its token revoked.
+ */
+export async function revokeUserSessions(trx: Knex.Transaction, userId: string, keep?: string): Promise<void> {
+  const families = await RefreshToken.query(trx).distinct('family_id').where({ user_id: userId }).orderBy('family_id');
+  for (const { family_id: familyId } of families) {
+    if (familyId === keep) continue;
+    await lockFamily(trx, familyId);
+    await revokeFamily(trx, familyId);
+  }
 }
 
 /** The unrevoked API key with this hash, or undefined. */

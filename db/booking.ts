@@ -256,6 +256,37 @@ export async function listAppointments(db: Knex, filter: AppointmentFilter): Pro
   return q;
 }
 
+/** The names an appointment refers to by id, as maps from id to row, for the appointments given. */
+export interface AppointmentNames {
+  workshops: Map<string, { name: string; time_zone: string }>;
+  mechanics: Map<string, string>;
+  services: Map<string, string>;
+}
+
+/**
+ * The workshops (name, zone), mechanics and services the appointments refer to, plus the mechanics of `extraMechanicIds`
+ * (a timeline names mechanics an appointment had before it was moved): three queries whatever the count.
+ */
+export async function appointmentNames(
+  db: Knex,
+  appointments: Pick<Appointment, 'workshop_id' | 'mechanic_id' | 'service_id'>[],
+  extraMechanicIds: string[] = [],
+): Promise<AppointmentNames> {
+  const ids = (key: 'workshop_id' | 'mechanic_id' | 'service_id') => [...new Set(appointments.map((a) => a[key]))];
+  const [workshops, mechanics, services] = await Promise.all([
+    Workshop.query(db).whereIn('id', ids('workshop_id')).select('id', 'name', 'time_zone'),
+    Mechanic.query(db)
+      .whereIn('id', [...new Set([...ids('mechanic_id'), ...extraMechanicIds])])
+      .select('id', 'name'),
+    Service.query(db).whereIn('id', ids('service_id')).select('id', 'name'),
+  ]);
+  return {
+    workshops: new Map(workshops.map((w) => [w.id, { name: w.name, time_zone: w.time_zone }])),
+    mechanics: new Map(mechanics.map((m) => [m.id, m.name])),
+    services: new Map(services.map((s) => [s.id, s.name])),
+  };
+}
+
 /** The appointment's timeline rows, oldest first. */
 export async function appointmentTimeline(db: Knex, appointmentId: string): Promise<AppointmentEvent[]> {
   return AppointmentEvent.query(db).where({ appointment_id: appointmentId }).orderBy('id');

@@ -1,7 +1,7 @@
 /** The COT repository's read side and run records: runs, units, markets, screener and freshness. */
 import type { Knex } from 'knex';
 import type { Signal } from '../lib/cot/indicators.js';
-import type { ReportType, Subtype } from '../lib/cot/reports.js';
+import { reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import { CotRun, CotUnit, type RunStatus } from './models/Cot.js';
 
 // The status lists are API enums too; routes take them from here, not from the model module.
@@ -113,7 +113,20 @@ export async function listCotMarkets(db: Knex, type: ReportType, subtype: Subtyp
   return rows as CotMarketRow[];
 }
 
-/** A `cot_indicators` row as the read API selects it: bigint `net`/`net_change` arrive as strings. */
+/**
+ * `cot_indicators` (one row per report, each group's values in `g1_net` … `g5_signal`) as one row per group
+ * that has indicators on that report: a lateral join on `alias`'s columns, yielding `grp` (the group's id),
+ * `net`, `net_change`, … `signal`.
+ */
+const indicatorsByGroup = (type: ReportType, alias: string) =>
+  `LATERAL (VALUES ${reports[type].groups
+    .map(
+      (g) =>
+        `('${g.id}', ${['net', 'net_change', 'pct_oi', 'index_13', 'index_52', 'index_156', 'wci_26', 'signal'].map((f) => `${alias}.${g.key}_${f}`).join(', ')})`,
+    )
+    .join(', ')}) AS g(grp, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal)`;
+
+/** A group's indicators on one report as the read API selects them: bigint `net`/`net_change` arrive as strings. */
 export interface CotIndicatorRow {
   grp: string;
   net: string;
@@ -129,13 +142,18 @@ export interface CotIndicatorRow {
 export interface CotMarketHistory {
   /** `cot_reports` rows, newest first, each with `report_day` (its date as text); bigints as strings. */
   reports: Record<string, string | null>[];
+  /** How many reports the market has in all (an index over N reports exists once this reaches N). */
+  total: number;
   /** Every name the market has had, oldest first. */
   names: { name: string; from: string; through: string }[];
   /** Its indicators over the same reports, each with `report_day`. */
   indicators: (CotIndicatorRow & { report_day: string })[];
 }
 
-/** One market's latest `weeks` reports, its names and its indicators over them; null when it has no reports. */
+/**
+ * One market's latest `weeks` reports, how many it has in all, its names and its indicators over them; null when it
+ * has no reports.
+ */
 export async function cotMarketHistory(
   db: Knex,
   type: ReportType,
@@ -145,7 +163,9 @@ export async function cotMarketHistory(
 ): Promise<CotMarketHistory | null> {
   const [{ rows }, { rows: names }] = await Promise.all([
     db.raw(
-      `SELECT *, report_date::text AS report_day FROM cot_reports WHERE report_type = ? AND subtype = ? AND code = ? ORDER BY cot_reports.report_date DESC LIMIT ?`,
+      // The window count is taken before LIMIT: every report of the market, not only those returned.
+      `SELECT *, report_date::text AS report_day, count(*) OVER ()::int AS total_reports
+       FROM cot_reports WHERE report_type = ? AND subtype = ? AND code = ? ORDER BY cot_reports.report_date DESC LIMIT ?`,
       [type, subtype, code, weeks],
     ),
     db.raw(
@@ -156,24 +176,37 @@ export async function cotMarketHistory(
   ]);
   if (!rows.length) return null;
   const { rows: indicators } = await db.raw(
-    `SELECT *, report_date::text AS report_day FROM cot_indicators WHERE report_type = ? AND subtype = ? AND code = ? AND report_date >= ?::date`,
+    `SELECT i.report_date::text AS report_day, g.*
+     FROM cot_indicators i CROSS JOIN ${indicatorsByGroup(type, 'i')}
+     WHERE i.report_type = ? AND i.subtype = ? AND i.code = ? AND i.report_date >= ?::date AND g.net IS NOT NULL`,
     [type, subtype, code, rows[rows.length - 1].report_day],
   );
-  return { reports: rows, names, indicators };
+  return { reports: rows, total: Number(rows[0].total_reports), names, indicators };
 }
 
-/** A market of the latest report joined with one of its groups' indicators (all null when it has none). */
-export type CotScreenerRow = { code: string; market_name: string; report_date: string; open_interest: number } & (
-  CotIndicatorRow | { [K in keyof CotIndicatorRow]: null }
-);
+/**
+ * A market of the latest report joined with one of its groups' indicators (all null when it has none); `reports` is
+ * how many reports the market has up to that one (the history its indexes are computed over).
+ */
+export type CotScreenerRow = {
+  code: string;
+  market_name: string;
+  report_date: string;
+  open_interest: number;
+  reports: number;
+} & (CotIndicatorRow | { [K in keyof CotIndicatorRow]: null });
 
 /** Every market of the latest report of this type and subtype, one row per market and group; unordered. */
 export async function cotScreenerRows(db: Knex, type: ReportType, subtype: Subtype): Promise<CotScreenerRow[]> {
   const { rows } = await db.raw(
     `SELECT r.code, r.market_name, r.report_date::text AS report_date, r.open_interest::float8 AS open_interest,
-            i.grp, i.net, i.net_change, i.pct_oi, i.index_13, i.index_52, i.index_156, i.wci_26, i.signal
+            (SELECT count(*) FROM cot_reports h
+             WHERE h.report_type = r.report_type AND h.subtype = r.subtype AND h.code = r.code
+               AND h.report_date <= r.report_date)::int AS reports,
+            g.grp, g.net, g.net_change, g.pct_oi, g.index_13, g.index_52, g.index_156, g.wci_26, g.signal
      FROM cot_reports r
      LEFT JOIN cot_indicators i USING (report_type, subtype, code, report_date)
+     LEFT JOIN ${indicatorsByGroup(type, 'i')} ON g.net IS NOT NULL
      WHERE r.report_type = ? AND r.subtype = ?
        AND r.report_date = (SELECT max(report_date) FROM cot_reports WHERE report_type = ? AND subtype = ?)`,
     [type, subtype, type, subtype],

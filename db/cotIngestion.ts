@@ -1,13 +1,14 @@
 /**
  * The COT repository's ingestion side: unit records, the COPY-staged upsert of a file's reports and
- * the indicator rebuild. COPY goes through the transaction's own pg connection (pg-copy-streams).
+ * the indicators of the markets it changed. COPY goes through the transaction's own pg connection
+ * (pg-copy-streams).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import type { GroupIndicators } from '../lib/cot/indicators.js';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { GroupIndicatorColumns, MarketSeries } from '../lib/cot/indicators.js';
 import type { CotRow } from '../lib/cot/parse.js';
 import { reportColumns, reports, type ReportType, type Subtype } from '../lib/cot/reports.js';
 import type { CotValidators } from '../lib/cot/source.js';
@@ -15,37 +16,27 @@ import { recordCotRun, type CotRunRecord } from './cot.js';
 import { CotRun, CotUnit, type RejectionSummary, type RunStatus, type UnitStatus } from './models/Cot.js';
 
 /** PostgreSQL COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
+const SPECIAL = /[\\\t\n\r]/;
 const copyText = (value: string) =>
-  value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
-const copyLine = (row: CotRow) =>
-  [
-    row.record,
-    copyText(row.code),
-    row.reportDate,
-    copyText(row.market),
-    row.openInterest,
-    row.openInterestChange ?? '\\N',
-    ...row.groups.map((v) => v ?? '\\N'),
-  ].join('\t') + '\n';
+  SPECIAL.test(value)
+    ? value.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!)
+    : value;
+function copyLine(row: CotRow): string {
+  let line = `${row.record}\t${copyText(row.code)}\t${row.reportDate}\t${copyText(row.market)}\t${row.openInterest}\t${row.openInterestChange ?? '\\N'}`;
+  for (const v of row.groups) line += v === null ? '\t\\N' : `\t${v}`;
+  return line + '\n';
+}
 
-/** COPY text lines into PostgreSQL in 64 KiB writes; an error from `lines` aborts the COPY with that error. */
-async function copyLines(
+/** COPY data travels in pieces of at least this many characters: fewer, larger socket writes. */
+const COPY_PIECE = 1 << 18;
+
+/** COPY `chunks` (text lines, or binary COPY data) into PostgreSQL; an error from `chunks` aborts the COPY with that error. */
+async function copyChunks(
   client: PoolClient,
   sql: string,
-  lines: AsyncIterable<string> | Iterable<string>,
+  chunks: AsyncIterable<string | Buffer> | Iterable<string | Buffer>,
 ): Promise<void> {
-  async function* chunks() {
-    let buffer = '';
-    for await (const line of lines) {
-      buffer += line;
-      if (buffer.length > 1 << 16) {
-        yield buffer;
-        buffer = '';
-      }
-    }
-    if (buffer) yield buffer;
-  }
-  await pipeline(Readable.from(chunks()), client.query(copyFrom(sql)));
+  await pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
 }
 
 /** Which unit of which run a record is about: one file of one report type and subtype. */
@@ -204,14 +195,15 @@ export interface CotStagedLoad {
 
 /**
  * Loads one file's rows in one transaction: COPY into a staging table, then one upsert that only touches
- * rows whose values changed (a later record of the same market and date wins), then records the unit with
- * the outcome `settle` makes of the counts. Returns that outcome. An error from `rows` (a parse failure)
- * aborts the COPY and rolls everything back.
+ * rows whose values changed (a later record of the same market and date wins), notes each market it
+ * changed as pending for `refreshCotIndicators` (from the earliest date changed), then records the unit
+ * with the outcome `settle` makes of the counts. Returns that outcome. An error from `batches` (a parse
+ * failure) aborts the COPY and rolls everything back.
  */
 export async function loadCotUnit<O extends CotUnitOutcome>(
   db: Knex,
   ref: CotUnitRef,
-  rows: AsyncIterable<CotRow>,
+  batches: AsyncIterable<CotRow[]>,
   settle: (loaded: CotStagedLoad) => O,
 ): Promise<O> {
   return db.transaction(async (trx) => {
@@ -221,9 +213,27 @@ export async function loadCotUnit<O extends CotUnitOutcome>(
       `CREATE TEMP TABLE cot_staging (record integer, ${reportColumns.map((c) => `${c} ${c === 'code' || c === 'market_name' ? 'text' : c === 'report_date' ? 'date' : 'bigint'}`).join(', ')}) ON COMMIT DROP`,
     );
     async function* lines() {
-      for await (const row of rows) yield copyLine(row);
+      let piece = '';
+      for await (const rows of batches) {
+        for (const row of rows) piece += copyLine(row);
+        if (piece.length >= COPY_PIECE) {
+          yield piece;
+          piece = '';
+        }
+      }
+      if (piece) yield piece;
     }
-    await copyLines(client, 'COPY cot_staging FROM STDIN', lines());
+    await copyChunks(client, 'COPY cot_staging FROM STDIN', lines());
+    // No stored report of this pair within the file's dates (a year's first load, a new week): nothing to
+    // conflict with, and a plain insert costs about half the upsert. A unit loading the same dates alongside
+    // would make this one fail on the key, and its retry take the upsert.
+    const {
+      rows: [{ overlaps }],
+    } = await client.query(
+      `SELECT EXISTS (SELECT 1 FROM cot_reports WHERE report_type = $1 AND subtype = $2
+                        AND report_date BETWEEN (SELECT min(report_date) FROM cot_staging) AND (SELECT max(report_date) FROM cot_staging)) AS overlaps`,
+      [ref.reportType, ref.subtype],
+    );
     const set = reportColumns.filter((c) => c !== 'code' && c !== 'report_date');
     const { rows: counts } = await client.query(
       `WITH latest AS (
@@ -231,10 +241,19 @@ export async function loadCotUnit<O extends CotUnitOutcome>(
        ), upserted AS (
          INSERT INTO cot_reports (report_type, subtype, ${reportColumns.join(', ')})
          SELECT $1, $2, ${reportColumns.join(', ')} FROM latest
-         ON CONFLICT (report_type, subtype, code, report_date) DO UPDATE
-           SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, loaded_at = now()
-           WHERE (${set.map((c) => `cot_reports.${c}`).join(', ')}) IS DISTINCT FROM (${set.map((c) => `EXCLUDED.${c}`).join(', ')})
-         RETURNING (xmax = 0) AS inserted
+         ${
+           overlaps
+             ? `ON CONFLICT (report_type, subtype, code, report_date) DO UPDATE
+                  SET ${set.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, loaded_at = now()
+                  WHERE (${set.map((c) => `cot_reports.${c}`).join(', ')}) IS DISTINCT FROM (${set.map((c) => `EXCLUDED.${c}`).join(', ')})`
+             : ''
+         }
+         RETURNING code, report_date, (xmax = 0) AS inserted
+       ), pending AS (
+         -- In code order: units loading side by side take these row locks in one order, never deadlocking.
+         INSERT INTO cot_pending_indicators (report_type, subtype, code, since)
+         SELECT $1, $2, code, min(report_date) FROM upserted GROUP BY code ORDER BY code
+         ON CONFLICT (report_type, subtype, code) DO UPDATE SET since = least(cot_pending_indicators.since, EXCLUDED.since)
        )
        SELECT (SELECT count(*) FROM cot_staging)::int AS staged,
               (SELECT count(*) FROM latest)::int AS distinct_rows,
@@ -251,67 +270,241 @@ export async function loadCotUnit<O extends CotUnitOutcome>(
   });
 }
 
+/** Markets read back and written per round trip: bounds the memory an indicator refresh holds. */
+const INDICATOR_BATCH_MARKETS = 20;
+const INDICATOR_FIELDS = ['net', 'net_change', 'pct_oi', 'index_13', 'index_52', 'index_156', 'wci_26', 'signal'];
+
 /**
- * Every stored report of this type and subtype, ordered by code then date: `code`, `report_date` (text),
- * `open_interest` and each group's `<key>_long`, `_short`, `_long_chg`, `_short_chg` (bigints as strings, null where absent).
+ * Recomputes the indicators of the markets of this report type and subtype that ingestion changed
+ * (`cot_pending_indicators`), in one transaction: each market's stored reports are read oldest first and
+ * given to `compute` (its groups in the report definition's order), and its indicators from the earliest changed
+ * date on replace the stored ones (earlier reports' indicators depend on nothing that changed). Nothing pending:
+ * nothing is written. Reports travel both ways in PostgreSQL's binary COPY format. Returns the number of reports
+ * whose indicators were written.
  */
-export async function cotGroupSeries(
+export async function refreshCotIndicators(
   db: Knex,
   reportType: ReportType,
   subtype: Subtype,
-): Promise<Record<string, string | null>[]> {
-  const { rows } = await db.raw(
-    `SELECT code, report_date::text AS report_date, open_interest, ${reports[reportType].groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
-     FROM cot_reports WHERE report_type = ? AND subtype = ? ORDER BY code, report_date`,
-    [reportType, subtype],
-  );
-  return rows;
-}
-
-/** One group's indicators on one report of one market, as stored in `cot_indicators`. */
-export interface CotIndicatorRecord extends GroupIndicators {
-  code: string;
-  /** The group's id (`leveraged_funds`, …). */
-  grp: string;
-}
-
-/** Replaces every indicator of this report type and subtype with `indicators` (COPY), in one transaction. */
-export async function replaceCotIndicators(
-  db: Knex,
-  reportType: ReportType,
-  subtype: Subtype,
-  indicators: Iterable<CotIndicatorRecord>,
-): Promise<void> {
-  function* lines() {
-    for (const i of indicators)
-      yield (
-        [
-          reportType,
-          subtype,
-          copyText(i.code),
-          i.grp,
-          i.reportDate,
-          i.net,
-          i.netChange,
-          i.pctOi,
-          i.index13,
-          i.index52,
-          i.index156,
-          i.wci26,
-          i.signal,
-        ]
-          .map((v) => (v === null ? '\\N' : v))
-          .join('\t') + '\n'
-      );
-  }
-  await db.transaction(async (trx) => {
-    await trx('cot_indicators').where({ report_type: reportType, subtype }).delete();
-    await copyLines(
-      (await trx.client.acquireConnection()) as PoolClient,
-      'COPY cot_indicators (report_type, subtype, code, grp, report_date, net, net_change, pct_oi, index_13, index_52, index_156, wci_26, signal) FROM STDIN',
-      lines(),
+  compute: (market: MarketSeries) => GroupIndicatorColumns[],
+): Promise<number> {
+  const { groups } = reports[reportType];
+  return db.transaction(async (trx) => {
+    const client = (await trx.client.acquireConnection()) as PoolClient;
+    // In the database's order of codes, which the ranges below and the key follow.
+    const { rows: pending } = await client.query<{ code: string; since: number }>(
+      `WITH taken AS (DELETE FROM cot_pending_indicators WHERE report_type = $1 AND subtype = $2 RETURNING code, since)
+       SELECT code, since - date '2000-01-01' AS since FROM taken ORDER BY code`,
+      [reportType, subtype],
     );
+    if (!pending.length) return 0;
+    const since = new Map(pending.map((p) => [p.code, p.since]));
+    await client.query(
+      `DELETE FROM cot_indicators i USING unnest($3::text[], $4::int[]) AS p(code, since)
+       WHERE i.report_type = $1 AND i.subtype = $2 AND i.code = p.code AND i.report_date >= date '2000-01-01' + p.since`,
+      [reportType, subtype, pending.map((p) => p.code), pending.map((p) => p.since)],
+    );
+    const columns = groups.flatMap((g) => INDICATOR_FIELDS.map((f) => `${g.key}_${f}`));
+    const literal = (value: string) => client.escapeLiteral(value);
+    let written = 0;
+    for (let first = 0; first < pending.length; first += INDICATOR_BATCH_MARKETS) {
+      const last = pending[Math.min(first + INDICATOR_BATCH_MARKETS, pending.length) - 1];
+      // A range of the key, in its order: the plan is the same whatever the statistics of a table just loaded
+      // say. Markets in the range that are not pending are skipped.
+      const read: Buffer[] = [];
+      await pipeline(
+        client.query(
+          copyTo(
+            `COPY (SELECT code, report_date, open_interest,
+                          ${groups.map((g) => `${g.key}_long, ${g.key}_short, ${g.key}_long_chg, ${g.key}_short_chg`).join(', ')}
+                   FROM cot_reports
+                   WHERE report_type = ${literal(reportType)} AND subtype = ${literal(subtype)}
+                     AND code BETWEEN ${literal(pending[first].code)} AND ${literal(last.code)}
+                   ORDER BY report_type, subtype, code, report_date) TO STDOUT (FORMAT binary)`,
+          ),
+        ),
+        async (chunks: AsyncIterable<Buffer>) => {
+          for await (const chunk of chunks) read.push(chunk);
+        },
+      );
+      const out = new BinaryCopy();
+      const rows = new BinaryRows(Buffer.concat(read));
+      let row = rows.next();
+      while (row) {
+        // One market: its reports, oldest first.
+        const code = row.text(0);
+        const from = since.get(code);
+        const market: MarketSeries = {
+          openInterest: [],
+          groups: groups.map(() => ({ long: [], short: [], longChange: [], shortChange: [] })),
+        };
+        const dates: number[] = [];
+        for (; row && row.text(0) === code; row = rows.next()) {
+          if (from === undefined) continue;
+          dates.push(row.int4(1));
+          market.openInterest.push(row.int8(2)!);
+          for (let k = 0; k < groups.length; k++) {
+            const g = market.groups[k];
+            g.long.push(row.int8(3 + 4 * k));
+            g.short.push(row.int8(4 + 4 * k));
+            g.longChange.push(row.int8(5 + 4 * k));
+            g.shortChange.push(row.int8(6 + 4 * k));
+          }
+        }
+        if (from === undefined) continue;
+        const indicators = compute(market);
+        for (let i = 0; i < dates.length; i++) {
+          if (dates[i] < from) continue;
+          written++;
+          out.row(4 + groups.length * INDICATOR_FIELDS.length);
+          out.text(reportType).text(subtype).text(code).int4(dates[i]);
+          for (const g of indicators) {
+            if (g.net[i] === null) for (let f = 0; f < INDICATOR_FIELDS.length; f++) out.null();
+            else
+              out
+                .int8(g.net[i])
+                .int8(g.netChange[i])
+                .float8(g.pctOi[i])
+                .float8(g.index13[i])
+                .float8(g.index52[i])
+                .float8(g.index156[i])
+                .float8(g.wci26[i])
+                .text(g.signal[i]);
+          }
+        }
+      }
+      await copyChunks(
+        client,
+        `COPY cot_indicators (report_type, subtype, code, report_date, ${columns.join(', ')}) FROM STDIN (FORMAT binary)`,
+        [out.end()],
+      );
+    }
+    return written;
   });
+}
+
+/**
+ * Tuples of PostgreSQL's binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html, "Binary
+ * Format"), read in place: `next()` moves to the next tuple (null after the last), whose fields the accessors read.
+ */
+class BinaryRows {
+  private at = 0;
+  private readonly start: number[] = [];
+  private readonly length: number[] = [];
+
+  constructor(private readonly data: Buffer) {
+    // The signature (11 bytes), flags (4) and the header extension, which is skipped.
+    this.at = data.length ? 15 + 4 + data.readInt32BE(15) : 0;
+  }
+
+  next(): this | null {
+    if (this.at >= this.data.length) return null;
+    const fields = this.data.readInt16BE(this.at);
+    if (fields < 0) return null;
+    this.at += 2;
+    for (let f = 0; f < fields; f++) {
+      const length = this.data.readInt32BE(this.at);
+      this.at += 4;
+      this.start[f] = this.at;
+      this.length[f] = length;
+      if (length > 0) this.at += length;
+    }
+    return this;
+  }
+
+  text(f: number): string {
+    return this.data.toString('utf8', this.start[f], this.start[f] + this.length[f]);
+  }
+
+  /** An int4, or a date as days since 2000-01-01. */
+  int4(f: number): number {
+    return this.data.readInt32BE(this.start[f]);
+  }
+
+  /** A bigint as a number (COT figures are far below 2^53); null for NULL. */
+  int8(f: number): number | null {
+    if (this.length[f] < 0) return null;
+    return this.data.readInt32BE(this.start[f]) * 2 ** 32 + this.data.readUInt32BE(this.start[f] + 4);
+  }
+}
+
+/**
+ * Rows in PostgreSQL's binary COPY format (see `BinaryRows`): numbers travel as their bytes, neither printed
+ * nor parsed again, which for doubles costs more than everything else an indicator refresh does. Fields go in
+ * the table's column order.
+ */
+class BinaryCopy {
+  private readonly done: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private at = 0;
+
+  constructor() {
+    this.room(19);
+    this.at += this.buf.write('PGCOPY\n\xff\r\n\0', this.at, 'latin1');
+    this.at = this.buf.writeInt32BE(0, this.at);
+    this.at = this.buf.writeInt32BE(0, this.at);
+  }
+
+  private room(bytes: number) {
+    if (this.at + bytes <= this.buf.length) return;
+    this.done.push(this.buf.subarray(0, this.at));
+    this.buf = Buffer.allocUnsafe(Math.max(1 << 16, bytes));
+    this.at = 0;
+  }
+
+  row(fields: number) {
+    this.room(2);
+    this.at = this.buf.writeInt16BE(fields, this.at);
+  }
+
+  null() {
+    this.room(4);
+    this.at = this.buf.writeInt32BE(-1, this.at);
+    return this;
+  }
+
+  text(value: string | null) {
+    if (value === null) return this.null();
+    const bytes = Buffer.byteLength(value);
+    this.room(4 + bytes);
+    this.at = this.buf.writeInt32BE(bytes, this.at);
+    this.at += this.buf.write(value, this.at);
+    return this;
+  }
+
+  /** An int4, or a date as days since 2000-01-01. */
+  int4(value: number) {
+    this.room(8);
+    this.at = this.buf.writeInt32BE(4, this.at);
+    this.at = this.buf.writeInt32BE(value, this.at);
+    return this;
+  }
+
+  /** A safe integer as a bigint: its high and low 32 bits. */
+  int8(value: number | null) {
+    if (value === null) return this.null();
+    this.room(12);
+    const high = Math.floor(value / 2 ** 32);
+    this.at = this.buf.writeInt32BE(8, this.at);
+    this.at = this.buf.writeInt32BE(high, this.at);
+    this.at = this.buf.writeUInt32BE(value - high * 2 ** 32, this.at);
+    return this;
+  }
+
+  float8(value: number | null) {
+    if (value === null) return this.null();
+    this.room(12);
+    this.at = this.buf.writeInt32BE(8, this.at);
+    this.at = this.buf.writeDoubleBE(value, this.at);
+    return this;
+  }
+
+  /** The data so far with the trailer. */
+  end(): Buffer {
+    this.room(2);
+    this.at = this.buf.writeInt16BE(-1, this.at);
+    return Buffer.concat([...this.done, this.buf.subarray(0, this.at)]);
+  }
 }
 
 /** The status of each unit the run has recorded. */

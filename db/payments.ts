@@ -194,6 +194,13 @@ export function intentsQuery(db: Knex, filters: IntentFilters): QueryBuilder<Pay
   return q;
 }
 
+/** The names of the given merchants, by id (for showing an intent's merchant as a person knows it). */
+export async function merchantNames(db: Knex, merchantIds: string[]): Promise<Map<string, string>> {
+  const ids = [...new Set(merchantIds)];
+  const rows = ids.length ? await Merchant.query(db).findByIds(ids).select('id', 'name') : [];
+  return new Map(rows.map((m) => [m.id, m.name]));
+}
+
 /** The intent's log of state changes, oldest first. */
 export async function intentTransactions(db: Knex, intentId: string): Promise<PaymentTransaction[]> {
   return PaymentTransaction.query(db).where({ intent_id: intentId }).orderBy('id');

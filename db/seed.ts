@@ -8,6 +8,8 @@ import { createMerchant, issueApiKey } from './merchants.js';
 import { ApiKey } from './models/ApiKey.js';
 import { Merchant } from './models/Merchant.js';
 import { User, type Role } from './models/User.js';
+import { grantModules } from './users.js';
+import { MODULES } from '../lib/accounts/modules.js';
 import { Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
 
 export const DEMO_MERCHANT_NAME = 'Demo Shop';
@@ -99,12 +101,14 @@ export async function seed(db: Knex, config: Config): Promise<SeedResult> {
   return db.transaction(async (trx) => {
     for (const login of logins) {
       const existing = await User.query(trx).findOne({ email: login.email });
-      if (!existing)
-        await User.query(trx).insert({
-          email: login.email,
-          password_hash: await bcrypt.hash(login.password, 10),
-          role: login.role,
-        });
+      if (existing) continue;
+      const user = await User.query(trx).insert({
+        email: login.email,
+        password_hash: await bcrypt.hash(login.password, 10),
+        role: login.role,
+      });
+      // Demo logins may use every module (only when made: an admin's later revocation stays).
+      await grantModules(trx, user.id, MODULES, null);
     }
     // The demo key is derived from this installation's secret: stable across restarts, unknown elsewhere.
     const demoKey = `mk_test_${createHmac('sha256', config.jwtSecret).update('demo-merchant-key').digest('base64url')}`;

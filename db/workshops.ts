@@ -1,5 +1,6 @@
 /** Workshops and the rows availability is computed from: mechanics, weekly hours, date overrides, services. */
 import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
 import type { Model, ModelClass, PartialModelObject } from 'objection';
 import { DateOverrideRow, Mechanic, Service, Workshop, WorkingHours } from './models/Workshop.js';
 
@@ -75,6 +76,20 @@ const collections: Record<WorkshopCollection, { model: ModelClass<WorkshopRow>; 
   overrides: { model: DateOverrideRow, order: 'date, mechanic_id nulls first' },
 };
 
+const hhmm = (t: unknown) => (typeof t === 'string' ? t.slice(0, 5) : t);
+
+/**
+ * A row as the API shows it: times of day as `HH:MM` (PostgreSQL's `time` reads `HH:MM:SS`) and an override's
+ * `date` as the calendar date `YYYY-MM-DD` (node-postgres reads a `date` as local midnight, which JSON would turn
+ * into another day's instant west or east of UTC).
+ */
+function present(row: WorkshopRow): WorkshopRow {
+  const r = row as unknown as Record<string, unknown>;
+  for (const key of ['opens', 'closes', 'break_start', 'break_end']) if (key in r) r[key] = hhmm(r[key]);
+  if (r.date instanceof Date) r.date = DateTime.fromJSDate(r.date).toISODate();
+  return row;
+}
+
 /** The workshop's rows of the collection, in its listing order. */
 export async function listWorkshopRows(
   db: Knex,
@@ -82,7 +97,7 @@ export async function listWorkshopRows(
   workshopId: string,
 ): Promise<WorkshopRow[]> {
   const { model, order } = collections[collection];
-  return model.query(db).where({ workshop_id: workshopId }).orderByRaw(order);
+  return (await model.query(db).where({ workshop_id: workshopId }).orderByRaw(order)).map(present);
 }
 
 /** Inserts a row under the workshop; returns the stored row. */
@@ -92,7 +107,9 @@ export async function insertWorkshopRow(
   workshopId: string,
   row: Record<string, unknown>,
 ): Promise<WorkshopRow> {
-  return collections[collection].model.query(db).insertAndFetch({ ...row, workshop_id: workshopId } as never);
+  return present(
+    await collections[collection].model.query(db).insertAndFetch({ ...row, workshop_id: workshopId } as never),
+  );
 }
 
 /** The row with that id, or undefined. */
@@ -111,7 +128,7 @@ export async function updateWorkshopRow(
   id: string,
   values: Record<string, unknown>,
 ): Promise<WorkshopRow> {
-  return collections[collection].model.query(db).patchAndFetchById(id, values as never);
+  return present(await collections[collection].model.query(db).patchAndFetchById(id, values as never));
 }
 
 /**

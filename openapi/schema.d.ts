@@ -399,6 +399,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description `email_not_verified` (finish sign-up first) or `account_inactive` */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Body larger than the limit */
                 413: {
                     headers: {
@@ -601,7 +608,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Who the credentials belong to */
+        /** Who the credentials belong to (a console user: with the profile) */
         get: {
             parameters: {
                 query?: never;
@@ -646,6 +653,856 @@ export interface paths {
                     content: {
                         "application/json": components["schemas"]["Error"];
                     };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Change your profile: display name, language (of emails), time zone (IANA) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        display_name?: string | null;
+                        /** @enum {string} */
+                        language?: "en" | "pl";
+                        time_zone?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The profile after the change */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Change your password (the current one required); your other sessions end, this one stays */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        current_password: string;
+                        new_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Changed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `wrong_password`: the current password does not match */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign up: emails a 6-digit code (valid 10 min) to confirm the address; always 202 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                        password: string;
+                        display_name?: string;
+                        /**
+                         * @default en
+                         * @enum {string}
+                         */
+                        language?: "en" | "pl";
+                        /** @default UTC */
+                        time_zone?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The code is on its way — or, when the email already has an account, its owner is told so */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountRequestAccepted"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Confirm the email with the emailed code; signs in (as login does). 5 wrong codes kill the code */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Verified and signed in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Session"];
+                    };
+                };
+                /** @description `invalid_code` (with `attempts_left` when a code is pending) or `code_expired` (expired, or dead after too many wrong codes: ask for a new one) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/resend-verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a new sign-up code (one per cool-down per email); always 202 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description A new code is on its way if a sign-up is pending */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountRequestAccepted"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email a single-use password-reset link (valid 30 min); always 202 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: email */
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description A link is on its way if the email has an account */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountRequestAccepted"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set a new password with the emailed token; every session of the account ends */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        token: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Password set; sign in with it */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `invalid_token`: unknown, already used or expired */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user's sessions (refresh-token families): device, IP, opened, last used, which is this one */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Live sessions, most recently used first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["SessionInfo"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one of your sessions (its refresh token stops working; its access token lapses within minutes) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dev/mailbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Development only: the embedded SMTP catcher's messages, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    to?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CaughtMail"][];
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description `mailbox_disabled`: no embedded SMTP catcher runs (SMTP_URL is set, or production) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
                 /** @description Rate limited; see Retry-After */
                 429: {
@@ -748,7 +1605,7 @@ export interface paths {
                         /** Format: uri */
                         webhook_url?: string | null;
                         /** @description Event types the endpoint receives; `*` (the default) is every type */
-                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled")[];
+                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" | "company.changed")[];
                     };
                 };
             };
@@ -923,7 +1780,7 @@ export interface paths {
                         /** Format: uri */
                         webhook_url?: string | null;
                         /** @description Event types the endpoint receives; `*` (the default) is every type */
-                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled")[];
+                        webhook_events?: ("*" | "payment_intent.created" | "payment_intent.processing" | "payment_intent.succeeded" | "payment_intent.payment_failed" | "payment_intent.canceled" | "company.changed")[];
                     };
                 };
             };
@@ -1485,7 +2342,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data: components["schemas"]["PaymentIntent"][];
+                            data: components["schemas"]["PaymentIntentWithMerchant"][];
                             next_cursor: string | null;
                         };
                     };
@@ -2562,16 +3419,14 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description All workshops */
+                /** @description All workshops, by name */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            data: {
-                                [key: string]: unknown;
-                            }[];
+                            data: components["schemas"]["Workshop"][];
                         };
                     };
                 };
@@ -2632,9 +3487,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Workshop"];
                     };
                 };
                 /** @description Invalid request */
@@ -2724,9 +3577,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Workshop"];
                     };
                 };
                 /** @description Invalid request */
@@ -2869,9 +3720,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Workshop"];
                     };
                 };
                 /** @description Invalid request */
@@ -2965,9 +3814,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data: {
-                                [key: string]: unknown;
-                            }[];
+                            data: components["schemas"]["Mechanic"][];
                         };
                     };
                 };
@@ -3034,9 +3881,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Mechanic"];
                     };
                 };
                 /** @description Invalid request */
@@ -3142,9 +3987,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Mechanic"];
                     };
                 };
                 /** @description Invalid request */
@@ -3313,9 +4156,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data: {
-                                [key: string]: unknown;
-                            }[];
+                            data: components["schemas"]["Service"][];
                         };
                     };
                 };
@@ -3392,9 +4233,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Service"];
                     };
                 };
                 /** @description Invalid request */
@@ -3510,9 +4349,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["Service"];
                     };
                 };
                 /** @description Invalid request */
@@ -3681,9 +4518,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data: {
-                                [key: string]: unknown;
-                            }[];
+                            data: components["schemas"]["WorkingHours"][];
                         };
                     };
                 };
@@ -3754,9 +4589,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["WorkingHours"];
                     };
                 };
                 /** @description Invalid request */
@@ -3866,9 +4699,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["WorkingHours"];
                     };
                 };
                 /** @description Invalid request */
@@ -4030,9 +4861,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            data: {
-                                [key: string]: unknown;
-                            }[];
+                            data: components["schemas"]["DateOverride"][];
                         };
                     };
                 };
@@ -4105,9 +4934,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["DateOverride"];
                     };
                 };
                 /** @description Invalid request */
@@ -4219,9 +5046,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            [key: string]: unknown;
-                        };
+                        "application/json": components["schemas"]["DateOverride"];
                     };
                 };
                 /** @description Invalid request */
@@ -4557,8 +5382,12 @@ export interface paths {
                         "application/json": {
                             id: string;
                             workshop_id: string;
+                            workshop_name: string;
+                            time_zone: string;
                             mechanic_id: string;
+                            mechanic_name: string;
                             service_id: string;
+                            service_name: string;
                             starts_at: string;
                             ends_at: string;
                             /** @enum {string} */
@@ -5283,7 +6112,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** Watch a product page: a Temporal Schedule checks it every `interval` seconds */
+        /** Watch a product page: checked every `interval` seconds, first within one interval */
         post: {
             parameters: {
                 query?: never;
@@ -5314,7 +6143,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Created and scheduled */
+                /** @description Created and due */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -5410,7 +6239,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One monitor with its host's breaker and throttle, next scheduled checks and recent alerts */
+        /** One monitor with its host's breaker and throttle, its next three due times and recent alerts */
         get: {
             parameters: {
                 query?: never;
@@ -5478,7 +6307,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Stop monitoring: removes the schedule, keeps the history */
+        /** Stop monitoring: no more checks, the history stays */
         delete: {
             parameters: {
                 query?: never;
@@ -6479,6 +7308,18 @@ export interface paths {
                             report_type: "legacy" | "disagg" | "tff";
                             label: string;
                             groups: components["schemas"]["CotGroup"][];
+                            /** @description how many reports each index is computed over (null until a market has that many) */
+                            windows: {
+                                index_13: number;
+                                index_52: number;
+                                index_156: number;
+                                wci_26: number;
+                            };
+                            /** @description the 52-report index at or above `high` or at or below `low` is crowded: BUY/SELL follow commercial groups and fade the others */
+                            crowded: {
+                                high: number;
+                                low: number;
+                            };
                         };
                     };
                 };
@@ -7146,6 +7987,1430 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts per area for the operator's day and the newest events of every feature, each with its target: the areas of the caller's modules only */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the operator's time zone: whose calendar day `today` is */
+                    time_zone?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The overview */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Overview"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/watches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Watched companies, newest first: a merchant sees its own, console users all */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                    /** @description NIP: 10 digits whose last is the official check digit; dashes, spaces and a `PL` prefix are accepted (`123-456-32-18`, `PL 1234563218`) */
+                    nip?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["CompanyWatch"][];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Watch a NIP: re-checked about daily; a change of VAT status, name, addresses or accounts is recorded and sent as `company.changed` (webhook for merchants, live event) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description NIP: 10 digits whose last is the official check digit; dashes, spaces and a `PL` prefix are accepted (`123-456-32-18`, `PL 1234563218`)
+                         * @example 123-456-32-18
+                         */
+                        nip: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The caller already watches this NIP: that watch */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanyWatch"];
+                    };
+                };
+                /** @description Watching */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanyWatch"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key still in use, or the resource is in a state that does not allow this */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key reused with a different request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/watches/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One watch: the company as last seen and its change history */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The watch */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanyWatchDetail"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such watch */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Stop watching (the change history stays stored) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No longer watched */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such watch */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{nip}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A company by NIP from the VAT white list: Redis cache (24 h), else the registry, else the copy kept in PostgreSQL */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description NIP: 10 digits whose last is the official check digit; dashes, spaces and a `PL` prefix are accepted (`123-456-32-18`, `PL 1234563218`) */
+                    nip: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The company, with where the answer came from and whether it is stale */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Company"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The NIP is valid but not on the white list (`not_registered`; details: `source`, `fetched_at`, `stale`, `request_id`) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The registry refused the query (`registry_refused`, its WL code in details) or answered in an unexpected shape (`registry_invalid_answer`) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The registry is unavailable (`registry_unavailable`: errors, or the circuit breaker open) or its daily query limit is spent (`registry_limit_reached`), and nothing is stored to answer with */
+                503: {
+                    headers: {
+                        /** @description seconds until asking the registry again makes sense */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{nip}/accounts/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Whether a bank account is on the white list for the NIP on a day (the registry's own check), recorded with the registry's request id as proof */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    /** @description NIP: 10 digits whose last is the official check digit; dashes, spaces and a `PL` prefix are accepted (`123-456-32-18`, `PL 1234563218`) */
+                    nip: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description a 26-digit NRB or a PL IBAN; spaces and dashes are accepted
+                         * @example PL 11 1020 1026 9935 1819 0937 8657
+                         */
+                        account: string;
+                        /**
+                         * Format: date
+                         * @description the day to check (YYYY-MM-DD, not in the future); today in Poland by default
+                         */
+                        date?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The check and its proof */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CompanyAccountCheck"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key still in use, or the resource is in a state that does not allow this */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Idempotency-Key reused with a different request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The registry refused the query (`registry_refused`, its WL code in details) or answered in an unexpected shape (`registry_invalid_answer`) */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The registry is unavailable (`registry_unavailable`: errors, or the circuit breaker open) or its daily query limit is spent (`registry_limit_reached`), and nothing is stored to answer with */
+                503: {
+                    headers: {
+                        /** @description seconds until asking the registry again makes sense */
+                        "Retry-After"?: string;
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/popular": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The most looked-up NIPs with their counts and names: everyone's for console users, a merchant's own for a merchant */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    /** @description count only look-ups at or after this time */
+                    since?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Most looked-up first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: {
+                                nip: string;
+                                /** @description null until the registry named it */
+                                name: string | null;
+                                count: number;
+                                last_searched_at: string;
+                            }[];
+                            since: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cache/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Clear cached registry answers: one NIP, or every one with `all: true` */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description NIP: 10 digits whose last is the official check digit; dashes, spaces and a `PL` prefix are accepted (`123-456-32-18`, `PL 1234563218`)
+                         * @example 123-456-32-18
+                         */
+                        nip?: string;
+                        /** @description true: clear every cached NIP */
+                        all?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description How many cached answers were removed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            cleared: number;
+                            nip: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The role and modules of the signed-in console user (what the console may show) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Role and modules */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Permissions"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List console users, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                    state?: "active" | "inactive" | "unverified";
+                    role?: "admin" | "operator";
+                    /** @description users who may use this module (admins included) */
+                    permission?: "payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies";
+                    /** @description part of the email, any case */
+                    search?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            data: components["schemas"]["User"][];
+                            next_cursor: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One console user */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such user */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a user's role and/or active state (deactivating ends their sessions at once) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        role?: "admin" | "operator";
+                        active?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such user */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description `own_access`: an admin cannot deactivate or demote themselves */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/users/{id}/permissions/{module}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Grant a module to a user (granting it again changes nothing) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    module: "payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such user */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not application/json, or its charset or Content-Encoding is not supported */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Revoke a module from a user (effective on their next request) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    module: "payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["User"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such user */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Users by state, role and module, and registrations per day */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description first day counted (default: 29 days before `to`) */
+                    from?: string;
+                    /** @description last day counted, inclusive (default: today in `time_zone`) */
+                    to?: string;
+                    /** @description whose calendar days registrations are counted in */
+                    time_zone?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The statistics */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserStats"];
+                    };
+                };
+                /** @description Invalid request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed for this caller */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited; see Retry-After */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -7195,11 +9460,39 @@ export interface components {
             email: string;
             /** @enum {string} */
             role: "admin" | "operator";
+            display_name: string | null;
+            /** @enum {string} */
+            language: "en" | "pl";
+            time_zone: string;
+            email_verified_at: string | null;
         } | {
             /** @enum {string} */
             kind: "merchant";
             merchant_id: string;
             api_key_id: string;
+        };
+        AccountRequestAccepted: {
+            /** @enum {string} */
+            status: "accepted";
+            message: string;
+        };
+        SessionInfo: {
+            id: string;
+            user_agent: string | null;
+            ip: string | null;
+            created_at: string;
+            last_used_at: string;
+            /** @description The session whose refresh cookie came with this request */
+            current: boolean;
+        };
+        CaughtMail: {
+            id: string;
+            from: string;
+            to: string[];
+            subject: string;
+            text: string;
+            html: string | null;
+            received_at: string;
         };
         Merchant: {
             /** Format: uuid */
@@ -7246,6 +9539,33 @@ export interface components {
             workflow_id: string;
             temporal_url: string;
         };
+        PaymentIntentWithMerchant: {
+            id: string;
+            /** @enum {string} */
+            object: "payment_intent";
+            amount: number;
+            /**
+             * @description ISO 4217 currency code, upper case
+             * @example EUR
+             */
+            currency: string;
+            order_id: string;
+            metadata: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            status: "requires_payment_method" | "processing" | "succeeded" | "failed" | "canceled";
+            cancellation_reason: string | null;
+            expires_at: string;
+            created_at: string;
+            updated_at: string;
+            merchant_id: string;
+            payment_token: string;
+            checkout_url: string;
+            workflow_id: string;
+            temporal_url: string;
+            merchant_name: string;
+        };
         PaymentIntentDetail: {
             id: string;
             /** @enum {string} */
@@ -7271,6 +9591,7 @@ export interface components {
             checkout_url: string;
             workflow_id: string;
             temporal_url: string;
+            merchant_name: string;
             transactions: {
                 id: number;
                 type: string;
@@ -7333,6 +9654,56 @@ export interface components {
             error: string | null;
             created_at: string;
         };
+        Workshop: {
+            id: string;
+            name: string;
+            address: string;
+            time_zone: string;
+            phone: string | null;
+            email: string | null;
+            created_at: string;
+        };
+        Mechanic: {
+            id: string;
+            workshop_id: string;
+            name: string;
+            active: boolean;
+            created_at: string;
+        };
+        Service: {
+            id: string;
+            workshop_id: string;
+            name: string;
+            duration_min: number;
+            buffer_before_min: number;
+            buffer_after_min: number;
+            price_min: number | null;
+            price_max: number | null;
+            currency: string | null;
+        };
+        WorkingHours: {
+            id: string;
+            workshop_id: string;
+            mechanic_id: string | null;
+            opens: string;
+            closes: string;
+            break_start: string | null;
+            break_end: string | null;
+            /** @description ISO weekday: 1 Monday … 7 Sunday */
+            weekday: number;
+        };
+        DateOverride: {
+            id: string;
+            workshop_id: string;
+            mechanic_id: string | null;
+            opens: string | null;
+            closes: string | null;
+            break_start: string | null;
+            break_end: string | null;
+            /** @description YYYY-MM-DD, a date on the workshop's calendar */
+            date: string;
+            closed: boolean;
+        };
         Slot: {
             start: string;
             end: string;
@@ -7341,8 +9712,12 @@ export interface components {
         Appointment: {
             id: string;
             workshop_id: string;
+            workshop_name: string;
+            time_zone: string;
             mechanic_id: string;
+            mechanic_name: string;
             service_id: string;
+            service_name: string;
             starts_at: string;
             ends_at: string;
             /** @enum {string} */
@@ -7366,8 +9741,12 @@ export interface components {
         AppointmentDetail: {
             id: string;
             workshop_id: string;
+            workshop_name: string;
+            time_zone: string;
             mechanic_id: string;
+            mechanic_name: string;
             service_id: string;
+            service_name: string;
             starts_at: string;
             ends_at: string;
             /** @enum {string} */
@@ -7392,6 +9771,7 @@ export interface components {
                 data: {
                     [key: string]: unknown;
                 };
+                mechanic_name: string | null;
                 created_at: string;
             }[];
         };
@@ -7423,6 +9803,8 @@ export interface components {
             last_error: string | null;
             last_checked_at: string | null;
             below_target: boolean;
+            /** @description when the next check is due (its slot; null while paused); then every `interval` seconds */
+            next_check_at: string | null;
             breaker: {
                 /** @enum {string} */
                 state: "closed" | "open" | "half_open";
@@ -7436,7 +9818,9 @@ export interface components {
                 /** @description the answer that asked for the wait */
                 reason: string;
             } | null;
+            /** @description the Schedule whose runs check the monitors of this monitor's task queue */
             schedule_id: string;
+            /** @description that Schedule in the Temporal Web UI */
             temporal_url: string;
             created_at: string;
         };
@@ -7468,6 +9852,8 @@ export interface components {
             last_error: string | null;
             last_checked_at: string | null;
             below_target: boolean;
+            /** @description when the next check is due (its slot; null while paused); then every `interval` seconds */
+            next_check_at: string | null;
             breaker: {
                 /** @enum {string} */
                 state: "closed" | "open" | "half_open";
@@ -7481,7 +9867,9 @@ export interface components {
                 /** @description the answer that asked for the wait */
                 reason: string;
             } | null;
+            /** @description the Schedule whose runs check the monitors of this monitor's task queue */
             schedule_id: string;
+            /** @description that Schedule in the Temporal Web UI */
             temporal_url: string;
             created_at: string;
             next_checks: string[];
@@ -7514,8 +9902,13 @@ export interface components {
             http_status: number | null;
             error: string | null;
             attempts: number;
+            /** @description the slot the check was due at (check now: when it was asked) */
             scheduled_at: string | null;
             checked_at: string;
+            /** @description the workflow that made the check: a dispatcher run, or a check now */
+            workflow_id: string | null;
+            /** @description that workflow run in the Temporal Web UI */
+            temporal_url: string | null;
         };
         DiagnosisReply: {
             /** @enum {string} */
@@ -7659,6 +10052,8 @@ export interface components {
                 from: string;
                 through: string;
             }[];
+            /** @description how many reports the market has in all (`weeks` may hold fewer): an index over N reports needs N */
+            reports: number;
             /** @description newest first */
             weeks: components["schemas"]["CotWeek"][];
         };
@@ -7695,6 +10090,8 @@ export interface components {
             name: string;
             report_date: string;
             open_interest: number;
+            /** @description how many reports the market has up to this one: an index over N reports needs N of them */
+            reports: number;
             signals: number;
             groups: components["schemas"]["CotIndicators"][];
         };
@@ -7799,6 +10196,321 @@ export interface components {
             data_through: string | null;
             error: string | null;
             finished_at: string;
+        };
+        Overview: {
+            day: {
+                /** @description the calendar day counted, in `time_zone` */
+                date: string;
+                time_zone: string;
+                from: string;
+                to: string;
+            };
+            /** @description null when the caller does not hold the module */
+            payments: {
+                total: number;
+                by_status: {
+                    requires_payment_method: number;
+                    processing: number;
+                    succeeded: number;
+                    failed: number;
+                    canceled: number;
+                };
+            } | null;
+            /** @description null when the caller does not hold the module (payments) */
+            webhooks: {
+                /** @description deliveries given up on after the whole retry schedule */
+                failed: number;
+                /** @description deliveries still pending after at least one failed attempt */
+                retrying: number;
+                disabled_endpoints: number;
+            } | null;
+            /** @description null when the caller does not hold the module */
+            monitors: {
+                active: number;
+                paused: number;
+                /** @description running monitors whose last price is at or below the target */
+                alerting: number;
+                /** @description running monitors whose last check did not read a price */
+                failing: number;
+                /** @description running monitors whose host's circuit breaker is open or half-open */
+                breaker_open: number;
+                open_hosts: string[];
+            } | null;
+            /** @description null when the caller does not hold the module */
+            cot: {
+                stale_after_days: number;
+                reports: {
+                    /** @enum {string} */
+                    report_type: "legacy" | "disagg" | "tff";
+                    /** @enum {string} */
+                    subtype: "fo" | "co";
+                    latest_report: string;
+                    age_days: number;
+                    stale: boolean;
+                }[];
+            } | null;
+            /** @description null when the caller does not hold the module (booking) */
+            appointments: {
+                total: number;
+                by_status: {
+                    held: number;
+                    confirmed: number;
+                    in_progress: number;
+                    completed: number;
+                    no_show: number;
+                    expired: number;
+                    canceled: number;
+                };
+            } | null;
+            /** @description null when the caller does not hold the module */
+            diagnosis: {
+                open: number;
+            } | null;
+            recent: {
+                id: string;
+                type: string;
+                occurred_at: string;
+                label: string;
+                target: {
+                    /** @enum {string} */
+                    kind: "payment" | "monitor" | "appointment" | "diagnosis" | "cot_run";
+                    id: string;
+                };
+            }[];
+        };
+        CompanyWatch: {
+            id: string;
+            nip: string;
+            /** @description as last seen; null until the first answer */
+            name: string | null;
+            /**
+             * @description as last seen; null until the first answer
+             * @enum {string|null}
+             */
+            vat_status: "active" | "exempt" | "other" | "not_registered" | null;
+            /** @description the watching merchant; null for a console user */
+            merchant_id: string | null;
+            /** @description since when changes are detected; null until the first check */
+            baseline_at: string | null;
+            last_checked_at: string | null;
+            next_check_at: string;
+            /** @description why the last check got no answer (a check waiting on the registry says so) */
+            last_error: string | null;
+            last_error_at: string | null;
+            last_change_at: string | null;
+            created_at: string;
+        };
+        CompanyWatchDetail: {
+            id: string;
+            nip: string;
+            /** @description as last seen; null until the first answer */
+            name: string | null;
+            /**
+             * @description as last seen; null until the first answer
+             * @enum {string|null}
+             */
+            vat_status: "active" | "exempt" | "other" | "not_registered" | null;
+            /** @description the watching merchant; null for a console user */
+            merchant_id: string | null;
+            /** @description since when changes are detected; null until the first check */
+            baseline_at: string | null;
+            last_checked_at: string | null;
+            next_check_at: string;
+            /** @description why the last check got no answer (a check waiting on the registry says so) */
+            last_error: string | null;
+            last_error_at: string | null;
+            last_change_at: string | null;
+            created_at: string;
+            /** @description the company as last seen (null: not on the list, or not seen yet) */
+            company: {
+                nip: string;
+                name: string;
+                /**
+                 * @description `active` (Czynny), `exempt` (Zwolniony), or `other` (see the label)
+                 * @enum {string}
+                 */
+                vat_status: "active" | "exempt" | "other";
+                /** @description the registry's own word */
+                vat_status_label: string | null;
+                regon: string | null;
+                krs: string | null;
+                residence_address: string | null;
+                working_address: string | null;
+                representatives: {
+                    name: string;
+                    nip: string | null;
+                }[];
+                authorized_clerks: {
+                    name: string;
+                    nip: string | null;
+                }[];
+                partners: {
+                    name: string;
+                    nip: string | null;
+                }[];
+                /** @description registration date (YYYY-MM-DD) */
+                registered_at: string | null;
+                registration_denied_at: string | null;
+                registration_denial_basis: string | null;
+                restored_at: string | null;
+                restoration_basis: string | null;
+                removed_at: string | null;
+                removal_basis: string | null;
+                /** @description 26-digit NRBs on the white list */
+                account_numbers: string[];
+                has_virtual_accounts: boolean;
+            } | null;
+            /** @description newest first, at most 100 */
+            changes: components["schemas"]["CompanyChange"][];
+        };
+        CompanyChange: {
+            id: number;
+            detected_at: string;
+            changes: components["schemas"]["CompanyFieldChange"][];
+            /** @description the `company.changed` webhook delivery (merchant watches) */
+            delivery_id: string | null;
+        };
+        CompanyFieldChange: {
+            /** @enum {string} */
+            field: "vat_status" | "name" | "residence_address" | "working_address" | "account_numbers";
+            before?: string | null;
+            after?: string | null;
+            /** @description account_numbers: accounts now on the list */
+            added?: string[];
+            /** @description account_numbers: accounts no longer on the list */
+            removed?: string[];
+        };
+        Company: {
+            nip: string;
+            name: string;
+            /**
+             * @description `active` (Czynny), `exempt` (Zwolniony), or `other` (see the label)
+             * @enum {string}
+             */
+            vat_status: "active" | "exempt" | "other";
+            /** @description the registry's own word */
+            vat_status_label: string | null;
+            regon: string | null;
+            krs: string | null;
+            residence_address: string | null;
+            working_address: string | null;
+            representatives: {
+                name: string;
+                nip: string | null;
+            }[];
+            authorized_clerks: {
+                name: string;
+                nip: string | null;
+            }[];
+            partners: {
+                name: string;
+                nip: string | null;
+            }[];
+            /** @description registration date (YYYY-MM-DD) */
+            registered_at: string | null;
+            registration_denied_at: string | null;
+            registration_denial_basis: string | null;
+            restored_at: string | null;
+            restoration_basis: string | null;
+            removed_at: string | null;
+            removal_basis: string | null;
+            /** @description 26-digit NRBs on the white list */
+            account_numbers: string[];
+            has_virtual_accounts: boolean;
+            /**
+             * @description Redis, the registry now, or PostgreSQL (the last answer kept) while the registry is unavailable
+             * @enum {string}
+             */
+            source: "cache" | "live" | "stored";
+            /** @description when this answer came from the registry */
+            fetched_at: string;
+            /** @description true when served from PostgreSQL because the registry could not answer now */
+            stale: boolean;
+            /** @description the registry's id of the query that fetched it */
+            request_id: string;
+            /** @description why the answer is stale; null when it is not */
+            registry: {
+                available: boolean;
+                /**
+                 * @description `limit_reached`: the registry's daily query limit is spent (its 429)
+                 * @enum {string|null}
+                 */
+                reason: "circuit_open" | "limit_reached" | "unavailable" | "refused" | "invalid_answer" | null;
+                /** @description when asking the registry again makes sense */
+                retry_at: string | null;
+                message: string | null;
+            } | null;
+        };
+        CompanyAccountCheck: {
+            id: string;
+            nip: string;
+            /** @description the 26-digit NRB checked */
+            account: string;
+            /** @description the day the registry answered for (YYYY-MM-DD) */
+            date: string;
+            /** @description whether the account is on the white list for the NIP on that day */
+            assigned: boolean;
+            /** @description the registry's request id: the payer's proof of the check */
+            request_id: string;
+            /** @description when the registry answered */
+            requested_at: string;
+            checked_at: string;
+        };
+        Permissions: {
+            /** @enum {string} */
+            role: "admin" | "operator";
+            modules: ("payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies")[];
+        };
+        User: {
+            /** Format: uuid */
+            id: string;
+            email: string;
+            display_name: string | null;
+            /** @enum {string} */
+            role: "admin" | "operator";
+            active: boolean;
+            /**
+             * @description `inactive`: deactivated; `unverified`: email not confirmed; else `active`
+             * @enum {string}
+             */
+            state: "active" | "inactive" | "unverified";
+            email_verified_at: string | null;
+            created_at: string;
+            /** @description what the user may use: every module for an admin */
+            modules: ("payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies")[];
+            /** @description modules granted explicitly (they count again if an admin is demoted) */
+            granted: ("payments" | "monitors" | "cot" | "diagnosis" | "booking" | "companies")[];
+        };
+        UserStats: {
+            total: number;
+            by_state: {
+                active: number;
+                inactive: number;
+                unverified: number;
+            };
+            by_role: {
+                admin: number;
+                operator: number;
+            };
+            /** @description users who may use each module (every admin counts in every module) */
+            by_permission: {
+                payments: number;
+                monitors: number;
+                cot: number;
+                diagnosis: number;
+                booking: number;
+                companies: number;
+            };
+            registrations: {
+                from: string;
+                to: string;
+                time_zone: string;
+                /** @description every day, zeros included */
+                days: {
+                    date: string;
+                    count: number;
+                }[];
+            };
         };
     };
     responses: never;

@@ -185,10 +185,10 @@ export async function startTemporal(
 }
 
 const devServerConfig = {
-  // The server runs every Schedule as an internal workflow on its per-namespace worker, whose defaults
-  // are sized for a handful of schedules; thousands of price monitors need more (see bench/monitors.ts:
-  // with the defaults 1,000 one-minute monitors got 0.67 of their checks). deploy/temporal-dynamicconfig.yaml
-  // carries the same values for Docker Compose.
+  // The server runs every Schedule as an internal workflow on its per-namespace worker. Meridian keeps only a
+  // few (the monitor dispatcher per task queue, COT, company watches) — when each monitor had its own, the defaults
+  // gave 1,000 one-minute monitors 0.67 of their checks; the 10,000-monitor benchmark (bench/monitors.ts) was
+  // measured with these values. deploy/temporal-dynamicconfig.yaml carries the same values for Docker Compose.
   'worker.perNamespaceWorkerCount': 4,
   'worker.perNamespaceWorkerOptions': {
     MaxConcurrentWorkflowTaskPollers: 16,

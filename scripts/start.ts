@@ -5,6 +5,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../lib/platform/config.js';
+import path from 'node:path';
+import { keepCaughtMail } from '../lib/platform/mailbox.js';
+import { startMailCatcher } from './mailCatcher.js';
 import { provisionServices } from './services.js';
 import { supervise } from './supervise.js';
 import { migrate, openDb, releaseDb } from '../db/knex.js';
@@ -29,6 +32,15 @@ process.env.DATABASE_URL = services.databaseUrl;
 process.env.REDIS_URL = services.redisUrl;
 process.env.TEMPORAL_ADDRESS = services.temporalAddress;
 if (services.temporalUiUrl) process.env.TEMPORAL_UI_URL = services.temporalUiUrl;
+// Without SMTP_URL, email goes to a local catcher whose messages admins read in the console (README "Accounts").
+const mailboxDir = path.resolve(dataDir, 'mailbox');
+const mailCatcher = process.env.SMTP_URL
+  ? undefined
+  : await startMailCatcher({ onMail: (mail) => keepCaughtMail(mailboxDir, mail) });
+if (mailCatcher) {
+  process.env.SMTP_URL = mailCatcher.url;
+  process.env.MAILBOX_DIR = mailboxDir;
+}
 const config = loadConfig();
 
 const db = openDb(config.databaseUrl, 2);
@@ -77,6 +89,7 @@ console.log(`
   Temporal UI   ${config.temporal.uiUrl}   (gRPC ${config.temporal.address})
   PostgreSQL    ${config.databaseUrl.replace(/:[^:@/]+@/, ':***@')}
   Redis         ${config.redisUrl}
+  Email         ${mailCatcher ? `embedded SMTP catcher ${mailCatcher.url}; admins read it at ${config.publicUrl}/dev/mailbox` : 'SMTP_URL'}
 
   Console logins:
 ${demo.logins.map((l) => `    ${l.role.padEnd(8)} ${l.email} / ${l.password}`).join('\n')}
@@ -95,6 +108,7 @@ async function shutdown() {
   say('api stopped');
   await worker.stop();
   say('worker stopped');
+  await mailCatcher?.stop();
   await services.stop();
   say('stopped');
   process.exit(0);

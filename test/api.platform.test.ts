@@ -18,6 +18,16 @@ const expectError = (res: { status: number; json: any }, status: number, code: s
   expect(res.json.error).toHaveProperty('details');
 };
 
+describe('connections', () => {
+  it('keeps an idle connection open longer than clients keep theirs (undici 4 s), so a reused one is never reset', async () => {
+    // The server closing an idle keep-alive connection first raced a busy client reusing it: ECONNRESET.
+    const res = await fetch(`${api.url}/healthz`);
+    await res.arrayBuffer();
+    const timeoutS = Number(/timeout=(\d+)/.exec(res.headers.get('keep-alive') ?? '')?.[1]);
+    expect(timeoutS).toBeGreaterThanOrEqual(60);
+  });
+});
+
 describe('error format', () => {
   it('unknown routes are a JSON 404', async () => {
     expectError(await call(api.url, 'GET', '/api/v1/does-not-exist'), 404, 'route_not_found');

@@ -336,6 +336,41 @@ describe('booking', () => {
     expect(free).not.toContain(new Date(localTime(day, '15:00')).toISOString());
   });
 
+  it('appointments name their workshop (with its zone), mechanic and service; the timeline names its mechanics', async () => {
+    const shop = await workshop({ mechanics: 2, hours: { opens: '08:00', closes: '18:00' } });
+    const day = dayAhead();
+    const held = await book(shop, localTime(day, '09:00'), { mechanic_id: shop.mechanics[0] });
+    expect(held.status, held.text).toBe(201);
+    const names = (a: Record<string, unknown>) => [a.mechanic_name, a.service_name, a.time_zone];
+    expect(names(held.json)).toEqual(['Mechanic 0', 'Inspection', TZ]);
+    expect(held.json.workshop_name).toMatch(/^Garage-/);
+    const op = { token: operator.token };
+    const moved = await call(url(), 'POST', `/api/v1/appointments/${held.json.id}/reschedule`, {
+      ...op,
+      body: { start: localTime(day, '10:00'), mechanic_id: shop.mechanics[1] },
+    });
+    expect(moved.status, moved.text).toBe(200);
+    expect(moved.json.mechanic_name).toBe('Mechanic 1');
+    const listed = await call(url(), 'GET', `/api/v1/appointments?workshop_id=${shop.id}`, op);
+    expect(listed.json.data.map(names)).toEqual([['Mechanic 1', 'Inspection', TZ]]);
+    const detail = await call(url(), 'GET', `/api/v1/appointments/${held.json.id}`, op);
+    expect(
+      detail.json.timeline.map((e: { type: string; mechanic_name: string | null }) => [e.type, e.mechanic_name]),
+    ).toEqual([
+      ['held', 'Mechanic 0'],
+      ['rescheduled', 'Mechanic 1'],
+    ]);
+    // Times of day read as HH:MM, an override's date as the calendar date it was given (whatever the server's zone).
+    const hours = await call(url(), 'GET', `/api/v1/workshops/${shop.id}/hours`);
+    expect(hours.json.data[0]).toMatchObject({ opens: '08:00', closes: '18:00', break_start: null });
+    const override = await call(url(), 'POST', `/api/v1/workshops/${shop.id}/overrides`, {
+      ...op,
+      body: { date: day, closed: false, opens: '10:00', closes: '12:00' },
+    });
+    expect(override.json).toMatchObject({ date: day, opens: '10:00', closes: '12:00' });
+    expect((await call(url(), 'GET', `/api/v1/workshops/${shop.id}/overrides`)).json.data[0].date).toBe(day);
+  });
+
   it('cancel frees the slot; the workshop records the visit; illegal moves are 409s', async () => {
     const shop = await workshop();
     const day = dayAhead();

@@ -2,7 +2,7 @@ import { ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostThrottle } from '../lib/platform/hostThrottle.js';
-import { monitorScheduleId } from '../workflows/contracts/monitors.js';
+import { monitorDispatchScheduleId, monitorScheduleId } from '../workflows/contracts/monitors.js';
 import { call, createMerchant, signIn, startStack } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
 import { startShop } from './shop.js';
@@ -58,31 +58,54 @@ const checkNow = async (id: string, token = merchant.key) => {
 };
 
 describe('monitor lifecycle', () => {
-  it('is a Temporal Schedule: created with SKIP overlap, paused and resumed, re-timed, deleted while history stays', async () => {
+  it('is due in PostgreSQL, checked by its task queue’s dispatcher: paused, resumed and re-timed, deleted while history stays', async () => {
+    const before = Date.now();
     const m = await monitor(shop.product(sku(), 'jsonld'), { interval: 60 });
-    const handle = schedules().getHandle(monitorScheduleId(m.id));
-    let described = await handle.describe();
-    expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-    expect(described.spec.intervals?.[0].every).toBe(60_000);
-    expect(described.state.paused).toBe(false);
-    expect(described.info.nextActionTimes.length).toBeGreaterThan(0);
+    const detail = async () => (await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).json;
+    const grid = (d: { next_check_at: string }, intervalS: number) =>
+      [0, 1, 2].map((k) => new Date(Date.parse(d.next_check_at) + k * intervalS * 1000).toISOString());
+    // First due in the second half of its first interval, then every interval.
+    let d = await detail();
+    expect(Date.parse(d.next_check_at)).toBeGreaterThanOrEqual(before + 30_000);
+    expect(Date.parse(d.next_check_at)).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(d.next_checks).toEqual(grid(d, 60));
+    // No Schedule of its own: the dispatcher Schedule of its task queue checks it.
+    await expect(schedules().getHandle(monitorScheduleId(m.id)).describe()).rejects.toBeInstanceOf(
+      ScheduleNotFoundError,
+    );
+    const dispatcher = await schedules().getHandle(d.schedule_id).describe();
+    expect(d.schedule_id).toBe(monitorDispatchScheduleId(stack.settings.TEMPORAL_TASK_QUEUE));
+    expect(dispatcher.policies.overlap).toBe(ScheduleOverlapPolicy.ALLOW_ALL);
+    expect(dispatcher.action).toMatchObject({
+      workflowType: 'monitorDispatchWorkflow',
+      taskQueue: stack.settings.TEMPORAL_TASK_QUEUE,
+    });
+    expect(d.temporal_url).toContain(`/schedules/${d.schedule_id}`);
 
     expect(
-      (await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { paused: true } })).json
-        .paused,
-    ).toBe(true);
-    expect((await handle.describe()).state.paused).toBe(true);
+      (await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { paused: true } })).json,
+    ).toMatchObject({ paused: true, next_check_at: null });
+    expect((await detail()).next_checks).toEqual([]);
+    const resumedAt = Date.now();
     await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, {
       token: merchant.key,
       body: { paused: false, interval: 120 },
     });
-    described = await handle.describe();
-    expect(described.state.paused).toBe(false);
-    expect(described.spec.intervals?.[0].every).toBe(120_000);
+    d = await detail();
+    expect(d).toMatchObject({ paused: false, interval: 120 });
+    expect(Date.parse(d.next_check_at)).toBeGreaterThanOrEqual(resumedAt + 60_000);
+    expect(Date.parse(d.next_check_at)).toBeLessThanOrEqual(Date.now() + 120_000);
+    expect(d.next_checks).toEqual(grid(d, 120));
+    // Re-timed again: a new grid within the new interval.
+    const retimedAt = Date.now();
+    d = (await call(url(), 'PATCH', `/api/v1/monitors/${m.id}`, { token: merchant.key, body: { interval: 600 } })).json;
+    expect(Date.parse(d.next_check_at)).toBeGreaterThanOrEqual(retimedAt + 300_000);
+    expect(Date.parse(d.next_check_at)).toBeLessThanOrEqual(Date.now() + 600_000);
 
-    await checkNow(m.id);
+    const checked = await checkNow(m.id);
+    expect(checked.workflow_id).toMatch(new RegExp(`^price-check-${m.id}-now-`));
+    expect(checked.temporal_url).toMatch(/\/workflows\/price-check-[^/]+\/[0-9a-f-]{36}\/history$/);
     expect((await call(url(), 'DELETE', `/api/v1/monitors/${m.id}`, { token: merchant.key })).status).toBe(204);
-    await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
     expect((await call(url(), 'GET', `/api/v1/monitors/${m.id}`, { token: merchant.key })).status).toBe(404);
     const history = await call(url(), 'GET', `/api/v1/monitors/${m.id}/history`, { token: merchant.key });
     expect(history.json.checks).toHaveLength(1);
@@ -102,6 +125,13 @@ describe('monitor lifecycle', () => {
     );
     expect(history.checks[0]).toMatchObject({ outcome: 'ok', price: 100 });
     expect(Date.parse(history.checks[0].checked_at) - Date.parse(history.checks[0].scheduled_at)).toBeLessThan(70_000);
+    // Checked by a run of its task queue's dispatcher, linked in the Web UI.
+    expect(history.checks[0].workflow_id).toMatch(
+      new RegExp(`^${monitorDispatchScheduleId(stack.settings.TEMPORAL_TASK_QUEUE)}-`),
+    );
+    expect(history.checks[0].temporal_url).toContain(
+      `/workflows/${encodeURIComponent(history.checks[0].workflow_id)}/`,
+    );
   });
 
   it('validates input and keeps owners apart', async () => {

@@ -18,7 +18,8 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
   it('a payer pays on the payer page; the operator sees the timeline and webhook attempts live', async () => {
     const url = env.stack.api.url;
     const admin = await signIn(url, 'admin');
-    const m = await createMerchant(url, admin.token, unique('Browser shop'));
+    const name = unique('Browser shop');
+    const m = { name, ...(await createMerchant(url, admin.token, name)) };
     await call(url, 'PATCH', `/api/v1/merchants/${m.id}`, { token: m.key, body: { webhook_url: receiver.url } });
     receiver.script.push(500);
     const intent = (
@@ -31,7 +32,10 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     // The operator watches the payment's page while the payer pays.
     const operator = await consolePage(env.browser, url, admin);
     await operator.goto(`${url}/payments/${intent.id}`);
-    await expect.poll(() => operator.textContent('[data-testid=intent-status]')).toBe('requires_payment_method');
+    const status = () => operator.getAttribute('[data-testid=intent-status]', 'data-status');
+    await expect.poll(status).toBe('requires_payment_method');
+    // The merchant by name, not by its id.
+    expect(await operator.textContent('main')).toContain(m.name);
 
     const payer = await env.browser.newPage();
     await payer.goto(intent.checkout_url);
@@ -39,7 +43,7 @@ describe.skipIf(!hasChromium)('payments in the browser', () => {
     await payer.click('text=Pay');
     await expect.poll(() => payer.textContent('[data-testid=payer-result]')).toContain('Payment succeeded');
 
-    await expect.poll(() => operator.textContent('[data-testid=intent-status]'), { timeout: 15_000 }).toBe('succeeded');
+    await expect.poll(status, { timeout: 15_000 }).toBe('succeeded');
     await expect.poll(() => operator.locator('[data-testid=transition-row]').count(), { timeout: 15_000 }).toBe(3);
     // The created event failed once (500), then went through: both attempts are listed.
     await expect

@@ -1,6 +1,7 @@
 /**
  * The security suite: an authentication/authorisation matrix generated from the OpenAPI document
- * (every operation × no credentials, an expired token, each caller kind), tenant isolation on every
+ * (every operation × no credentials, an expired token, each caller kind, an operator without and with only the
+ * route's module), tenant isolation on every
  * merchant-reachable resource route, secrets kept out of logs and responses, outbound URLs to
  * private addresses refused, rate limits under a parallel burst, and security headers.
  */
@@ -15,6 +16,7 @@ import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMerchant as createMerchantInDb, issueApiKey } from '../db/merchants.js';
 import { Merchant } from '../db/models/Merchant.js';
+import { MODULES } from '../lib/accounts/modules.js';
 import { decryptSecret } from '../lib/platform/crypto.js';
 import { createMerchant, signIn, startApi, startStack, testConfig, unique } from './helpers.js';
 import { startReceiver, waitFor } from './receiver.js';
@@ -35,6 +37,8 @@ interface Operation {
   method: string;
   path: string;
   access: Access[];
+  /** The module a console user needs (`x-module`), or null. */
+  module: string | null;
   hasBody: boolean;
   params: PathParam[];
   label: string;
@@ -53,6 +57,7 @@ function operationsOf(document: { paths: Record<string, Record<string, any>> }):
         method,
         path: p,
         access: op['x-access'] as Access[],
+        module: (op['x-module'] as string | undefined) ?? null,
         hasBody: op.requestBody !== undefined,
         params: ((op.parameters ?? []) as Array<PathParam & { in: string }>).filter((x) => x.in === 'path'),
         label: `${method.toUpperCase()} ${p}`,
@@ -77,9 +82,13 @@ function sampleValue(op: Operation, param: PathParam): string {
   if (param.schema.enum?.length) return String(param.schema.enum[0]);
   if (param.schema.pattern) {
     const re = new RegExp(param.schema.pattern);
-    const found = [`pi_${randomBytes(12).toString('hex')}`, `pt_${randomBytes(24).toString('hex')}`, 'ABC123'].find(
-      (c) => re.test(c),
-    );
+    // The last: a NIP-shaped value whose check digit is wrong (admitted, then refused with a 400, no registry call).
+    const found = [
+      `pi_${randomBytes(12).toString('hex')}`,
+      `pt_${randomBytes(24).toString('hex')}`,
+      'ABC123',
+      '1234567890',
+    ].find((c) => re.test(c));
     if (found) return found;
   }
   throw new Error(`no sample value for {${param.name}} of ${op.label}: extend sampleValue()`);
@@ -166,6 +175,8 @@ let receiver: Awaited<ReturnType<typeof startReceiver>>;
 let shop: Awaited<ReturnType<typeof startShop>>;
 let admin: Awaited<ReturnType<typeof signIn>>;
 let operator: Awaited<ReturnType<typeof signIn>>;
+/** Per module: an operator holding every module but it, and one holding only it. */
+const moduleOperators: Record<string, { lacking: string; only: string }> = {};
 let adminId: string;
 
 interface Tenant {
@@ -177,6 +188,7 @@ interface Tenant {
   deliveryId: string;
   monitorId: string;
   monitorUrl: string;
+  watchId: string;
 }
 let a: Tenant;
 let b: Tenant;
@@ -202,6 +214,8 @@ async function tenant(label: string): Promise<Tenant> {
     body: { url: monitorUrl, target_price: 10, currency: 'EUR', interval: 3600 },
   });
   expect(monitor.status, monitor.text).toBe(201);
+  const watch = await send(url(), 'POST', '/api/v1/companies/watches', { token: m.key, body: { nip: '5260181596' } });
+  expect(watch.status, watch.text).toBe(201);
   return {
     ...m,
     keyId: keys.json.data[0].id,
@@ -209,6 +223,7 @@ async function tenant(label: string): Promise<Tenant> {
     deliveryId: history.json.data[0].id,
     monitorId: monitor.json.id,
     monitorUrl,
+    watchId: watch.json.id,
   };
 }
 
@@ -219,6 +234,17 @@ beforeAll(async () => {
     startShop(),
   ]);
   [admin, operator] = await Promise.all([signIn(url(), 'admin'), signIn(url(), 'operator')]);
+  for (const m of MODULES) {
+    const [lacking, only] = await Promise.all([
+      signIn(
+        url(),
+        'operator',
+        MODULES.filter((x) => x !== m),
+      ),
+      signIn(url(), 'operator', [m]),
+    ]);
+    moduleOperators[m] = { lacking: lacking.token, only: only.token };
+  }
   adminId = (await send(url(), 'GET', '/api/v1/auth/me', { token: admin.token })).json.id;
   [a, b] = await Promise.all([tenant('a'), tenant('b')]);
 });
@@ -238,6 +264,7 @@ function tenantValue(p: string, name: string): string | undefined {
   if (p.startsWith('/api/v1/payments/{')) return name === 'token' ? b.payment.payment_token : b.payment.id;
   if (p.startsWith('/api/v1/webhooks/{id}')) return b.deliveryId;
   if (p.startsWith('/api/v1/monitors/{id}')) return b.monitorId;
+  if (p.startsWith('/api/v1/companies/watches/{id}')) return b.watchId;
   return undefined;
 }
 function fillPath(op: Operation, realIds: boolean): string {
@@ -266,14 +293,17 @@ const expiredAdminToken = () =>
 describe('access matrix (generated from openapi/openapi.json)', () => {
   it('covers every operation the live API documents, each declaring who may call it', async () => {
     const live = operationsOf((await send(url(), 'GET', '/openapi.json')).json);
-    expect(live.map((o) => `${o.label} ${o.access}`).sort()).toEqual(
-      operations.map((o) => `${o.label} ${o.access}`).sort(),
+    expect(live.map((o) => `${o.label} ${o.access} ${o.module}`).sort()).toEqual(
+      operations.map((o) => `${o.label} ${o.access} ${o.module}`).sort(),
     );
     for (const op of operations) {
       expect(op.access.length, op.label).toBeGreaterThan(0);
       for (const x of op.access) expect(['public', 'operator', 'admin', 'merchant'], op.label).toContain(x);
+      if (op.module !== null) expect(MODULES, op.label).toContain(op.module);
     }
     expect(guarded.length).toBeGreaterThan(40);
+    // Every operator route of a business area needs its module (the tag map in lib/accounts/modules.ts).
+    expect(guarded.filter((op) => op.module && admits(op.access, 'operator')).length).toBeGreaterThan(40);
   });
 
   const tokenOf = (caller: Caller) =>
@@ -326,7 +356,45 @@ describe('access matrix (generated from openapi/openapi.json)', () => {
         });
       }
     }
+
+    if (op.module && admits(op.access, 'operator')) {
+      const module = op.module;
+      it(`operator without the ${module} module → 403 forbidden`, async () => {
+        const res = await send(url(), op.method, fillPath(op, true), {
+          token: moduleOperators[module].lacking,
+          body: refusedBody,
+        });
+        expectError(res, 403, 'forbidden', `operator without ${module}: ${op.label}`);
+        expect(res.json.error.message).toContain(`needs the ${module} permission`);
+      });
+      it(`operator with only the ${module} module passes the access check`, async () => {
+        const res = await send(url(), op.method, fillPath(op, false), {
+          token: moduleOperators[module].only,
+          body: op.hasBody ? [] : undefined,
+        });
+        const what = `operator with ${module} ${op.label} → ${res.status} ${res.text.slice(0, 300)}`;
+        expect([401, 403], what).not.toContain(res.status);
+        expect(res.status, what).toBeLessThan(500);
+      });
+    }
   });
+
+  // A route anyone may call (a customer's booking, an owner's chat) serves an operator without its module as
+  // anyone: the same answer as without credentials, never the operator's reach.
+  const publicWithModule = operations.filter(
+    (op) => op.access.includes('public') && op.access.includes('operator') && op.module,
+  );
+  it.each(publicWithModule.map((op) => [op.label, op] as const))(
+    '%s: an operator without its module is answered as anyone',
+    async (_label, op) => {
+      const path = fillPath(op, false);
+      const body = op.hasBody ? [] : undefined;
+      const anyone = await send(url(), op.method, path, { body });
+      const lacking = await send(url(), op.method, path, { token: moduleOperators[op.module!].lacking, body });
+      expect(lacking.status, `${op.label} → ${lacking.text.slice(0, 300)}`).toBe(anyone.status);
+      expect(lacking.json?.error?.code).toBe(anyone.json?.error?.code);
+    },
+  );
 
   it('malformed, forged and foreign credentials are a 401, on protected and public routes alike', async () => {
     const secret = testConfig().jwtSecret;
@@ -421,8 +489,8 @@ const tenantBodies: Record<string, unknown> = {
   'POST /api/v1/payments/{id}/cancel': { reason: 'fraudulent' },
   'PATCH /api/v1/monitors/{id}': { paused: true, target_price: 1 },
 };
-/** Parameters that name a catalogue entry rather than a tenant's resource. */
-const catalogueParams = new Set(['type', 'subtype', 'code']);
+/** Parameters that name a catalogue entry rather than a tenant's resource (a NIP names a public registry entry). */
+const catalogueParams = new Set(['type', 'subtype', 'code', 'nip']);
 const tenantRoutes = operations.filter(
   (op) => op.access.includes('merchant') && op.params.some((p) => !catalogueParams.has(p.name)),
 );
@@ -478,6 +546,7 @@ describe('tenant isolation: merchant A on merchant B’s resources', () => {
       [`/api/v1/payments?merchant_id=${b.id}`, a.payment.id, b.payment.id],
       [`/api/v1/payments?order_id=${b.payment.order_id}`, null, b.payment.id],
       ['/api/v1/monitors', a.monitorId, b.monitorId],
+      ['/api/v1/companies/watches', a.watchId, b.watchId],
       ['/api/v1/webhooks/history', a.deliveryId, b.deliveryId],
       [`/api/v1/webhooks/history?merchant_id=${b.id}`, a.deliveryId, b.deliveryId],
       [`/api/v1/webhooks/history?intent_id=${b.payment.id}`, null, b.deliveryId],

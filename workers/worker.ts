@@ -4,11 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
-import { openDb, releaseDb } from '../db/knex.js';
+import { openDb, releaseDb, type Knex } from '../db/knex.js';
+import { adoptMonitors, monitorsWithoutQueue } from '../db/monitors.js';
 import { loadConfig, type Config } from '../lib/platform/config.js';
 import { createLogger } from '../lib/platform/logger.js';
 import { createRedis } from '../lib/platform/redis.js';
+import { ensureCompanyWatchSchedule } from '../clients/companies.js';
 import { ensureCotSchedule } from '../clients/cot.js';
+import { ensureMonitorDispatch, retireMonitorSchedules } from '../clients/monitors.js';
 import { permanentDataErrors } from './permanentDataErrors.js';
 import { connectTemporal } from '../lib/platform/temporal.js';
 
@@ -60,14 +63,35 @@ export async function startWorker(config: Config, bundle?: WorkerOptions['workfl
   };
 }
 
-/** System-wide schedules follow the deployed worker's configuration (today: the weekly COT ingestion). */
+/** System-wide schedules follow the deployed worker's configuration: the weekly COT ingestion, the company watches' sweep. */
 export async function ensureSchedules(config: Config): Promise<void> {
   const temporal = await connectTemporal(config);
+  const db = openDb(config.databaseUrl);
   try {
     await ensureCotSchedule(temporal.client, config);
+    await ensureCompanyWatchSchedule(temporal.client, config);
+    // This task queue's price monitors: its dispatcher, and the monitors from before dispatchers taken over.
+    await ensureMonitorDispatch(temporal.client, config);
+    await adoptLegacyMonitors(temporal.client, db, config.temporal.taskQueue);
   } finally {
     await temporal.drain();
     await temporal.connection.close();
+    await releaseDb(db);
+  }
+}
+
+/**
+ * Hands the monitors created before dispatchers (no task queue yet) to `taskQueue`'s dispatcher, each once its old
+ * Schedule (`monitor-<id>`) is deleted, so none is ever checked by both; returns how many. Idempotent: a worker that
+ * stops halfway leaves the rest for the next start, and a Schedule already gone counts as deleted.
+ */
+export async function adoptLegacyMonitors(client: Client, db: Knex, taskQueue: string): Promise<number> {
+  for (let adopted = 0; ;) {
+    const ids = await monitorsWithoutQueue(db, 100);
+    if (!ids.length) return adopted;
+    await retireMonitorSchedules(client, ids);
+    await adoptMonitors(db, ids, taskQueue);
+    adopted += ids.length;
   }
 }
 

@@ -21,13 +21,13 @@ import {
 
 const retry = { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 5 };
 // Bookkeeping is a short transaction each: a worker lost in one is noticed after seconds, not minutes.
-const { planCotIngestion, recordCotUnitFailure, finishCotRun } = proxyActivities<Activities>({
+const { recordCotUnitFailure, finishCotRun } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry,
 });
 // Long work heartbeats on a timer: a lost worker is noticed within the heartbeat timeout.
 const HEARTBEAT_TIMEOUT = '20 seconds';
-const { computeCotIndicators } = proxyActivities<Activities>({
+const { planCotIngestion, computeCotIndicators } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: HEARTBEAT_TIMEOUT,
   retry,
@@ -38,19 +38,27 @@ const failureMessage = (error: unknown) => {
   return cause instanceof Error ? cause.message : String(cause);
 };
 
-/** Runs `task` for each item with at most `limit` at a time. */
-async function inBatches<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(
-    Array.from({ length: Math.min(limit, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
-    }),
-  );
+/** Runs each task given to it with at most `limit` running at a time, in the order they were given. */
+function limiter(limit: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running < limit) running++;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The place goes to the next in line, or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 /**
- * The weekly COT ingestion: plan the files, load the yearly files and then the current-week files,
- * rebuild the indicators of every report that loaded, and settle the run.
+ * The weekly COT ingestion: plan the files; for each report type and subtype, load its yearly files, then its
+ * current-week file, then recompute the indicators of the markets they changed; settle the run.
  */
 export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
   const { runId, workflowId } = workflowInfo();
@@ -75,7 +83,6 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
     const plan = await planCotIngestion({ ...input, runId, workflowId });
     progress.unitsTotal = plan.total;
     progress.unitsDone = plan.total - plan.units.length;
-    const readPairs = new Map<string, CotUnitPlan>();
     const load = async (unit: CotUnitPlan) => {
       progress.inFlight.push(unitLabel(unit));
       try {
@@ -84,8 +91,6 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
         progress.rows.inserted += result.inserted;
         progress.rows.updated += result.updated;
         progress.rows.rejected += result.rejected;
-        if (result.status === 'loaded' || result.status === 'unchanged')
-          readPairs.set(`${unit.reportType}/${unit.subtype}`, unit);
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
         await recordCotUnitFailure(runId, unit, failureMessage(error));
@@ -93,20 +98,19 @@ export const cotIngestionWorkflow: CotIngestionWorkflow = async (input) => {
       progress.inFlight = progress.inFlight.filter((l) => l !== unitLabel(unit));
       progress.unitsDone++;
     };
-    // Yearly files hold disjoint weeks and load side by side; a current-week file may repeat its year's last week, so it comes after.
-    await inBatches(
-      plan.units.filter((u) => u.year !== null),
-      input.concurrency,
-      load,
-    );
-    await inBatches(
-      plan.units.filter((u) => u.year === null),
-      input.concurrency,
-      load,
-    );
-    // Rebuilt whenever a file was read, changed or not: a run that died before this step is mended by the next.
-    await inBatches([...readPairs.values()], input.concurrency, (u) =>
-      computeCotIndicators(u.reportType, u.subtype).then(() => undefined),
+    // Files of every report type and subtype share `concurrency` places. Yearly files hold disjoint weeks and
+    // load side by side; a current-week file may repeat its year's last week, so it comes after them. Then the
+    // pair's markets whose reports changed, in this run or in one that died before this step, get their
+    // indicators, while other pairs' files still load.
+    const place = limiter(input.concurrency);
+    const pairs = input.reportTypes.flatMap((reportType) => input.subtypes.map((subtype) => ({ reportType, subtype })));
+    await Promise.all(
+      pairs.map(async ({ reportType, subtype }) => {
+        const units = plan.units.filter((u) => u.reportType === reportType && u.subtype === subtype);
+        await Promise.all(units.filter((u) => u.year !== null).map((u) => place(() => load(u))));
+        for (const u of units.filter((w) => w.year === null)) await place(() => load(u));
+        await place(() => computeCotIndicators(reportType, subtype));
+      }),
     );
     return await finishCotRun(runId, null);
   } catch (error) {

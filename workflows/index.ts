@@ -5,3 +5,5 @@ export * from './booking.js';
 export * from './monitors.js';
 export * from './diagnosis.js';
 export * from './cot.js';
+export * from './companies.js';
+export * from './accounts.js';

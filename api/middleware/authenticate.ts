@@ -2,6 +2,8 @@ import type { Next } from 'koa';
 import { jwtVerify } from 'jose';
 import type { Knex } from 'knex';
 import { findActiveApiKey, touchApiKey } from '../../db/auth.js';
+import { userAccess } from '../../db/users.js';
+import { effectiveModules } from '../../lib/accounts/modules.js';
 import { sha256 } from '../../lib/platform/crypto.js';
 import { unauthorized } from '../errors.js';
 import type { AppContext, Principal } from '../context.js';
@@ -11,7 +13,9 @@ export const API_KEY_PREFIX = 'mk_';
 /**
  * Resolves `Authorization: Bearer …` to a principal: merchant API keys start with `mk_`, anything
  * else must be an operator access token (JWT), checked with `jwtSecret`; API keys are looked up in `db`.
- * A bad credential is a 401 even on public routes.
+ * A user's role, active state and modules are read from `db` once per request (never from the token's claims),
+ * so a deactivation, a demotion or a revoked module counts from the next request on.
+ * A bad credential, or a deactivated or deleted account, is a 401 even on public routes.
  */
 export function authenticate(jwtSecret: Uint8Array, db: Knex) {
   return async (ctx: AppContext, next: Next) => {
@@ -21,7 +25,7 @@ export function authenticate(jwtSecret: Uint8Array, db: Knex) {
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('Expected "Authorization: Bearer <token>"');
       ctx.state.principal = token.startsWith(API_KEY_PREFIX)
         ? await merchantFromKey(db, token)
-        : await userFromJwt(token, jwtSecret);
+        : await userFromJwt(db, token, jwtSecret);
     }
     await next();
   };
@@ -35,13 +39,35 @@ async function merchantFromKey(db: Knex, key: string): Promise<Principal> {
   return { kind: 'merchant', merchantId: found.merchant_id, apiKeyId: found.id };
 }
 
-async function userFromJwt(token: string, secret: Uint8Array): Promise<Principal> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function userFromJwt(db: Knex, token: string, secret: Uint8Array): Promise<Principal> {
+  let userId: string;
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: 'meridian', audience: 'meridian-console' });
+    // The role claim is only checked for shape (a token this API issued); what the user may do is read below.
     const role = payload.role;
-    if (typeof payload.sub !== 'string' || (role !== 'admin' && role !== 'operator')) throw new Error('bad claims');
-    return { kind: 'user', userId: payload.sub, role };
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub) || (role !== 'admin' && role !== 'operator'))
+      throw new Error('bad claims');
+    userId = payload.sub;
   } catch {
     throw unauthorized('Invalid or expired access token');
   }
+  const user = await currentUser(db, userId);
+  if (typeof user === 'string') throw unauthorized(`This account ${user}`);
+  return user;
+}
+
+/**
+ * The user as a principal, with their role and modules as stored now; or why they may not act: the account
+ * `'no longer exists'` or `'is deactivated'`.
+ */
+export async function currentUser(
+  db: Knex,
+  userId: string,
+): Promise<Principal | 'no longer exists' | 'is deactivated'> {
+  const access = await userAccess(db, userId);
+  if (!access) return 'no longer exists';
+  if (!access.active) return 'is deactivated';
+  return { kind: 'user', userId, role: access.role, modules: effectiveModules(access.role, access.modules) };
 }

@@ -1,7 +1,13 @@
 /** Booked appointments: the operators' calendar, one appointment's detail, confirm, reschedule, cancel, the visit. */
 import type { WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import { appointmentStatuses, appointmentTimeline, findAppointment, listAppointments } from '../../db/booking.js';
+import {
+  appointmentNames,
+  appointmentStatuses,
+  appointmentTimeline,
+  findAppointment,
+  listAppointments,
+} from '../../db/booking.js';
 import type { Appointment } from '../../db/models/Appointment.js';
 import { findService, findWorkshop } from '../../db/workshops.js';
 import {
@@ -21,7 +27,15 @@ import type { Api } from '../route.js';
 import { APPOINTMENT_TOKEN_HEADER, AppointmentOut, appointmentHelpers, IdParams, iso } from './bookingShared.js';
 
 const AppointmentDetail = AppointmentOut.extend({
-  timeline: z.array(z.object({ type: z.string(), data: z.record(z.string(), z.unknown()), created_at: z.string() })),
+  timeline: z.array(
+    z.object({
+      type: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      /** The name of the mechanic the entry's `data.mechanic_id` names, when it names one. */
+      mechanic_name: z.string().nullable(),
+      created_at: z.string(),
+    }),
+  ),
 }).meta({ id: 'AppointmentDetail' });
 
 const ListQuery = z.object({
@@ -37,7 +51,7 @@ const ListQuery = z.object({
 /** Declares the routes on existing appointments; bookingRoutes calls it after its own. */
 export function appointmentRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal } = deps;
-  const { view, slotsFrom, unavailable } = appointmentHelpers(deps);
+  const { view, views, slotsFrom, unavailable } = appointmentHelpers(deps);
 
   /** Operators see every appointment; a customer sees theirs with its token; anybody else nothing. */
   async function visible(ctx: AppContext, id: string): Promise<{ appointment: Appointment; operator: boolean }> {
@@ -60,7 +74,7 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
 
   /** Answers with the appointment as stored now: 200, or 202 with where to poll while the request is only recorded. */
   async function answer(ctx: AppContext, id: string, operator: boolean, pending = false) {
-    const body = view((await findAppointment(db, id))!, operator);
+    const [body] = await views([(await findAppointment(db, id))!], operator);
     if (pending) answerPending(ctx, `/api/v1/appointments/${id}`, body);
     else ctx.body = body;
   }
@@ -84,7 +98,7 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
         to: query.to ? new Date(query.to) : undefined,
         limit: query.limit,
       });
-      ctx.body = { data: appointments.map((a) => view(a, true)) };
+      ctx.body = { data: await views(appointments, true) };
     },
   });
 
@@ -102,9 +116,18 @@ export function appointmentRoutes(api: Api, deps: ApiDeps) {
     handler: async (ctx, { params }) => {
       const { appointment, operator } = await visible(ctx, params.id);
       const events = await appointmentTimeline(db, appointment.id);
+      const mechanicOf = (e: (typeof events)[number]) =>
+        typeof e.data.mechanic_id === 'string' ? e.data.mechanic_id : null;
+      const mechanicIds = events.map(mechanicOf).filter((id): id is string => id !== null);
+      const names = await appointmentNames(db, [appointment], mechanicIds);
       ctx.body = {
-        ...view(appointment, operator),
-        timeline: events.map((e) => ({ type: e.type, data: e.data, created_at: new Date(e.created_at).toISOString() })),
+        ...view(appointment, operator, names),
+        timeline: events.map((e) => ({
+          type: e.type,
+          data: e.data,
+          mechanic_name: names.mechanics.get(mechanicOf(e) ?? '') ?? null,
+          created_at: new Date(e.created_at).toISOString(),
+        })),
       };
     },
   });

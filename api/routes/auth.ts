@@ -1,35 +1,42 @@
-import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import { SignJWT } from 'jose';
 import { z } from 'zod';
-import {
-  findUser,
-  findUserByEmail,
-  insertRefreshToken,
-  revokeRefreshFamily,
-  rotateRefreshToken,
-} from '../../db/auth.js';
+import { changePassword, updateProfile } from '../../db/accounts.js';
+import { findUser, findUserByEmail, revokeRefreshFamily, rotateRefreshToken } from '../../db/auth.js';
 import type { User } from '../../db/models/User.js';
-import { randomToken, sha256 } from '../../lib/platform/crypto.js';
+import { LANGUAGES } from '../../lib/accounts/emails.js';
+import { isTimeZone } from '../../lib/platform/config.js';
+import { sha256 } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
-import { unauthorized } from '../errors.js';
+import { ApiError, unauthorized } from '../errors.js';
 import type { Api } from '../route.js';
+import {
+  REFRESH_COOKIE,
+  Session,
+  answerSession,
+  clearRefreshCookie,
+  currentSession,
+  newRefreshToken,
+  signInAs,
+} from './sessions.js';
 
-const REFRESH_COOKIE = 'meridian_refresh';
-const COOKIE_PATH = '/api/v1/auth';
+const Language = z.enum(LANGUAGES as ['en', 'pl']);
+const TimeZone = z.string().max(64).refine(isTimeZone, 'an IANA time zone such as Europe/Warsaw');
+/** Passwords: 10–200 characters (NIST SP 800-63B: a minimum length, no composition rules). */
+export const NewPassword = z.string().min(10).max(200);
 
-const Session = z
-  .object({
-    access_token: z.string(),
-    token_type: z.literal('Bearer'),
-    expires_in: z.number().int(),
-    user: z.object({ id: z.string(), email: z.string(), role: z.enum(['admin', 'operator']) }),
-  })
-  .meta({ id: 'Session' });
 const Me = z
   .discriminatedUnion('kind', [
-    z.object({ kind: z.literal('user'), id: z.string(), email: z.string(), role: z.enum(['admin', 'operator']) }),
+    z.object({
+      kind: z.literal('user'),
+      id: z.string(),
+      email: z.string(),
+      role: z.enum(['admin', 'operator']),
+      display_name: z.string().nullable(),
+      language: Language,
+      time_zone: z.string(),
+      email_verified_at: z.string().nullable(),
+    }),
     z.object({ kind: z.literal('merchant'), merchant_id: z.string(), api_key_id: z.string() }),
   ])
   .meta({ id: 'Me' });
@@ -37,39 +44,34 @@ const Me = z
 /** The stored hash a missing user is compared against, so unknown emails take as long as wrong passwords. */
 const decoyHash = bcrypt.hashSync('decoy-password', 10);
 
-export function authRoutes(api: Api, { config, db }: ApiDeps) {
-  /** A fresh refresh token: the value for the cookie, and what is stored of it. */
-  function newRefreshToken() {
-    const value = randomToken(32);
-    return {
-      value,
-      stored: { tokenHash: sha256(value), expiresAt: new Date(Date.now() + config.refreshTokenTtlS * 1000) },
-    };
-  }
+/** bcrypt's cost for new password hashes. */
+export const BCRYPT_ROUNDS = 10;
 
-  /** Answers with a session: `refresh` (already stored) in the cookie, a new access token in the body. */
-  async function answerSession(ctx: AppContext, user: User, refresh: string) {
-    ctx.cookies.set(REFRESH_COOKIE, refresh, {
-      httpOnly: true,
-      sameSite: 'strict',
-      path: COOKIE_PATH,
-      secure: ctx.secure,
-      maxAge: config.refreshTokenTtlS * 1000,
-    });
-    const accessToken = await new SignJWT({ role: user.role })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(user.id)
-      .setIssuer('meridian')
-      .setAudience('meridian-console')
-      .setIssuedAt()
-      .setExpirationTime(`${config.accessTokenTtlS}s`)
-      .sign(config.jwtSecret);
-    ctx.body = {
-      access_token: accessToken,
-      token_type: 'Bearer',
-      expires_in: config.accessTokenTtlS,
-      user: { id: user.id, email: user.email, role: user.role },
-    };
+const meOf = (user: User) => ({
+  kind: 'user' as const,
+  id: user.id,
+  email: user.email,
+  role: user.role,
+  display_name: user.display_name,
+  language: user.language,
+  time_zone: user.time_zone,
+  email_verified_at: user.email_verified_at?.toISOString() ?? null,
+});
+
+/** Refuses an account that may not hold a session: deactivated (403 `account_inactive`). */
+function refuseInactive(user: User) {
+  if (!user.active) throw new ApiError(403, 'account_inactive', 'This account is deactivated; ask an administrator');
+}
+
+export function authRoutes(api: Api, deps: ApiDeps) {
+  const { config, db } = deps;
+
+  /** The signed-in console user, or 401 when the account no longer exists. */
+  async function signedInUser(ctx: AppContext): Promise<User> {
+    const p = ctx.state.principal!;
+    const user = p.kind === 'user' ? await findUser(db, p.userId) : undefined;
+    if (!user) throw unauthorized('This account no longer exists');
+    return user;
   }
 
   api.route({
@@ -79,14 +81,19 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     tag: 'auth',
     access: ['public'],
     body: z.object({ email: z.email().max(254), password: z.string().min(1).max(200) }),
-    responses: { 200: { description: 'Signed in', schema: Session } },
+    responses: {
+      200: { description: 'Signed in', schema: Session },
+      403: { description: '`email_not_verified` (finish sign-up first) or `account_inactive`' },
+    },
     handler: async (ctx, { body }) => {
       const user = await findUserByEmail(db, body.email.toLowerCase());
       const matches = await bcrypt.compare(body.password, user?.password_hash ?? decoyHash);
       if (!user || !matches) throw unauthorized('Wrong email or password');
-      const refresh = newRefreshToken();
-      await insertRefreshToken(db, { ...refresh.stored, userId: user.id, familyId: randomUUID() });
-      await answerSession(ctx, user, refresh.value);
+      // Only after the password matched: otherwise these answers would tell which emails have accounts.
+      if (!user.email_verified_at)
+        throw new ApiError(403, 'email_not_verified', 'Confirm your email address with the code we sent first');
+      refuseInactive(user);
+      await signInAs(ctx, deps, user);
     },
   });
 
@@ -100,10 +107,14 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     handler: async (ctx) => {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (!presented) throw unauthorized('No refresh token');
-      const refresh = newRefreshToken();
+      const refresh = newRefreshToken(config);
       const user = await rotateRefreshToken(db, sha256(presented), refresh.stored, config.refreshReuseGraceS);
       if (!user) throw unauthorized('Refresh token is invalid, expired or already used');
-      await answerSession(ctx, user, refresh.value);
+      if (!user.active) {
+        await revokeRefreshFamily(db, refresh.stored.tokenHash);
+        refuseInactive(user);
+      }
+      await answerSession(ctx, config, user, refresh.value);
     },
   });
 
@@ -117,7 +128,7 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
     handler: async (ctx) => {
       const presented = ctx.cookies.get(REFRESH_COOKIE);
       if (presented) await revokeRefreshFamily(db, sha256(presented));
-      ctx.cookies.set(REFRESH_COOKIE, null, { path: COOKIE_PATH });
+      clearRefreshCookie(ctx);
       ctx.status = 204;
     },
   });
@@ -125,7 +136,7 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
   api.route({
     method: 'get',
     path: '/api/v1/auth/me',
-    summary: 'Who the credentials belong to',
+    summary: 'Who the credentials belong to (a console user: with the profile)',
     tag: 'auth',
     access: ['operator', 'merchant'],
     responses: { 200: { description: 'The caller', schema: Me } },
@@ -135,9 +146,49 @@ export function authRoutes(api: Api, { config, db }: ApiDeps) {
         ctx.body = { kind: 'merchant', merchant_id: p.merchantId, api_key_id: p.apiKeyId };
         return;
       }
-      const user = await findUser(db, p.userId);
-      if (!user) throw unauthorized('This account no longer exists');
-      ctx.body = { kind: 'user', id: user.id, email: user.email, role: user.role };
+      ctx.body = meOf(await signedInUser(ctx));
+    },
+  });
+
+  api.route({
+    method: 'put',
+    path: '/api/v1/auth/me',
+    summary: 'Change your profile: display name, language (of emails), time zone (IANA)',
+    tag: 'auth',
+    access: ['operator'],
+    body: z.object({
+      display_name: z.string().trim().max(100).nullable().optional(),
+      language: Language.optional(),
+      time_zone: TimeZone.optional(),
+    }),
+    responses: { 200: { description: 'The profile after the change', schema: Me } },
+    handler: async (ctx, { body }) => {
+      const user = await signedInUser(ctx);
+      const change = { ...body, ...(body.display_name === '' ? { display_name: null } : {}) };
+      ctx.body = meOf((await updateProfile(db, user.id, change)) ?? user);
+    },
+  });
+
+  api.route({
+    method: 'put',
+    path: '/api/v1/auth/me/password',
+    summary: 'Change your password (the current one required); your other sessions end, this one stays',
+    tag: 'auth',
+    access: ['operator'],
+    body: z.object({ current_password: z.string().min(1).max(200), new_password: NewPassword }),
+    responses: {
+      204: { description: 'Changed' },
+      400: { description: '`wrong_password`: the current password does not match' },
+    },
+    handler: async (ctx, { body }) => {
+      const user = await signedInUser(ctx);
+      if (!(await bcrypt.compare(body.current_password, user.password_hash)))
+        throw new ApiError(400, 'wrong_password', 'The current password is wrong', [
+          { path: 'current_password', message: 'does not match', code: 'custom' },
+        ]);
+      const hash = await bcrypt.hash(body.new_password, BCRYPT_ROUNDS);
+      await changePassword(db, user.id, hash, await currentSession(ctx, deps));
+      ctx.status = 204;
     },
   });
 }

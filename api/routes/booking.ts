@@ -76,7 +76,7 @@ function holdLimitError(e: HoldLimitReached): ApiError {
 
 export function bookingRoutes(api: Api, deps: ApiDeps) {
   const { config, db, temporal, redis } = deps;
-  const { view, slotsFrom, unavailable } = appointmentHelpers(deps);
+  const { views, slotsFrom, unavailable } = appointmentHelpers(deps);
 
   async function workshopService(workshopId: string, serviceId: string) {
     const workshop = await findWorkshop(db, workshopId);
@@ -191,7 +191,8 @@ export function bookingRoutes(api: Api, deps: ApiDeps) {
             }),
           ).catch(() => {});
           ctx.status = 201;
-          ctx.body = { ...view(appointment, ctx.state.principal?.kind === 'user'), access_token: token };
+          const [shown] = await views([appointment], ctx.state.principal?.kind === 'user');
+          ctx.body = { ...shown, access_token: token };
           return;
         } catch (error) {
           if (error instanceof HoldLimitReached) throw holdLimitError(error);

@@ -1,7 +1,13 @@
 /** What booking's route files share: the appointment's schemas and view, and free-slot lookups for 409s. */
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { appointmentStatuses, availability, type AvailableSlot } from '../../db/booking.js';
+import {
+  appointmentNames,
+  appointmentStatuses,
+  availability,
+  type AppointmentNames,
+  type AvailableSlot,
+} from '../../db/booking.js';
 import { addDays } from '../../lib/booking/slots.js';
 import type { Appointment } from '../../db/models/Appointment.js';
 import type { Service, Workshop } from '../../db/models/Workshop.js';
@@ -19,8 +25,13 @@ export const AppointmentOut = z
   .object({
     id: z.string(),
     workshop_id: z.string(),
+    workshop_name: z.string(),
+    /** The workshop's IANA zone: booking times are shown on its clock. */
+    time_zone: z.string(),
     mechanic_id: z.string(),
+    mechanic_name: z.string(),
     service_id: z.string(),
+    service_name: z.string(),
     starts_at: z.string(),
     ends_at: z.string(),
     status: z.enum(appointmentStatuses),
@@ -48,14 +59,22 @@ export const slotView = (s: AvailableSlot) => ({
 
 /** Helpers bound to the API's dependencies: the appointment view and free-slot lookups. */
 export function appointmentHelpers({ config, db }: Pick<ApiDeps, 'config' | 'db'>) {
-  /** An appointment as the API shows it; operators also get its workflow id and Temporal UI link. */
-  function view(a: Appointment, forOperator: boolean) {
+  /**
+   * An appointment as the API shows it, with the names of its workshop (and the workshop's zone), mechanic and
+   * service from `names`; operators also get its workflow id and Temporal UI link.
+   */
+  function view(a: Appointment, forOperator: boolean, names: AppointmentNames) {
     const workflowId = appointmentWorkflowId(a.id);
+    const workshop = names.workshops.get(a.workshop_id);
     return {
       id: a.id,
       workshop_id: a.workshop_id,
+      workshop_name: workshop?.name ?? '',
+      time_zone: workshop?.time_zone ?? 'UTC',
       mechanic_id: a.mechanic_id,
+      mechanic_name: names.mechanics.get(a.mechanic_id) ?? '',
       service_id: a.service_id,
+      service_name: names.services.get(a.service_id) ?? '',
       starts_at: new Date(a.starts_at).toISOString(),
       ends_at: new Date(a.ends_at).toISOString(),
       status: a.status,
@@ -68,6 +87,12 @@ export function appointmentHelpers({ config, db }: Pick<ApiDeps, 'config' | 'db'
       updated_at: new Date(a.updated_at).toISOString(),
       ...(forOperator ? { workflow_id: workflowId, temporal_url: workflowUrl(config, workflowId) } : {}),
     };
+  }
+
+  /** Appointments as the API shows them, their names loaded together (see view). */
+  async function views(list: Appointment[], forOperator: boolean) {
+    const names = await appointmentNames(db, list);
+    return list.map((a) => view(a, forOperator, names));
   }
 
   /** Free slots from `from` to the end of its local date plus `moreDays` (a 409 offers a week's). */
@@ -96,5 +121,5 @@ export function appointmentHelpers({ config, db }: Pick<ApiDeps, 'config' | 'db'
   const unavailable = (next: AvailableSlot[], message = 'That time is not free') =>
     new ApiError(409, 'slot_unavailable', message, { next_free_slots: next.slice(0, NEXT_SLOTS).map(slotView) });
 
-  return { view, slotsFrom, unavailable };
+  return { view, views, slotsFrom, unavailable };
 }

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { cotMarketHistory, listCotMarkets } from '../../db/cot.js';
+import { CROWDED, INDEX_WINDOWS, WCI_WINDOW } from '../../lib/cot/indicators.js';
 import { reports, reportTypes, subtypes, type ReportType, type Subtype } from '../../lib/cot/reports.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
@@ -61,6 +62,9 @@ const MarketDetailOut = z
     names: z
       .array(z.object({ name: z.string(), from: z.string(), through: z.string() }))
       .describe('every name the market has had, oldest first'),
+    reports: z
+      .number()
+      .describe('how many reports the market has in all (`weeks` may hold fewer): an index over N reports needs N'),
     weeks: z.array(WeekOut).describe('newest first'),
   })
   .meta({ id: 'CotMarketDetail' });
@@ -76,13 +80,14 @@ async function marketDetail(
   const def = reports[type];
   const history = await cotMarketHistory(db, type, subtype, code, weeks);
   if (!history) return null;
-  const { reports: rows, names, indicators } = history;
+  const { reports: rows, total, names, indicators } = history;
   return {
     report_type: type,
     subtype,
     code,
     name: rows[0].market_name!,
     names,
+    reports: total,
     weeks: rows.map((r) => ({
       report_date: r.report_day!,
       open_interest: Number(r.open_interest),
@@ -129,7 +134,19 @@ export function cotMarketRoutes(api: Api, deps: ApiDeps) {
     responses: {
       200: {
         description: 'Groups g1..g5 (legacy has three)',
-        schema: z.object({ report_type: z.enum(reportTypes), label: z.string(), groups: z.array(GroupOut) }),
+        schema: z.object({
+          report_type: z.enum(reportTypes),
+          label: z.string(),
+          groups: z.array(GroupOut),
+          windows: z
+            .object({ index_13: z.number(), index_52: z.number(), index_156: z.number(), wci_26: z.number() })
+            .describe('how many reports each index is computed over (null until a market has that many)'),
+          crowded: z
+            .object({ high: z.number(), low: z.number() })
+            .describe(
+              'the 52-report index at or above `high` or at or below `low` is crowded: BUY/SELL follow commercial groups and fade the others',
+            ),
+        }),
       },
     },
     handler: (ctx, { params }) => {
@@ -144,6 +161,13 @@ export function cotMarketRoutes(api: Api, deps: ApiDeps) {
           role: g.role,
           has_spread: g.spread !== null,
         })),
+        windows: {
+          index_13: INDEX_WINDOWS[0],
+          index_52: INDEX_WINDOWS[1],
+          index_156: INDEX_WINDOWS[2],
+          wci_26: WCI_WINDOW,
+        },
+        crowded: CROWDED,
       };
     },
   });

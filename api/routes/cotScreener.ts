@@ -20,6 +20,9 @@ const ScreenerRowOut = z
     name: z.string(),
     report_date: z.string(),
     open_interest: z.number(),
+    reports: z
+      .number()
+      .describe('how many reports the market has up to this one: an index over N reports needs N of them'),
     signals: z.number(),
     groups: z.array(IndicatorsOut.meta({ id: 'CotIndicators' })),
   })
@@ -32,7 +35,7 @@ function sortScreener(rows: ScreenerRow[], sort: string): ScreenerRow[] {
   const value = (row: ScreenerRow): string | number | null =>
     metric
       ? (row.groups.find((g) => g.group === field)?.[metric] ?? null)
-      : (row[field as 'name' | 'code' | 'open_interest' | 'signals'] as string | number);
+      : row[field as 'name' | 'code' | 'open_interest' | 'signals'];
   return [...rows].sort((a, b) => {
     const [x, y] = [value(a), value(b)];
     // Markets without a value (too little history) sort last either way.
@@ -56,6 +59,7 @@ async function screenerRows(
       name: row.market_name,
       report_date: row.report_date,
       open_interest: row.open_interest,
+      reports: row.reports,
       signals: 0,
       groups: [],
     };

@@ -1,18 +1,24 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
+import { USER_ACCESS_CHANGED, userMaySeeEvent } from '../../lib/accounts/modules.js';
 import type { DomainEvent } from '../../lib/platform/events.js';
 import type { Principal } from '../context.js';
 import type { ApiDeps } from '../deps.js';
+import { currentUser } from '../middleware/authenticate.js';
 import type { Api } from '../route.js';
 
 const HEARTBEAT_MS = 15_000;
 
-/** Operators see everything; a merchant sees only events of its own tenant. */
+/**
+ * A merchant sees only events of its own tenant; an admin every event; an operator the events of the modules they
+ * hold (lib/accounts/modules.ts: `appointment.*` → booking…).
+ */
 export function maySee(principal: Principal, event: DomainEvent): boolean {
-  return principal.kind === 'user' || event.merchant_id === principal.merchantId;
+  if (principal.kind === 'merchant') return event.merchant_id === principal.merchantId;
+  return userMaySeeEvent(principal.role, principal.modules, event.type);
 }
 
-export function eventRoutes(api: Api, { events }: ApiDeps) {
+export function eventRoutes(api: Api, { db, events }: ApiDeps) {
   api.route({
     method: 'get',
     path: '/api/v1/events',
@@ -22,10 +28,19 @@ export function eventRoutes(api: Api, { events }: ApiDeps) {
     query: z.object({ types: z.string().max(500).optional() }),
     responses: { 200: { description: 'An event stream', schema: z.string(), contentType: 'text/event-stream' } },
     handler: (ctx, { query }) => {
-      const principal = ctx.state.principal!;
+      let principal = ctx.state.principal!;
       const prefixes = query.types?.split(',').filter(Boolean) ?? [];
       const stream = new PassThrough();
+      // A stream outlives its access token: when an admin changes this user (api/routes/users.ts announces it),
+      // their role and modules are read again, and a deactivated or deleted user's stream ends.
+      const reread = async (userId: string) => {
+        const user = await currentUser(db, userId).catch(() => principal);
+        if (typeof user === 'string') close();
+        else principal = user;
+      };
       const send = (event: DomainEvent) => {
+        if (principal.kind === 'user' && event.type === USER_ACCESS_CHANGED && event.data.user_id === principal.userId)
+          void reread(principal.userId);
         if (!maySee(principal, event)) return;
         if (prefixes.length && !prefixes.some((p) => event.type.startsWith(p))) return;
         stream.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);

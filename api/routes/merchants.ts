@@ -12,6 +12,7 @@ import {
   rotateWebhookSecret,
   updateWebhookEndpoint,
 } from '../../db/merchants.js';
+import { companyEventTypes } from '../../db/companies.js';
 import { paymentEventTypes } from '../../db/payments.js';
 import { decryptSecret, encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
 import type { AppContext } from '../context.js';
@@ -34,10 +35,11 @@ const MerchantOut = z
   })
   .meta({ id: 'Merchant' });
 const WebhookUrl = HttpUrl;
+const webhookEventTypes = [...paymentEventTypes, ...companyEventTypes];
 const WebhookEvents = z
-  .array(z.enum(['*', ...paymentEventTypes]))
+  .array(z.enum(['*', ...webhookEventTypes]))
   .min(1)
-  .max(paymentEventTypes.length + 1)
+  .max(webhookEventTypes.length + 1)
   .transform((types) => [...new Set(types)])
   .meta({ description: 'Event types the endpoint receives; `*` (the default) is every type' });
 const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;

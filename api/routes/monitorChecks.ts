@@ -47,7 +47,7 @@ export function monitorCheckRoutes(api: Api, { config, db, temporal }: ApiDeps) 
         });
         return;
       }
-      ctx.body = checkView(check);
+      ctx.body = checkView(config)(check);
     },
   });
 
@@ -77,7 +77,7 @@ export function monitorCheckRoutes(api: Api, { config, db, temporal }: ApiDeps) 
       };
       const history = await monitorHistory(db, monitor.id, range, MAX_HISTORY_POINTS);
       ctx.body = {
-        checks: history.checks.map(checkView),
+        checks: history.checks.map(checkView(config)),
         alerts: history.alerts.map(alertView),
         truncated: history.truncated,
       };

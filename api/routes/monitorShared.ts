@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { checkOutcomes, findMonitor } from '../../db/monitors.js';
 import type { Monitor, MonitorAlert, PriceCheck } from '../../db/models/Monitor.js';
+import type { Config } from '../../lib/platform/config.js';
+import { workflowUrl } from '../../lib/platform/temporal.js';
 import type { AppContext } from '../context.js';
 import { CurrencyIn, CurrencyOut } from '../currency.js';
 import { isoOrNull } from '../dates.js';
@@ -44,10 +46,14 @@ export const MonitorOut = z
     last_error: z.string().nullable(),
     last_checked_at: z.string().nullable(),
     below_target: z.boolean(),
+    next_check_at: z
+      .string()
+      .nullable()
+      .describe('when the next check is due (its slot; null while paused); then every `interval` seconds'),
     breaker: BreakerOut,
     host_throttle: HostThrottleOut,
-    schedule_id: z.string(),
-    temporal_url: z.string(),
+    schedule_id: z.string().describe("the Schedule whose runs check the monitors of this monitor's task queue"),
+    temporal_url: z.string().describe('that Schedule in the Temporal Web UI'),
     created_at: z.string(),
   })
   .meta({ id: 'Monitor' });
@@ -62,8 +68,10 @@ export const CheckOut = z
     http_status: z.number().nullable(),
     error: z.string().nullable(),
     attempts: z.number(),
-    scheduled_at: z.string().nullable(),
+    scheduled_at: z.string().nullable().describe('the slot the check was due at (check now: when it was asked)'),
     checked_at: z.string(),
+    workflow_id: z.string().nullable().describe('the workflow that made the check: a dispatcher run, or a check now'),
+    temporal_url: z.string().nullable().describe('that workflow run in the Temporal Web UI'),
   })
   .meta({ id: 'PriceCheck' });
 export const AlertOut = z
@@ -107,7 +115,8 @@ export const UpdateMonitor = MonitorFields.pick({
   .extend({ paused: z.boolean().optional() });
 export const IdParams = z.object({ id: z.uuid() });
 
-export const checkView = (c: PriceCheck) => ({
+/** A check as the API shows it, with a link to the workflow run that made it (`config`: the Web UI's address). */
+export const checkView = (config: Config) => (c: PriceCheck) => ({
   id: c.id,
   outcome: c.outcome,
   price: c.price,
@@ -119,6 +128,12 @@ export const checkView = (c: PriceCheck) => ({
   attempts: c.attempts,
   scheduled_at: isoOrNull(c.scheduled_at),
   checked_at: isoOrNull(c.checked_at)!,
+  workflow_id: c.workflow_id,
+  temporal_url: !c.workflow_id
+    ? null
+    : c.run_id
+      ? `${workflowUrl(config, c.workflow_id)}/${encodeURIComponent(c.run_id)}/history`
+      : workflowUrl(config, c.workflow_id),
 });
 export const alertView = (a: MonitorAlert) => ({
   id: a.id,

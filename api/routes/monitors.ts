@@ -1,13 +1,6 @@
-/** Price monitors: each one a Temporal Schedule starting a price check; history, alerts, breakers. */
+/** Price monitors: due times in PostgreSQL, checked by their task queue's dispatcher; history, alerts, breakers. */
 import { z } from 'zod';
-import {
-  createMonitorSchedule,
-  deleteMonitorSchedule,
-  nextMonitorChecks,
-  pauseMonitorSchedule,
-  resumeMonitorSchedule,
-  retimeMonitorSchedule,
-} from '../../clients/monitors.js';
+import { ensureMonitorDispatch } from '../../clients/monitors.js';
 import {
   checkOutcomes,
   createMonitor,
@@ -22,9 +15,9 @@ import { HostThrottle } from '../../lib/platform/hostThrottle.js';
 import { invalidLocator } from '../../lib/monitors/priceExtract.js';
 import { domainEvent, publish } from '../../lib/platform/events.js';
 import { scheduleUrl } from '../../lib/platform/temporal.js';
-import { monitorScheduleId } from '../../workflows/contracts/monitors.js';
+import { monitorDispatchScheduleId } from '../../workflows/contracts/monitors.js';
 import type { ApiDeps } from '../deps.js';
-import { ApiError } from '../errors.js';
+import { ApiError, notFound } from '../errors.js';
 import { markReplayed } from '../idempotency.js';
 import { publicUrl } from '../outboundUrl.js';
 import { pageOf, PageQuery } from '../pagination.js';
@@ -49,9 +42,16 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   const breaker = () => (breakers ??= new CircuitBreaker(redis, config.monitors.breaker));
   let throttles: HostThrottle | undefined;
   const throttle = () => (throttles ??= new HostThrottle(redis, config.monitors.throttle));
+  // Once per process: every monitor of this task queue is checked by the same Schedule's runs.
+  let dispatch: Promise<void> | undefined;
+  const ensureDispatch = () =>
+    (dispatch ??= ensureMonitorDispatch(temporal.client, config).catch((error) => {
+      dispatch = undefined;
+      throw error;
+    }));
 
   async function view(m: Monitor) {
-    const scheduleId = monitorScheduleId(m.id);
+    const scheduleId = monitorDispatchScheduleId(m.task_queue ?? config.temporal.taskQueue);
     const host = new URL(m.url).host;
     const [breakerState, hostThrottle] = await Promise.all([breaker().state(host), throttle().state(host)]);
     return {
@@ -72,6 +72,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
       last_error: m.last_error,
       last_checked_at: isoOrNull(m.last_checked_at),
       below_target: m.below_target,
+      next_check_at: m.paused || m.deleted_at ? null : isoOrNull(m.next_check_at),
       breaker: breakerState,
       host_throttle: hostThrottle,
       schedule_id: scheduleId,
@@ -116,12 +117,12 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'post',
     path: '/api/v1/monitors',
-    summary: 'Watch a product page: a Temporal Schedule checks it every `interval` seconds',
+    summary: 'Watch a product page: checked every `interval` seconds, first within one interval',
     tag: 'monitors',
     access: ['merchant', 'operator'],
     idempotent: true,
     body: CreateMonitor,
-    responses: { 201: { description: 'Created and scheduled', schema: MonitorOut } },
+    responses: { 201: { description: 'Created and due', schema: MonitorOut } },
     handler: async (ctx, { body, idempotencyKeyId }) => {
       const p = ctx.state.principal!;
       checkedFields(body, p.kind === 'merchant');
@@ -136,11 +137,11 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         json_path: body.json_path ?? null,
         notify_webhook: body.notify_webhook ?? null,
         idempotency_key_id: idempotencyKeyId ?? null,
+        task_queue: config.temporal.taskQueue,
       };
-      // Created inside the transaction: if Temporal refuses, no monitor is stored.
-      const { monitor, created } = await createMonitor(db, fields, (stored) =>
-        createMonitorSchedule(temporal.client, config, stored.id, body.interval),
-      );
+      // If Temporal refuses the dispatcher's Schedule, no monitor is stored: nothing would check it.
+      await ensureDispatch();
+      const { monitor, created } = await createMonitor(db, fields);
       // Not created: an earlier attempt of this request (its process killed, say) stored it and announced it.
       if (!created) markReplayed(ctx);
       else
@@ -183,7 +184,7 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'get',
     path: '/api/v1/monitors/:id',
-    summary: "One monitor with its host's breaker and throttle, next scheduled checks and recent alerts",
+    summary: "One monitor with its host's breaker and throttle, its next three due times and recent alerts",
     tag: 'monitors',
     access: ['merchant', 'operator'],
     params: IdParams,
@@ -198,13 +199,13 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
     },
     handler: async (ctx, { params }) => {
       const monitor = await visibleMonitor(db, ctx, params.id);
-      const [nextChecks, alerts] = await Promise.all([
-        nextMonitorChecks(temporal.client, monitor.id),
-        recentAlerts(db, monitor.id, 50),
-      ]);
+      const [shown, alerts] = await Promise.all([view(monitor), recentAlerts(db, monitor.id, 50)]);
+      const next = shown.next_check_at ? Date.parse(shown.next_check_at) : null;
       ctx.body = {
-        ...(await view(monitor)),
-        next_checks: nextChecks.map((d) => d.toISOString()),
+        ...shown,
+        // The monitor's grid: the next slot, then one interval apart.
+        next_checks:
+          next === null ? [] : [0, 1, 2].map((k) => new Date(next + k * monitor.interval_s * 1000).toISOString()),
         alerts: alerts.map(alertView),
       };
     },
@@ -236,14 +237,9 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
         notify_webhook: body.notify_webhook,
         paused: body.paused,
       };
-      // The schedule follows while the row is locked, so concurrent changes apply to both in the same order.
-      const updated = await updateMonitor(db, monitor.id, changes, async () => {
-        if (body.interval !== undefined && body.interval !== monitor.interval_s)
-          await retimeMonitorSchedule(temporal.client, monitor.id, body.interval, body.paused);
-        // Pausing a paused schedule (or resuming a running one) is harmless: follow the request, not the old row.
-        if (body.paused === true) await pauseMonitorSchedule(temporal.client, monitor.id, 'paused through the API');
-        if (body.paused === false) await resumeMonitorSchedule(temporal.client, monitor.id, 'resumed through the API');
-      });
+      const updated = await updateMonitor(db, monitor.id, changes);
+      // Deleted meanwhile.
+      if (!updated) throw notFound('Monitor');
       ctx.body = await view(updated);
     },
   });
@@ -251,14 +247,14 @@ export function monitorRoutes(api: Api, deps: ApiDeps) {
   api.route({
     method: 'delete',
     path: '/api/v1/monitors/:id',
-    summary: 'Stop monitoring: removes the schedule, keeps the history',
+    summary: 'Stop monitoring: no more checks, the history stays',
     tag: 'monitors',
     access: ['merchant', 'operator'],
     params: IdParams,
     responses: { 204: { description: 'Deleted' }, 404: { description: 'No such monitor' } },
     handler: async (ctx, { params }) => {
       const monitor = await visibleMonitor(db, ctx, params.id);
-      await deleteMonitor(db, monitor.id, () => deleteMonitorSchedule(temporal.client, monitor.id));
+      await deleteMonitor(db, monitor.id);
       ctx.status = 204;
     },
   });

@@ -7,6 +7,7 @@ import {
   intentsQuery,
   intentTransactions,
   intentView,
+  merchantNames,
   paymentStatuses,
 } from '../../db/payments.js';
 import { eventDeliveries, intentEvents } from '../../db/webhooks.js';
@@ -47,7 +48,11 @@ const PaymentIntentOut = z
     temporal_url: z.string(),
   })
   .meta({ id: 'PaymentIntent' });
-const PaymentDetail = PaymentIntentOut.extend({
+/** As listed and shown to operators: with the merchant's name beside its id. */
+const PaymentIntentNamed = PaymentIntentOut.extend({ merchant_name: z.string() }).meta({
+  id: 'PaymentIntentWithMerchant',
+});
+const PaymentDetail = PaymentIntentNamed.extend({
   transactions: z.array(
     z.object({
       id: z.number(),
@@ -175,7 +180,7 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
     responses: {
       200: {
         description: 'A page',
-        schema: z.object({ data: z.array(PaymentIntentOut), next_cursor: z.string().nullable() }),
+        schema: z.object({ data: z.array(PaymentIntentNamed), next_cursor: z.string().nullable() }),
       },
     },
     handler: async (ctx, { query }) => {
@@ -186,7 +191,14 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
         orderId: query.order_id,
       });
       const page = await pageOf(q, query);
-      ctx.body = { data: page.rows.map(merchantView), next_cursor: page.nextCursor };
+      const names = await merchantNames(
+        db,
+        page.rows.map((r) => r.merchant_id),
+      );
+      ctx.body = {
+        data: page.rows.map((r) => ({ ...merchantView(r), merchant_name: names.get(r.merchant_id)! })),
+        next_cursor: page.nextCursor,
+      };
     },
   });
 
@@ -211,9 +223,10 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
         return;
       }
       const intent = await visibleIntent(ctx, params.ref);
-      const [transactions, events] = await Promise.all([
+      const [transactions, events, names] = await Promise.all([
         intentTransactions(db, intent.id),
         intentEvents(db, intent.id),
+        merchantNames(db, [intent.merchant_id]),
       ]);
       const deliveries = await eventDeliveries(
         db,
@@ -221,6 +234,7 @@ export function paymentRoutes(api: Api, deps: ApiDeps) {
       );
       ctx.body = {
         ...merchantView(intent),
+        merchant_name: names.get(intent.merchant_id)!,
         transactions: transactions.map((t) => ({
           ...t,
           id: Number(t.id),

@@ -1,5 +1,5 @@
 /** Workshops and what availability is computed from: mechanics, weekly hours, date overrides, services. */
-import { z, type ZodObject, type ZodRawShape } from 'zod';
+import { z, type ZodObject, type ZodRawShape, type ZodType } from 'zod';
 import {
   createWorkshop,
   deleteWorkshop,
@@ -74,10 +74,65 @@ const OverrideIn = z
 
 const WorkshopParams = z.object({ id: z.uuid() });
 
+const WorkshopOut = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    address: z.string(),
+    time_zone: z.string(),
+    phone: z.string().nullable(),
+    email: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Workshop' });
+const rowOf = { id: z.string(), workshop_id: z.string() };
+const MechanicOut = z
+  .object({ ...rowOf, name: z.string(), active: z.boolean(), created_at: z.string() })
+  .meta({ id: 'Mechanic' });
+const ServiceOut = z
+  .object({
+    ...rowOf,
+    name: z.string(),
+    duration_min: z.number(),
+    buffer_before_min: z.number(),
+    buffer_after_min: z.number(),
+    /** Major units of `currency` (the seed's oil change: 1200–2500 UAH). */
+    price_min: z.number().nullable(),
+    price_max: z.number().nullable(),
+    currency: z.string().nullable(),
+  })
+  .meta({ id: 'Service' });
+/** Times of day as `HH:MM` on the workshop's clock. */
+const hoursOf = {
+  ...rowOf,
+  mechanic_id: z.string().nullable(),
+  opens: z.string().nullable(),
+  closes: z.string().nullable(),
+  break_start: z.string().nullable(),
+  break_end: z.string().nullable(),
+};
+const HoursOut = z
+  .object({
+    ...hoursOf,
+    weekday: z.number().describe('ISO weekday: 1 Monday … 7 Sunday'),
+    opens: z.string(),
+    closes: z.string(),
+  })
+  .meta({ id: 'WorkingHours' });
+const OverrideOut = z
+  .object({
+    ...hoursOf,
+    date: z.string().describe("YYYY-MM-DD, a date on the workshop's calendar"),
+    closed: z.boolean(),
+  })
+  .meta({ id: 'DateOverride' });
+
 interface Collection<S extends ZodRawShape> {
   /** Plural noun in paths: `/api/v1/workshops/{id}/<name>` and `/api/v1/<name>/{id}`. */
   name: WorkshopCollection;
   input: ZodObject<S>;
+  /** A row as the API shows it (for the OpenAPI document). */
+  output: ZodType;
   /** Extra checks against the workshop (e.g. a mechanic belongs to it). */
   check?: (workshopId: string, body: z.output<ZodObject<S>>) => Promise<void>;
   /** Appointments refer to these rows: removing one they still refer to is a 409. */
@@ -101,7 +156,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
     tag: 'booking',
     access: ['public'],
     responses: {
-      200: { description: 'All workshops', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) },
+      200: { description: 'All workshops, by name', schema: z.object({ data: z.array(WorkshopOut) }) },
     },
     handler: async (ctx) => {
       ctx.body = { data: await listWorkshops(db) };
@@ -115,7 +170,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
     access: ['public'],
     params: WorkshopParams,
     responses: {
-      200: { description: 'The workshop', schema: z.record(z.string(), z.unknown()) },
+      200: { description: 'The workshop', schema: WorkshopOut },
       404: { description: 'No such workshop' },
     },
     handler: async (ctx, { params }) => {
@@ -129,7 +184,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
     tag: 'booking',
     access: ['operator'],
     body: WorkshopIn,
-    responses: { 201: { description: 'Created', schema: z.record(z.string(), z.unknown()) } },
+    responses: { 201: { description: 'Created', schema: WorkshopOut } },
     handler: async (ctx, { body }) => {
       ctx.status = 201;
       ctx.body = await createWorkshop(db, body);
@@ -144,7 +199,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
     params: WorkshopParams,
     body: WorkshopIn.partial().refine((b) => Object.keys(b).length > 0, 'nothing to change'),
     responses: {
-      200: { description: 'Changed', schema: z.record(z.string(), z.unknown()) },
+      200: { description: 'Changed', schema: WorkshopOut },
       404: { description: 'No such workshop' },
     },
     handler: async (ctx, { params, body }) => {
@@ -182,7 +237,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
       access: ['public'],
       params: tableParams,
       responses: {
-        200: { description: 'All of them', schema: z.object({ data: z.array(z.record(z.string(), z.unknown())) }) },
+        200: { description: 'All of them', schema: z.object({ data: z.array(c.output) }) },
         404: { description: 'No such workshop' },
       },
       handler: async (ctx, { params }) => {
@@ -199,7 +254,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
       params: tableParams,
       body: c.input,
       responses: {
-        201: { description: 'Created', schema: z.record(z.string(), z.unknown()) },
+        201: { description: 'Created', schema: c.output },
         404: { description: 'No such workshop' },
       },
       handler: async (ctx, { params, body }) => {
@@ -218,7 +273,7 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
       params: tableParams,
       body: c.input,
       responses: {
-        200: { description: 'Replaced', schema: z.record(z.string(), z.unknown()) },
+        200: { description: 'Replaced', schema: c.output },
         404: { description: 'Not found' },
       },
       handler: async (ctx, { params, body }) => {
@@ -253,8 +308,8 @@ export function workshopRoutes(api: Api, { db }: ApiDeps) {
     });
   }
 
-  collection({ name: 'mechanics', input: MechanicIn, booked: true });
-  collection({ name: 'services', input: ServiceIn, booked: true });
-  collection({ name: 'hours', input: HoursIn as never, check: mechanicOfWorkshop });
-  collection({ name: 'overrides', input: OverrideIn as never, check: mechanicOfWorkshop });
+  collection({ name: 'mechanics', input: MechanicIn, output: MechanicOut, booked: true });
+  collection({ name: 'services', input: ServiceIn, output: ServiceOut, booked: true });
+  collection({ name: 'hours', input: HoursIn as never, output: HoursOut, check: mechanicOfWorkshop });
+  collection({ name: 'overrides', input: OverrideIn as never, output: OverrideOut, check: mechanicOfWorkshop });
 }

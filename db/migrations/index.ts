@@ -12,6 +12,11 @@ import * as idempotencyLease from './20261130000002_idempotency_lease.js';
 import * as cotUnitValidators from './20261130000003_cot_unit_validators.js';
 import * as refreshGrace from './20261130000004_refresh_grace.js';
 import * as bookingHoldClient from './20261130000007_booking_hold_client.js';
+import * as companies from './20261130000020_companies.js';
+import * as cotStaging from './20261130000030_cot_staging.js';
+import * as monitorDue from './20261130000040_monitor_due.js';
+import * as accounts from './20261130000050_accounts.js';
+import * as permissions from './20261130000060_permissions.js';
 
 /**
  * Migrations are imported, not discovered on disk, so they load the same way under tsx, Vitest
@@ -31,6 +36,11 @@ const migrations: Record<string, Knex.Migration> = {
   '20261130000003_cot_unit_validators': cotUnitValidators,
   '20261130000004_refresh_grace': refreshGrace,
   '20261130000007_booking_hold_client': bookingHoldClient,
+  '20261130000020_companies': companies,
+  '20261130000030_cot_staging': cotStaging,
+  '20261130000040_monitor_due': monitorDue,
+  '20261130000050_accounts': accounts,
+  '20261130000060_permissions': permissions,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

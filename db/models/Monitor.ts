@@ -37,6 +37,13 @@ export class Monitor extends Model {
   last_availability!: string | null;
   last_error!: string | null;
   last_checked_at!: Date | null;
+  /** The next slot of the monitor's grid (lib/monitors/due); a paused or deleted monitor is not checked at it. */
+  next_check_at!: Date;
+  /** The task queue whose dispatcher checks it (the API's); null: from before dispatchers, not yet taken over. */
+  task_queue!: string | null;
+  /** The dispatcher activity checking it (its claim), and until when the claim holds if that activity goes silent. */
+  claimed_by!: string | null;
+  claimed_until!: Date | null;
   deleted_at!: Date | null;
   /** The Idempotency-Key (its row's id) of the request that created it, if it had one: one monitor per key. */
   idempotency_key_id!: string | null;
@@ -63,6 +70,9 @@ export class PriceCheck extends Model {
   error!: string | null;
   attempts!: number;
   scheduled_at!: Date | null;
+  /** The workflow run that made the check (a dispatcher's, or a check now): for links into the Temporal Web UI. */
+  workflow_id!: string | null;
+  run_id!: string | null;
   checked_at!: Date;
 
   $parseDatabaseJson(json: Record<string, unknown>) {

@@ -1,6 +1,6 @@
 /**
  * Fetches one CFTC file as a text stream: a yearly zip is downloaded to a temporary file (a zip's
- * directory sits at its end) and its text member streamed with its CRC checked; a current-week
+ * directory sits at its end) and its text member inflated as it is read, its CRC checked; a current-week
  * file streams straight from the response. Sizes are capped; a damaged archive is a CotFormatError.
  * Given what the last read found, it asks conditionally and says when the file has not changed.
  */
@@ -10,8 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { crc32 } from 'node:zlib';
+import { finished, pipeline } from 'node:stream/promises';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import yauzl from 'yauzl';
 import { decodedBody } from '../platform/outbound.js';
@@ -46,6 +46,29 @@ export interface SourceOptions {
   previous?: CotValidators | null;
 }
 
+/**
+ * Whether CFTC answers that the file at `url` does not exist (404 or 410 to a HEAD request: not published
+ * yet). Any other answer, a timeout or a network error says nothing: the download will find out.
+ */
+export async function cotFileMissing(
+  url: URL,
+  opts: Pick<SourceOptions, 'dispatcher' | 'timeoutMs' | 'signal'>,
+): Promise<boolean> {
+  try {
+    const res = await request(url, {
+      method: 'HEAD',
+      dispatcher: opts.dispatcher,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      signal: opts.signal,
+    });
+    await res.body.dump();
+    return res.statusCode === 404 || res.statusCode === 410;
+  } catch {
+    return false;
+  }
+}
+
 /** Counts bytes through and fails the stream past `maxBytes` (on a download or an unzipped member). */
 function capped(maxBytes: number, what: string): Transform {
   let seen = 0;
@@ -64,7 +87,7 @@ const openZip = (file: string) =>
   );
 
 /** The archive's one text member (CFTC names it annual.txt, f_year.txt, FinFutYY.txt, …). */
-async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readable> {
+async function textEntry(zip: yauzl.ZipFile, maxBytes: number): Promise<yauzl.Entry> {
   const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
     zip.on('entry', (e: yauzl.Entry) => (/\.(txt|csv)$/i.test(e.fileName) ? resolve(e) : zip.readEntry()));
     zip.once('end', () => resolve(null));
@@ -74,23 +97,52 @@ async function textMember(zip: yauzl.ZipFile, maxBytes: number): Promise<Readabl
   if (!entry) throw new CotFormatError('the zip holds no .txt or .csv file');
   if (entry.uncompressedSize > maxBytes)
     throw new CotFormatError(`zip member ${entry.fileName} is larger than ${maxBytes} bytes`);
-  const open = () =>
-    new Promise<Readable>((resolve, reject) =>
-      zip.openReadStream(entry, (error, s) => (error ? reject(error) : resolve(s!))),
-    );
-  // yauzl checks sizes, not checksums. Inflating twice costs little next to parsing, and a damaged
-  // archive is then reported as such before a single record is read.
+  return entry;
+}
+
+/**
+ * The member inflated once as it is read, in 64 KiB pieces (zlib's default is 16 KiB: four times the calls), its
+ * size and CRC checked as it streams: a damaged member fails the stream, at the latest at its end, before whoever
+ * reads it has finished.
+ */
+async function checkedMember(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
+  const corrupt = (error: Error) =>
+    new CotFormatError(`zip member ${entry.fileName} cannot be inflated (${error.message}): the archive is corrupt`);
+  if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)
+    throw new CotFormatError(`zip member ${entry.fileName} uses compression method ${entry.compressionMethod}`);
+  const deflated = entry.compressionMethod === 8;
+  const raw = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, deflated ? { decompress: false } : {}, (error, s) =>
+      error ? reject(corrupt(error)) : resolve(s!),
+    ),
+  );
   let crc = 0;
-  try {
-    for await (const chunk of await open()) crc = crc32(chunk as Buffer, crc);
-  } catch (error) {
-    throw new CotFormatError(
-      `zip member ${entry.fileName} cannot be inflated (${(error as Error).message}): the archive is corrupt`,
-    );
-  }
-  if (crc >>> 0 !== entry.crc32 >>> 0)
-    throw new CotFormatError(`zip member ${entry.fileName} fails its CRC check: the archive is corrupt`);
-  return open();
+  let size = 0;
+  const checked = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size > entry.uncompressedSize) return done(corrupt(new Error(`more than ${entry.uncompressedSize} bytes`)));
+      crc = crc32(chunk, crc);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (size !== entry.uncompressedSize)
+        return done(corrupt(new Error(`${size} of ${entry.uncompressedSize} bytes`)));
+      done(
+        crc >>> 0 === entry.crc32 >>> 0
+          ? null
+          : new CotFormatError(`zip member ${entry.fileName} fails its CRC check: the archive is corrupt`),
+      );
+    },
+  });
+  const inflated = deflated ? raw.pipe(createInflateRaw({ chunkSize: 1 << 16 })) : raw;
+  for (const stream of new Set([raw, inflated])) stream.once('error', (error) => checked.destroy(corrupt(error)));
+  // A reader that stops early (a parse failure) stops the inflating too.
+  checked.once('close', () => {
+    raw.destroy();
+    inflated.destroy();
+  });
+  return inflated.pipe(checked);
 }
 
 /** The file's text, to parse; `close` releases the download. */
@@ -98,6 +150,12 @@ export interface CotSource {
   status: 'changed';
   stream: Readable;
   validators: CotValidators;
+  /**
+   * After reading `stream` failed: why the archive is damaged (a CotFormatError), or null when it is not (a
+   * current-week file, or a sound zip). Damaged bytes may read as malformed records before the inflater or
+   * the CRC notices; the damage is what to report.
+   */
+  damage(): Promise<CotFormatError | null>;
   close(): Promise<void>;
 }
 /** The file is the one `previous` describes: a 304, or a zip with the same SHA-256 (nothing left to close). */
@@ -156,7 +214,13 @@ export async function openCotSource(
   if (kind === 'text') {
     const out = new PassThrough();
     pipeline(body, capped(opts.maxBytes, String(url)), out).catch((error) => out.destroy(error));
-    return { status: 'changed', stream: out, validators, close: async () => void body.destroy() };
+    return {
+      status: 'changed',
+      stream: out,
+      validators,
+      damage: async () => null,
+      close: async () => void body.destroy(),
+    };
   }
   const dir = await mkdtemp(path.join(tmpdir(), 'meridian-cot-'));
   const close = () => rm(dir, { recursive: true, force: true });
@@ -182,11 +246,20 @@ export async function openCotSource(
     const zip = await openZip(file).catch((error: Error) =>
       Promise.reject(new CotFormatError(`${path.basename(file)} is not a readable zip: ${error.message}`)),
     );
-    const stream = await textMember(zip, opts.maxBytes);
+    const entry = await textEntry(zip, opts.maxBytes);
     return {
       status: 'changed',
-      stream,
+      stream: await checkedMember(zip, entry),
       validators,
+      async damage() {
+        try {
+          const again = await checkedMember(zip, entry);
+          await finished(again.resume());
+          return null;
+        } catch (error) {
+          return error instanceof CotFormatError ? error : new CotFormatError(String(error));
+        }
+      },
       async close() {
         zip.close();
         await close();

@@ -111,6 +111,11 @@ const envSchema = z.object({
   MONITOR_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
   MONITOR_THROTTLE_DEFAULT_S: z.coerce.number().positive().default(60),
   MONITOR_THROTTLE_MAX_S: z.coerce.number().positive().default(3600),
+  MONITOR_DISPATCH_WINDOW_S: z.coerce.number().int().min(5).max(600).default(30),
+  MONITOR_DISPATCH_LANES: z.coerce.number().int().positive().max(64).default(1),
+  MONITOR_HOST_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  MONITOR_HOST_DELAY_MS: z.coerce.number().int().nonnegative().default(0),
+  MONITOR_CONCURRENCY: z.coerce.number().int().positive().default(200),
   BREAKER_THRESHOLD: z.coerce.number().int().positive().default(5),
   BREAKER_COOLDOWN_S: z.coerce.number().positive().default(60),
   BREAKER_WINDOW_S: z.coerce.number().positive().default(120),
@@ -138,6 +143,40 @@ const envSchema = z.object({
   COT_RETRY_ATTEMPTS: z.coerce.number().int().positive().default(4),
   COT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
   DATA_STALE_DAYS: z.coerce.number().positive().default(10),
+  WHITELIST_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://wl-api.mf.gov.pl'),
+  WHITELIST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  COMPANY_CACHE_TTL_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
+  COMPANY_WATCH_INTERVAL_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600),
+  COMPANY_WATCH_SCHEDULE: z.string().trim().default('0 * * * *'),
+  COMPANY_WATCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  COMPANY_WATCH_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(30_000),
+  COMPANY_WATCH_RETRY_MAX_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000),
+  SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  MAIL_FROM: z.string().min(3).default('Meridian <no-reply@meridian.local>'),
+  MAILBOX_DIR: z.string().optional(),
+  ACCOUNT_CODE_TTL_S: z.coerce.number().positive().default(600),
+  ACCOUNT_RESEND_COOLDOWN_S: z.coerce.number().positive().default(60),
+  ACCOUNT_MAX_WRONG_CODES: z.coerce.number().int().positive().default(5),
+  ACCOUNT_UNVERIFIED_TTL_S: z.coerce
+    .number()
+    .positive()
+    .default(7 * 24 * 3600),
+  PASSWORD_RESET_TTL_S: z.coerce.number().positive().default(1800),
+  ACCOUNT_LIMIT_PER_EMAIL: z.coerce.number().int().positive().default(10),
+  ACCOUNT_LIMIT_PER_IP: z.coerce.number().int().positive().default(30),
+  ACCOUNT_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(3600),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -237,6 +276,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retry: { initialMs: c.MONITOR_RETRY_INITIAL_MS, attempts: c.MONITOR_RETRY_ATTEMPTS },
       /** A host answering 429 (503 with Retry-After): the wait without Retry-After, and the cap (lib/platform/hostThrottle). */
       throttle: { defaultMs: c.MONITOR_THROTTLE_DEFAULT_S * 1000, maxMs: c.MONITOR_THROTTLE_MAX_S * 1000 },
+      /** Each dispatcher run (Schedule `monitor-dispatch-<task queue>`) claims and checks what falls due in its window. */
+      dispatch: { windowMs: c.MONITOR_DISPATCH_WINDOW_S * 1000, lanes: c.MONITOR_DISPATCH_LANES },
+      /** Politeness per worker process (lib/monitors/hostGate): in flight per host, between starts, in flight in all. */
+      gate: { perHost: c.MONITOR_HOST_CONCURRENCY, delayMs: c.MONITOR_HOST_DELAY_MS, total: c.MONITOR_CONCURRENCY },
       breaker: {
         threshold: c.BREAKER_THRESHOLD,
         cooldownMs: c.BREAKER_COOLDOWN_S * 1000,
@@ -264,6 +307,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       /** Files downloaded and loaded at once. */
       concurrency: c.COT_CONCURRENCY,
       staleDays: c.DATA_STALE_DAYS,
+    },
+    companies: {
+      /** The VAT white list's REST API (lib/companies/registry). */
+      registry: { baseUrl: c.WHITELIST_BASE_URL, timeoutMs: c.WHITELIST_TIMEOUT_MS },
+      /** How long a registry answer stays in Redis (`nip:{nip}`). */
+      cacheTtlS: c.COMPANY_CACHE_TTL_S,
+      watch: {
+        /** A watch is checked again this long after its last check. */
+        intervalS: c.COMPANY_WATCH_INTERVAL_S,
+        /** Cron (Polish time) of the Schedule whose runs check the watches that are due; null: `off`. */
+        schedule: c.COMPANY_WATCH_SCHEDULE === 'off' ? null : c.COMPANY_WATCH_SCHEDULE,
+        concurrency: c.COMPANY_WATCH_CONCURRENCY,
+        /** Backoff while the registry is unavailable during a check: first wait, doubled up to the cap, no limit. */
+        retry: { initialMs: c.COMPANY_WATCH_RETRY_INITIAL_MS, maxMs: c.COMPANY_WATCH_RETRY_MAX_MS },
+      },
+    },
+    /** Outgoing email (lib/platform/mail); `mailboxDir`: npm start's catcher keeps what it receives there. */
+    mail: {
+      smtpUrl: c.SMTP_URL,
+      from: c.MAIL_FROM,
+      mailboxDir: c.NODE_ENV === 'production' ? undefined : c.MAILBOX_DIR,
+    },
+    /** Self-service accounts (README "Accounts"): emailed codes, their lifetimes, and per-email/per-IP limits. */
+    accounts: {
+      codeTtlMs: c.ACCOUNT_CODE_TTL_S * 1000,
+      resendCooldownMs: c.ACCOUNT_RESEND_COOLDOWN_S * 1000,
+      maxWrongCodes: c.ACCOUNT_MAX_WRONG_CODES,
+      unverifiedTtlMs: c.ACCOUNT_UNVERIFIED_TTL_S * 1000,
+      resetTtlMs: c.PASSWORD_RESET_TTL_S * 1000,
+      limits: { perEmail: c.ACCOUNT_LIMIT_PER_EMAIL, perIp: c.ACCOUNT_LIMIT_PER_IP, windowS: c.ACCOUNT_LIMIT_WINDOW_S },
     },
     webhooks: {
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

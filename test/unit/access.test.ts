@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { allows } from '../../api/route.js';
 import type { Principal } from '../../api/context.js';
 
-const admin: Principal = { kind: 'user', userId: 'u1', role: 'admin' };
-const operator: Principal = { kind: 'user', userId: 'u2', role: 'operator' };
+const admin: Principal = { kind: 'user', userId: 'u1', role: 'admin', modules: [] };
+const operator: Principal = { kind: 'user', userId: 'u2', role: 'operator', modules: [] };
 const merchant: Principal = { kind: 'merchant', merchantId: 'm1', apiKeyId: 'k1' };
 
 describe('route access', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cotIndex, crowdedSignal, groupIndicators } from '../../lib/cot/indicators.js';
+import { cotIndex, crowdedSignal, groupIndicators, marketIndicators } from '../../lib/cot/indicators.js';
 
 /** The definition, window by window, to check the sliding version against. */
 const naive = (values: number[], window: number) =>
@@ -52,5 +52,61 @@ describe('group indicators', () => {
     expect(out[0]).toMatchObject({ net: 50, netChange: null, pctOi: 5, index13: null, signal: null });
     expect(out[3].pctOi).toBeNull();
     expect(out[29]).toMatchObject({ net: 340, netChange: 10, pctOi: 34, index13: 100, index52: null, wci26: 100 });
+  });
+});
+
+describe('market indicators', () => {
+  it('are each group’s indicators over its own reports: a week without a position is none of its windows', () => {
+    const weeks = 60;
+    const oi = Array.from({ length: weeks }, (_, i) => 5000 + 37 * i);
+    const long = Array.from({ length: weeks }, (_, i) => 1000 + ((i * 7919) % 613));
+    const short = Array.from({ length: weeks }, (_, i) => 800 + ((i * 104729) % 421));
+    // The second group has no short position in week 20 (CFTC printed none).
+    const gap = 20;
+    const market = {
+      openInterest: oi,
+      groups: [
+        { long, short, longChange: long.map(() => 3), shortChange: short.map((_, i) => (i ? 1 : null)) },
+        {
+          long: short,
+          short: long.map((v, i) => (i === gap ? null : v)),
+          longChange: long.map(() => null),
+          shortChange: long.map(() => 2),
+        },
+      ],
+    };
+    const [commercial, small] = marketIndicators(market, ['commercial', 'small']);
+    const reportsOf = (k: number) =>
+      oi.flatMap((openInterest, i) => {
+        const g = market.groups[k];
+        if (g.long[i] === null || g.short[i] === null) return [];
+        const report = {
+          openInterest,
+          long: g.long[i]!,
+          short: g.short[i]!,
+          longChange: g.longChange[i],
+          shortChange: g.shortChange[i],
+        };
+        return [{ reportDate: `w${i}`, ...report }];
+      });
+    const columns = (list: ReturnType<typeof groupIndicators>) => ({
+      net: list.map((i) => i.net),
+      netChange: list.map((i) => i.netChange),
+      pctOi: list.map((i) => i.pctOi),
+      index13: list.map((i) => i.index13),
+      index52: list.map((i) => i.index52),
+      index156: list.map((i) => i.index156),
+      wci26: list.map((i) => i.wci26),
+      signal: list.map((i) => i.signal),
+    });
+    expect(commercial).toEqual(columns(groupIndicators(reportsOf(0), 'commercial')));
+    const own = columns(groupIndicators(reportsOf(1), 'small'));
+    const withGap = Object.fromEntries(
+      Object.entries(own).map(([name, values]) => [name, [...values.slice(0, gap), null, ...values.slice(gap)]]),
+    );
+    expect(small).toEqual(withGap);
+    // 52 weeks make a first 52-report index, unless one of them was not the group's.
+    expect([commercial.index52[50], commercial.index52[51]]).toEqual([null, expect.any(Number)]);
+    expect([small.index52[51], small.index52[52]]).toEqual([null, expect.any(Number)]);
   });
 });

@@ -112,6 +112,29 @@ describe('bad files and bad records', () => {
     ]);
   });
 
+  it('reads a file the same whatever pieces it arrives in: a record broken by a stray line break fails it', async () => {
+    const [header, first, second, third, ...rest] = linesOf(await tff());
+    const broken = second.replace(/,(\s*\d+),(\s*\d+),(\s*\d+),/, ',$1,$2\n,$3,');
+    const bytes = Buffer.from([header, first, broken, third, ...rest.slice(0, 5)].join(''));
+    const read = async (pieces: Buffer[]) => {
+      const rows: number[] = [];
+      try {
+        for await (const item of parseCotFile(Readable.from(pieces), 'tff')) rows.push(item.record);
+        return { rows, error: null };
+      } catch (error) {
+        return { rows, error: (error as Error).message };
+      }
+    };
+    const whole = await read([bytes]);
+    expect(whole.error).toMatch(/^record 3 has \d+ fields, expected 87: the file is truncated/);
+    for (const size of [1, 7, 1000]) {
+      const pieces = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+        bytes.subarray(i * size, (i + 1) * size),
+      );
+      expect(await read(pieces)).toEqual(whole);
+    }
+  });
+
   it('knows real dates from impossible ones', () => {
     expect(reportDate(' 2018-12-31 ')).toBe('2018-12-31');
     expect(reportDate('01/03/2023 12:00:00 AM')).toBe('2023-01-03');

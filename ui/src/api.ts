@@ -24,4 +24,23 @@ export const api = createClient<paths>({ baseUrl: '/', credentials: 'same-origin
 api.use(withAuth);
 
 export type ApiError = { error: { code: string; message: string; details: unknown } };
-export const errorMessage = (e: unknown) => (e as ApiError | undefined)?.error?.message ?? 'Request failed';
+
+/**
+ * The API's error in words: its message, followed by what each invalid field was refused for
+ * (`The request is invalid — webhook_url: must be a public address`). Anything else (a proxy's page, a network
+ * failure) says what happened without pretending to know more.
+ */
+export function errorMessage(e: unknown, response?: Response): string {
+  const error = (e as ApiError | undefined)?.error;
+  if (error?.message) {
+    const details = Array.isArray(error.details)
+      ? (error.details as { path?: unknown; message?: unknown }[])
+          .filter((d) => typeof d?.message === 'string')
+          .map((d) => (d.path ? `${String(d.path)}: ${String(d.message)}` : String(d.message)))
+      : [];
+    return details.length ? `${error.message} — ${details.join('; ')}` : error.message;
+  }
+  if (e instanceof Error) return `The server could not be reached (${e.message})`;
+  if (response) return `The server answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+  return 'Request failed';
+}

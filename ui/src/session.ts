@@ -13,9 +13,28 @@ interface SessionBody {
 
 export const session = reactive<{ token: string | null; user: SessionUser | null }>({ token: null, user: null });
 
-function adopt(body: SessionBody) {
+/**
+ * A non-secret hint that this browser signed in and may hold a refresh cookie (the cookie itself is HttpOnly, so
+ * the page cannot see it): without it no refresh is tried, so anonymous pages (login, the customers' pages) never
+ * ask for one and log a 401. Set on sign-in and each refresh, cleared on sign-out and on a refused refresh.
+ */
+const SESSION_HINT = 'meridian.signed-in';
+const hint = {
+  get: () => localStorage.getItem(SESSION_HINT) === '1',
+  set: (on: boolean) => (on ? localStorage.setItem(SESSION_HINT, '1') : localStorage.removeItem(SESSION_HINT)),
+};
+
+/** Takes a session the API answered with (login, a verified sign-up). */
+export function adopt(body: SessionBody) {
   session.token = body.access_token;
   session.user = body.user;
+  hint.set(true);
+}
+
+function forget() {
+  session.token = null;
+  session.user = null;
+  hint.set(false);
 }
 
 async function post(path: string, body?: unknown): Promise<Response> {
@@ -51,11 +70,11 @@ let inFlight: Promise<boolean> | null = null;
  */
 export function refreshSession(stale: string | null = session.token): Promise<boolean> {
   if (session.token !== stale) return Promise.resolve(session.token !== null);
+  if (!hint.get()) return Promise.resolve(false);
   inFlight ??= withRefreshLock(async () => {
     const res = await post('/api/v1/auth/refresh');
     if (!res.ok) {
-      session.token = null;
-      session.user = null;
+      forget();
       return false;
     }
     adopt(await res.json());
@@ -66,6 +85,5 @@ export function refreshSession(stale: string | null = session.token): Promise<bo
 
 export async function signOut(): Promise<void> {
   await post('/api/v1/auth/logout');
-  session.token = null;
-  session.user = null;
+  forget();
 }

@@ -1,0 +1,92 @@
+/**
+ * Users and permissions in the console: the navigation lists only the modules the operator may use, a page of a
+ * module they lack says so at its own URL, and an admin grants a module and deactivates a user from the Users pages
+ * (after a confirmation), but cannot deactivate themselves.
+ */
+import { mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  browserStack,
+  consolePage,
+  hasChromium,
+  pageOverflow,
+  seriousAxeViolations,
+  signedInContext,
+  viewports,
+} from './browser.js';
+import { call, signIn } from './helpers.js';
+
+const env = browserStack();
+
+describe.skipIf(!hasChromium)('users and permissions in the console', () => {
+  it('shows an operator only their modules, and an admin grants and deactivates', async () => {
+    const url = env.stack.api.url;
+    const browser = env.browser;
+    mkdirSync('test/artifacts', { recursive: true });
+    const operator = await signIn(url, 'operator', ['cot']);
+    const admin = await signIn(url, 'admin');
+
+    const op = await consolePage(browser, url, operator);
+    const nav = () => op.locator('nav.app-nav a').allTextContents();
+    await expect.poll(nav).toContain('COT data');
+    expect(await nav()).not.toContain('Payments');
+    expect(await nav()).not.toContain('Merchants');
+    expect(await nav()).not.toContain('Users');
+    // A page of a module the operator lacks: its URL, and why it is not shown.
+    await op.goto(`${url}/payments`);
+    await expect.poll(() => op.textContent('main h1')).toBe('No access');
+    expect(new URL(op.url()).pathname).toBe('/payments');
+    expect(await op.textContent('[data-state=no-access]')).toContain('Payments permission');
+    await op.goto(`${url}/users`);
+    await expect.poll(() => op.textContent('[data-state=no-access]')).toContain('admins only');
+    await op.screenshot({ path: 'test/artifacts/users-no-access.png' });
+
+    const page = await consolePage(browser, url, admin);
+    await page.click('nav >> text=Users');
+    const row = page.locator(`[data-testid=user-row]:has-text("${operator.email}")`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('COT data');
+    await row.getByRole('link', { name: operator.email }).click();
+    await expect.poll(() => page.textContent('main h1')).toBe(operator.email);
+
+    await page.getByLabel('Payments', { exact: true }).check();
+    await expect
+      .poll(async () => (await call(url, 'GET', `/api/v1/users/${operator.id}`, { token: admin.token })).json.granted)
+      .toEqual(['payments', 'cot']);
+    // The operator's console knows from its next page load.
+    await op.goto(`${url}/payments`);
+    await expect.poll(() => op.textContent('main h1')).toBe('Payments');
+    await expect.poll(nav).toContain('Payments');
+
+    await page.getByRole('button', { name: 'Deactivate' }).click();
+    await page.locator('.confirm-dialog').getByRole('button', { name: 'Deactivate' }).click();
+    await expect.poll(() => page.textContent('[data-testid=user-state]')).toBe('Deactivated');
+    expect((await call(url, 'GET', '/api/v1/payments', { token: operator.token })).status).toBe(401);
+    await page.screenshot({ path: 'test/artifacts/user-detail.png', fullPage: true });
+
+    // Their own page: the buttons that would lock them out are disabled.
+    await page.goto(`${url}/users/${admin.id}`);
+    await expect.poll(() => page.textContent('main h1')).toBe(admin.email);
+    expect(await page.getByRole('button', { name: 'Deactivate' }).isDisabled()).toBe(true);
+    await op.close();
+    await page.close();
+
+    // On a phone: no sideways scrolling, nothing axe-core calls serious (the list as cards).
+    const phone = await signedInContext(browser, url, admin, viewports.phone);
+    try {
+      for (const path of ['/users', `/users/${operator.id}`, '/users?state=inactive']) {
+        await phone.page.goto(`${url}${path}`);
+        await phone.page.locator('[data-state=ready]').first().waitFor();
+        const { scrollWidth, innerWidth } = await pageOverflow(phone.page);
+        expect(scrollWidth, path).toBeLessThanOrEqual(innerWidth);
+        expect(await seriousAxeViolations(phone.page), path).toEqual([]);
+      }
+      expect(await phone.page.locator('[data-testid=user-row]').allTextContents()).toEqual([
+        expect.stringContaining(operator.email),
+      ]);
+      await phone.page.screenshot({ path: 'test/artifacts/users-390.png', fullPage: true });
+    } finally {
+      await phone.context.close();
+    }
+  }, 240_000);
+});
