@@ -1423,6 +1423,13 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description No session of yours has this id (`not_found`; another user’s sessions are not yours) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
                 /** @description Rate limited; see Retry-After */
                 429: {
                     headers: {

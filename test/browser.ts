@@ -1,7 +1,7 @@
 /** Debian's Chromium driven by playwright-core, as the browser tests use it. */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import { startStack } from './helpers.js';
 
@@ -91,6 +91,19 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
 }
 
 /** Whether the page is wider than the viewport (sideways scrolling of the whole page). */
+/** What a simulated outage answers with (the API's error shape), for a page to show in words. */
+export const SIMULATED_OUTAGE = 'Simulated outage';
+
+/** A route handler answering every data call (`isData(url)`) with a 500 in the API's error shape; others go on. */
+export const failDataCalls = (isData: (url: string) => boolean) => (route: Route) =>
+  isData(route.request().url())
+    ? route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'internal_error', message: SIMULATED_OUTAGE, details: null } }),
+      })
+    : route.continue();
+
 export const pageOverflow = (page: Page) =>
   page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
 

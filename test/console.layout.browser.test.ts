@@ -14,6 +14,7 @@ import { findMerchant } from '../db/merchants.js';
 import { decryptSecret } from '../lib/platform/crypto.js';
 import { CircuitBreaker } from '../lib/platform/circuitBreaker.js';
 import {
+  failDataCalls,
   browserStack,
   hasChromium,
   pageOverflow,
@@ -159,8 +160,8 @@ const pages: ConsolePage[] = [
   { name: 'booking', path: () => '/booking', converted: true, loads: true },
   { name: 'appointment', path: () => `/booking/appointments/${fx.appointmentId}`, converted: true, loads: true },
   { name: 'payer', path: () => `/pay/${fx.intent.payment_token}`, converted: true, public: true, loads: true },
-  { name: 'book', path: () => `/book/${fx.workshopId}`, converted: false, public: true, loads: true },
-  { name: 'diagnose', path: () => '/diagnose', converted: false, public: true },
+  { name: 'book', path: () => `/book/${fx.workshopId}`, converted: true, public: true, loads: true },
+  { name: 'diagnose', path: () => '/diagnose', converted: true, public: true },
   { name: 'companies', path: () => '/companies', converted: true, loads: true },
   { name: 'company-watch', path: () => `/companies/watches/${fx.companyWatchId}`, converted: true, loads: true },
   { name: 'users', path: () => '/users', converted: true, loads: true },
@@ -280,14 +281,7 @@ describe.skipIf(!hasChromium)('console pages: layout, states, accessibility', ()
         await tab.unroute('**/api/v1/**', slow);
 
         // Failing: every data call answered 500.
-        const fail = (route: Route) =>
-          isDataCall(route.request().url())
-            ? route.fulfill({
-                status: 500,
-                contentType: 'application/json',
-                body: JSON.stringify({ error: { code: 'internal_error', message: 'Simulated outage', details: null } }),
-              })
-            : route.continue();
+        const fail = failDataCalls(isDataCall);
         await tab.route('**/api/v1/**', fail);
         await tab.goto(`${url}${p.path()}`);
         const error = tab.locator('[data-state=error]').first();

@@ -15,6 +15,7 @@ import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase } from '../db/knex.js';
 import {
+  failDataCalls,
   browserStack,
   hasChromium,
   pageOverflow,
@@ -357,14 +358,7 @@ describe.skipIf(!hasChromium)('COT pages in the browser', () => {
         await ready(page);
         await page.unroute('**/api/v1/**', slow);
 
-        const fail = (route: Route) =>
-          data(route.request().url())
-            ? route.fulfill({
-                status: 500,
-                contentType: 'application/json',
-                body: JSON.stringify({ error: { code: 'internal_error', message: 'Simulated outage', details: null } }),
-              })
-            : route.continue();
+        const fail = failDataCalls(data);
         await page.route('**/api/v1/**', fail);
         await page.goto(`${url()}${path}`);
         const error = page.locator('[data-state=error]').first();

@@ -6,7 +6,7 @@
  */
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { expect } from 'vitest';
-import { pageOverflow, seriousAxeViolations, viewports } from './browser.js';
+import { failDataCalls, pageOverflow, seriousAxeViolations, viewports } from './browser.js';
 
 /** A context signed in through the login form, with the locale and zone given (the operator's, not the server's). */
 export async function operatorContext(
@@ -112,14 +112,7 @@ export async function checkStates(
     expect(held).not.toContain('error');
     await page.unroute('**/api/v1/**', slow);
 
-    const fail = (route: Route) =>
-      isDataCall(route.request().url())
-        ? route.fulfill({
-            status: 500,
-            contentType: 'application/json',
-            body: JSON.stringify({ error: { code: 'internal_error', message: 'Simulated outage', details: null } }),
-          })
-        : route.continue();
+    const fail = failDataCalls(isDataCall);
     await page.route('**/api/v1/**', fail);
     await page.goto(`${url}${path}`);
     const error = page.locator('[data-state=error]').first();

@@ -125,7 +125,10 @@ export function sessionRoutes(api: Api, deps: ApiDeps) {
     tag: 'auth',
     access: ['operator'],
     params: z.object({ id: z.uuid() }),
-    responses: { 204: { description: 'Revoked' } },
+    responses: {
+      204: { description: 'Revoked' },
+      404: { description: 'No session of yours has this id (`not_found`; another user’s sessions are not yours)' },
+    },
     handler: async (ctx, { params }) => {
       if (!(await revokeSession(deps.db, userId(ctx), params.id))) throw notFound('Session');
       if (params.id === (await currentSession(ctx, deps))) clearRefreshCookie(ctx);
