@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createMerchant, signIn, startApi } from './helpers.js';
 
@@ -26,7 +27,60 @@ describe('connections', () => {
     const timeoutS = Number(/timeout=(\d+)/.exec(res.headers.get('keep-alive') ?? '')?.[1]);
     expect(timeoutS).toBeGreaterThanOrEqual(60);
   });
+
+  // A body the server stopped reading half-way (too large, or not decodable) used to leave its keep-alive
+  // connection waiting for the rest: the next request on it was taken for body bytes and never answered.
+  it.each([
+    ['too large', {}, Buffer.from(JSON.stringify({ name: 'x'.repeat(1_100_000) })), 413],
+    ['not decodable', { 'content-encoding': 'gzip' }, Buffer.alloc(300_000, 'not gzip'), 400],
+  ])(
+    'a body left unread (%s) closes its connection instead of swallowing the next request',
+    async (_, headers, body, status) => {
+      const answers = await pipelined(api.url, [
+        { path: '/api/v1/auth/login', headers: { 'content-type': 'application/json', ...headers }, body },
+        { path: '/api/v1/auth/logout' },
+      ]);
+      expect(answers.statuses[0]).toBe(status);
+      expect(answers.hung).toBe(false);
+      // Either the server closed after its answer (the client sends the second request again), or it answered both.
+      if (answers.statuses.length === 1) expect(answers.closed).toBe(true);
+      else expect(answers.statuses[1]).toBe(204);
+    },
+  );
 });
+
+/**
+ * Sends POST requests back to back on one TCP connection and reads what comes back: the statuses, whether
+ * the server closed the connection, and whether it went quiet with the connection open (hung).
+ */
+async function pipelined(url: string, requests: { path: string; headers?: Record<string, string>; body?: Buffer }[]) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (received += chunk));
+  const ended = new Promise<boolean>((resolve) => {
+    socket.on('data', () => {
+      if (statusesIn(received).length === requests.length) resolve(false);
+    });
+    socket.on('close', () => resolve(true));
+    socket.on('error', () => resolve(true));
+    // Far longer than either answer takes; quiet this long with the connection open is a hang.
+    setTimeout(() => resolve(false), 10_000).unref();
+  });
+  for (const r of requests) {
+    const headers = { host: `${hostname}:${port}`, 'content-length': String(r.body?.length ?? 0), ...r.headers };
+    const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+    socket.write(`POST ${r.path} HTTP/1.1\r\n${head.join('')}\r\n`);
+    if (r.body) socket.write(r.body);
+  }
+  const closed = await ended;
+  socket.destroy();
+  const statuses = statusesIn(received);
+  return { statuses, closed, hung: !closed && statuses.length < requests.length };
+}
+
+const statusesIn = (received: string) => [...received.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]));
 
 describe('error format', () => {
   it('unknown routes are a JSON 404', async () => {

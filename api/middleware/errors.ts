@@ -81,6 +81,9 @@ export async function errors(ctx: AppContext, next: Next) {
     const e = known ?? new ApiError(500, 'internal_error', 'Something went wrong on our side');
     ctx.status = e.status;
     ctx.set(e.headers);
+    // A body read part-way (over the limit, not decodable) is never read further: its connection would wait
+    // for the rest and take the client's next request as body bytes.
+    if (!ctx.req.complete) ctx.set('Connection', 'close');
     ctx.body = { error: { code: e.code, message: e.message, details: e.details ?? null } };
   }
 }
