@@ -2,6 +2,9 @@ import type { Client, Connection } from '@temporalio/client';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../lib/platform/config.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
+import { userAccess as readUserAccess, type UserAccess } from '../db/users.js';
+import { AccessCache } from '../lib/accounts/accessCache.js';
+import { USER_ACCESS_CHANGED } from '../lib/accounts/modules.js';
 import { EventHub } from '../lib/platform/events.js';
 import { createLogger, type Logger } from '../lib/platform/logger.js';
 import { createRedis, type Redis } from '../lib/platform/redis.js';
@@ -15,6 +18,8 @@ export interface ApiDeps {
   db: Knex;
   redis: Redis;
   events: EventHub;
+  /** Each console user's role, active state and modules as the access check reads them (undefined: no such user). */
+  userAccess: AccessCache<UserAccess | undefined>;
   temporal: { connection: Connection; client: Client };
   /** Asks the Temporal server for its health, giving up after `timeoutMs`. */
   pingTemporal(timeoutMs: number): Promise<unknown>;
@@ -28,9 +33,14 @@ export interface ApiDeps {
 export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): Promise<void> }> {
   const log = createLogger(config.logLevel, 'api');
   const db = openDb(config.databaseUrl);
-  const redis = await createRedis(config.redisUrl);
+  const redis = await createRedis(config.redisUrl, { autoPipelining: true });
   const events = await EventHub.open(await createRedis(config.redisUrl));
   const temporal = await connectTemporal(config);
+  const userAccess = new AccessCache((id) => readUserAccess(db, id), { maxAgeMs: config.userAccessCacheMs });
+  // Another process changed a user's access (api/routes/users.ts announces it; the process that changed it forgot it already).
+  events.listen((event) => {
+    if (event.type === USER_ACCESS_CHANGED) userAccess.forget(String(event.data.user_id));
+  });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   // A ping has a deadline; close() stops the client's retries and lets those already waiting fire first (pings
@@ -45,6 +55,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     db,
     redis,
     events,
+    userAccess,
     temporal,
     pingTemporal,
     pingWorkers,

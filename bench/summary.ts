@@ -28,7 +28,7 @@ const measures: Record<string, string> = {
   monitors: 'checks/s achieved ÷ demanded',
   diagnosis: 'chat messages/s ÷ no-op Updates/s',
   cot: "ingested rows/s end to end ÷ PostgreSQL's own COPY of the same raw files (text columns) rows/s",
-  companies: 'cached NIP look-ups/s ÷ GET /healthz/s on the same stack',
+  companies: 'cached NIP look-ups/s ÷ GET /healthz/s (no credential) on the same stack',
 };
 
 function newest(scenario: string): Result | null {

@@ -77,13 +77,17 @@ export async function findUserRow(db: Knex, id: string): Promise<UserRow | undef
   return (await userRows(db).findById(id)) as unknown as UserRow | undefined;
 }
 
-/** What the access check needs of a user, read fresh on every request; undefined when there is no such user. */
-export async function userAccess(
-  db: Knex,
-  id: string,
-): Promise<{ role: Role; active: boolean; modules: string[] } | undefined> {
+/** What the access check needs of a user: role, active state, the modules granted (not those a role implies). */
+export interface UserAccess {
+  role: Role;
+  active: boolean;
+  modules: string[];
+}
+
+/** The user's access as stored now (api/deps.ts caches it briefly: lib/accounts/accessCache.ts); undefined when there is no such user. */
+export async function userAccess(db: Knex, id: string): Promise<UserAccess | undefined> {
   const row = await db('users').where('users.id', id).first('users.role', 'users.active', db.raw(GRANTED_SQL));
-  return row as { role: Role; active: boolean; modules: string[] } | undefined;
+  return row as UserAccess | undefined;
 }
 
 /**

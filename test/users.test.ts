@@ -145,6 +145,38 @@ describe('deactivation', () => {
     expect((await refresh(op.cookie)).status).toBe(401);
   });
 
+  it('counts on another API process as soon as the change is announced, however long it may cache access', async () => {
+    // Caching for a minute: only the announcement can make this process see the change in time.
+    const other = await startApi({ USER_ACCESS_CACHE_MS: '60000' });
+    try {
+      const op = await signIn(url(), 'operator', ['monitors']);
+      const onOther = (path: string) => call(other.url, 'GET', path, { token: op.token });
+      expect((await onOther('/api/v1/monitors')).status).toBe(200);
+      expect((await revoke(op.id, 'monitors')).status).toBe(200);
+      await expect.poll(async () => (await onOther('/api/v1/monitors')).status, { timeout: 5000 }).toBe(403);
+      expect((await asAdmin('PATCH', `/api/v1/users/${op.id}`, { active: false })).status).toBe(200);
+      await expect.poll(async () => (await onOther('/api/v1/payments')).status, { timeout: 5000 }).toBe(401);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('counts on the process that made the change from the very next request, even when the announcement is lost', async () => {
+    const own = await startApi({ USER_ACCESS_CACHE_MS: '60000' });
+    try {
+      // This process hears no announcements any more, its own included.
+      await own.deps.events.close();
+      const ownAdmin = await signIn(own.url, 'admin');
+      const op = await signIn(own.url, 'operator', ['monitors']);
+      const onOwn = (method: string, path: string, token: string) => call(own.url, method, path, { token });
+      expect((await onOwn('GET', '/api/v1/monitors', op.token)).status).toBe(200);
+      expect((await onOwn('DELETE', `/api/v1/users/${op.id}/permissions/monitors`, ownAdmin.token)).status).toBe(200);
+      expect((await onOwn('GET', '/api/v1/monitors', op.token)).status).toBe(403);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('an admin cannot deactivate or demote themselves (409), and may save their own unchanged state', async () => {
     for (const body of [{ active: false }, { role: 'operator' }, { role: 'operator', active: true }]) {
       const res = await asAdmin('PATCH', `/api/v1/users/${admin.id}`, body);

@@ -2,7 +2,7 @@ import type { Next } from 'koa';
 import { jwtVerify } from 'jose';
 import type { Knex } from 'knex';
 import { findActiveApiKey, touchApiKey } from '../../db/auth.js';
-import { userAccess } from '../../db/users.js';
+import type { UserAccess } from '../../db/users.js';
 import { effectiveModules } from '../../lib/accounts/modules.js';
 import { sha256 } from '../../lib/platform/crypto.js';
 import { unauthorized } from '../errors.js';
@@ -13,11 +13,16 @@ export const API_KEY_PREFIX = 'mk_';
 /**
  * Resolves `Authorization: Bearer …` to a principal: merchant API keys start with `mk_`, anything
  * else must be an operator access token (JWT), checked with `jwtSecret`; API keys are looked up in `db`.
- * A user's role, active state and modules are read from `db` once per request (never from the token's claims),
- * so a deactivation, a demotion or a revoked module counts from the next request on.
+ * A user's role, active state and modules come from `access` on every request (never from the token's claims): the
+ * stored ones, cached no longer than a change takes to be announced (lib/accounts/accessCache.ts), so a
+ * deactivation, a demotion or a revoked module counts from the next request on.
  * A bad credential, or a deactivated or deleted account, is a 401 even on public routes.
  */
-export function authenticate(jwtSecret: Uint8Array, db: Knex) {
+export function authenticate(jwtSecret: Uint8Array, db: Knex, access: AccessOf) {
+  // Imported once: given the raw bytes, jose imports the key again for every token it verifies.
+  const key = crypto.subtle.importKey('raw', new Uint8Array(jwtSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'verify',
+  ]);
   return async (ctx: AppContext, next: Next) => {
     const header = ctx.get('authorization');
     if (header) {
@@ -25,7 +30,7 @@ export function authenticate(jwtSecret: Uint8Array, db: Knex) {
       if (scheme?.toLowerCase() !== 'bearer' || !token) throw unauthorized('Expected "Authorization: Bearer <token>"');
       ctx.state.principal = token.startsWith(API_KEY_PREFIX)
         ? await merchantFromKey(db, token)
-        : await userFromJwt(db, token, jwtSecret);
+        : await userFromJwt(access, token, await key);
     }
     await next();
   };
@@ -41,7 +46,7 @@ async function merchantFromKey(db: Knex, key: string): Promise<Principal> {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-async function userFromJwt(db: Knex, token: string, secret: Uint8Array): Promise<Principal> {
+async function userFromJwt(access: AccessOf, token: string, secret: CryptoKey): Promise<Principal> {
   let userId: string;
   try {
     const { payload } = await jwtVerify(token, secret, { issuer: 'meridian', audience: 'meridian-console' });
@@ -53,20 +58,23 @@ async function userFromJwt(db: Knex, token: string, secret: Uint8Array): Promise
   } catch {
     throw unauthorized('Invalid or expired access token');
   }
-  const user = await currentUser(db, userId);
+  const user = await currentUser(access, userId);
   if (typeof user === 'string') throw unauthorized(`This account ${user}`);
   return user;
 }
 
+/** Where a user's access comes from: db/users.ts `userAccess`, or the cache of it in ApiDeps. */
+type AccessOf = (userId: string) => Promise<UserAccess | undefined>;
+
 /**
- * The user as a principal, with their role and modules as stored now; or why they may not act: the account
- * `'no longer exists'` or `'is deactivated'`.
+ * The user as a principal, with their role and modules as `accessOf` gives them; or why they may not act: the
+ * account `'no longer exists'` or `'is deactivated'`.
  */
 export async function currentUser(
-  db: Knex,
+  accessOf: AccessOf,
   userId: string,
 ): Promise<Principal | 'no longer exists' | 'is deactivated'> {
-  const access = await userAccess(db, userId);
+  const access = await accessOf(userId);
   if (!access) return 'no longer exists';
   if (!access.active) return 'is deactivated';
   return { kind: 'user', userId, role: access.role, modules: effectiveModules(access.role, access.modules) };

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
+import { userAccess } from '../../db/users.js';
 import { USER_ACCESS_CHANGED, userMaySeeEvent } from '../../lib/accounts/modules.js';
 import type { DomainEvent } from '../../lib/platform/events.js';
 import type { Principal } from '../context.js';
@@ -34,7 +35,7 @@ export function eventRoutes(api: Api, { db, events }: ApiDeps) {
       // A stream outlives its access token: when an admin changes this user (api/routes/users.ts announces it),
       // their role and modules are read again, and a deactivated or deleted user's stream ends.
       const reread = async (userId: string) => {
-        const user = await currentUser(db, userId).catch(() => principal);
+        const user = await currentUser((id) => userAccess(db, id), userId).catch(() => principal);
         if (typeof user === 'string') close();
         else principal = user;
       };

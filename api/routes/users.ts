@@ -61,10 +61,15 @@ const UserParams = z.object({ id: z.uuid() });
 const PermissionParams = z.object({ id: z.uuid(), module: ModuleName });
 const userResponses = { 200: { description: 'The user', schema: UserOut }, 404: { description: 'No such user' } };
 
-export function userRoutes(api: Api, { db, redis }: ApiDeps) {
-  /** Tells open event streams of the user to read their access again (api/routes/events.ts); best effort. */
-  const announce = (userId: string) =>
-    publish(redis, domainEvent(USER_ACCESS_CHANGED, null, { user_id: userId })).catch(() => {});
+export function userRoutes(api: Api, { db, redis, userAccess }: ApiDeps) {
+  /**
+   * The user's access changed: this process's cached copy goes at once, and the event tells every other API process
+   * to drop theirs and open event streams of the user to read it again (api/routes/events.ts); best effort.
+   */
+  const announce = (userId: string) => {
+    userAccess.forget(userId);
+    return publish(redis, domainEvent(USER_ACCESS_CHANGED, null, { user_id: userId })).catch(() => {});
+  };
 
   api.route({
     method: 'get',
