@@ -73,10 +73,16 @@ export interface AxeViolation {
   nodes: string[];
 }
 
-/** axe-core's serious and critical violations on the page as it is now (WCAG 2.x A/AA and best practices). */
+/**
+ * axe-core's serious and critical violations on the page once its transitions ended (WCAG 2.x A/AA and best
+ * practices): a message still fading in has the contrast of its half-way colours.
+ */
 export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axeSource });
   return page.evaluate(async () => {
+    // Finite ones only: a spinner turns for ever.
+    const ending = document.getAnimations().filter((a) => a.effect?.getComputedTiming().endTime !== Infinity);
+    await Promise.all(ending.map((a) => a.finished.catch(() => undefined)));
     const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<any> } }).axe;
     const { violations } = await axe.run(document, { resultTypes: ['violations'] });
     return violations
@@ -90,7 +96,6 @@ export async function seriousAxeViolations(page: Page): Promise<AxeViolation[]> 
   });
 }
 
-/** Whether the page is wider than the viewport (sideways scrolling of the whole page). */
 /** What a simulated outage answers with (the API's error shape), for a page to show in words. */
 export const SIMULATED_OUTAGE = 'Simulated outage';
 
@@ -104,6 +109,7 @@ export const failDataCalls = (isData: (url: string) => boolean) => (route: Route
       })
     : route.continue();
 
+/** Whether the page is wider than the viewport (sideways scrolling of the whole page). */
 export const pageOverflow = (page: Page) =>
   page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
 

@@ -91,4 +91,27 @@ describe.skipIf(!hasChromium)('users and permissions in the console', () => {
       await phone.context.close();
     }
   }, 240_000);
+
+  it('pages through a long list with "Load more" until the last user', async () => {
+    const url = env.stack.api.url;
+    const admin = await signIn(url, 'admin');
+    const stem = `paged-${Date.now().toString(36)}`;
+    // One page is 25; 30 users of a stem no other test uses.
+    await env.stack.api.deps.db('users').insert(
+      Array.from({ length: 30 }, (_, i) => ({
+        email: `${stem}-${String(i).padStart(2, '0')}@paging.test`,
+        password_hash: 'x',
+        role: 'operator',
+      })),
+    );
+    const page = await consolePage(env.browser, url, admin);
+    await page.goto(`${url}/users?search=${stem}`);
+    const rows = page.locator('[data-testid=user-row]');
+    await expect.poll(() => rows.count()).toBe(25);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(() => rows.count()).toBe(30);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    expect(new Set(await rows.allTextContents()).size).toBe(30);
+    await page.close();
+  }, 120_000);
 });
