@@ -6,41 +6,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountCode } from '../../db/models/AccountCode.js';
 import { User } from '../../db/models/User.js';
-import { call, startApi, unique } from '../helpers.js';
+import { call, unique } from '../helpers.js';
 import { startInbox } from '../inbox.js';
-import { pause, spawnWorker } from './processes.js';
+import { apiWithWorkerProcess, pause } from './processes.js';
 
 let inbox: Awaited<ReturnType<typeof startInbox>>;
-let api: Awaited<ReturnType<typeof startApi>>;
-let worker: Awaited<ReturnType<typeof spawnWorker>> | undefined;
-let settings: Record<string, string>;
 
 beforeAll(async () => {
   inbox = await startInbox();
-  settings = {
-    TEMPORAL_TASK_QUEUE: unique('faults-accounts'),
-    SMTP_URL: inbox.url,
-    ACCOUNT_CODE_TTL_S: '4',
-    ACCOUNT_UNVERIFIED_TTL_S: '8',
-  };
-  api = await startApi(settings);
-  worker = await spawnWorker(settings);
 });
+// Declared before the stack: hooks after run in reverse, so the worker and the API stop before the inbox.
 afterAll(async () => {
-  await worker?.kill();
-  await api?.close();
   await inbox?.stop();
 });
+const stack = apiWithWorkerProcess(() => ({
+  TEMPORAL_TASK_QUEUE: unique('faults-accounts'),
+  SMTP_URL: inbox.url,
+  ACCOUNT_CODE_TTL_S: '4',
+  ACCOUNT_UNVERIFIED_TTL_S: '8',
+}));
 
 describe('a registration’s worker killed mid-way', () => {
   it('keeps the code expiry and the unverified-account removal', async () => {
     const email = `${unique('restart')}@test.local`;
-    const res = await call(api.url, 'POST', '/api/v1/auth/register', {
+    const res = await call(stack.api.url, 'POST', '/api/v1/auth/register', {
       body: { email, password: 'correct horse battery' },
     });
     expect(res.status).toBe(202);
     await inbox.next(email);
-    await worker!.kill();
+    await stack.killWorker();
     const user = await User.query().findOne({ email });
     expect(user).toBeDefined();
 
@@ -49,7 +43,7 @@ describe('a registration’s worker killed mid-way', () => {
     expect((await AccountCode.query().findOne({ user_id: user!.id }))?.code_hash).not.toBeNull();
     expect(await User.query().findById(user!.id)).toBeDefined();
 
-    worker = await spawnWorker(settings);
+    await stack.startWorker();
     await expect.poll(() => User.query().findById(user!.id), { timeout: 60_000 }).toBeUndefined();
     // The code went first (its timer was due first), then the account with it (cascade).
     expect(await AccountCode.query().findOne({ user_id: user!.id })).toBeUndefined();

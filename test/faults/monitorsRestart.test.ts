@@ -6,41 +6,36 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, releaseDb, type Knex } from '../../db/knex.js';
 import { runPool } from '../../bench/harness.js';
-import { call, createMerchant, signIn, startApi, unique } from '../helpers.js';
+import { call, createMerchant, signIn, unique } from '../helpers.js';
 import { waitFor } from '../receiver.js';
 import { startShop } from '../shop.js';
-import { pause, somewhere, spawnWorker } from './processes.js';
+import { apiWithWorkerProcess, pause, somewhere } from './processes.js';
 
 const N = 500;
 const INTERVAL_MS = 60_000;
 const WINDOW_MS = 3 * INTERVAL_MS;
 
-let api: Awaited<ReturnType<typeof startApi>>;
 let shop: Awaited<ReturnType<typeof startShop>>;
-let worker: Awaited<ReturnType<typeof spawnWorker>> | undefined;
 let db: Knex;
-let settings: Record<string, string>;
 
 beforeAll(async () => {
   shop = await startShop();
-  settings = {
-    TEMPORAL_TASK_QUEUE: unique('faults-monitors'),
-    OUTBOUND_ALLOWLIST: '127.0.0.1/32',
-    MONITOR_DISPATCH_LANES: '2',
-  };
-  api = await startApi(settings);
-  worker = await spawnWorker(settings);
   db = openDb(process.env.DATABASE_URL!);
 });
+// Declared before the stack: hooks after run in reverse, so the worker and the API stop before these close.
 afterAll(async () => {
-  await worker?.kill();
-  await api?.close();
   await shop?.close();
   if (db) await releaseDb(db);
 });
+const stack = apiWithWorkerProcess(() => ({
+  TEMPORAL_TASK_QUEUE: unique('faults-monitors'),
+  OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+  MONITOR_DISPATCH_LANES: '2',
+}));
 
 describe('a dispatcher’s worker killed mid-way', () => {
   it('500 one-minute monitors for three minutes: each slot checked once, none skipped, none late by an interval', async () => {
+    const { api } = stack;
     const admin = await signIn(api.url, 'admin');
     const merchant = await createMerchant(api.url, admin.token);
     const ids: string[] = [];
@@ -60,9 +55,9 @@ describe('a dispatcher’s worker killed mid-way', () => {
 
     await pause(from + somewhere(INTERVAL_MS, 1.8 * INTERVAL_MS) - Date.now());
     const held = await db('monitors').whereIn('id', ids).whereNotNull('claimed_by').count('* as n').first();
-    await worker!.kill();
+    await stack.killWorker();
     await pause(somewhere(500, 3000));
-    worker = await spawnWorker(settings);
+    await stack.startWorker();
     console.log(`[faults] worker killed ${Math.round((Date.now() - from) / 1000)} s in, holding ${held!.n} claims`);
 
     const to = from + WINDOW_MS;

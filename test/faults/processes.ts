@@ -1,6 +1,8 @@
 /** The worker and the API as separate processes (`npm run worker`, `npm run api`), so a fault test can kill them without warning. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../scripts/services.js';
+import { startApi } from '../helpers.js';
 
 export async function spawnWorker(
   settings: Record<string, string>,
@@ -40,6 +42,31 @@ function spawnScript(script: string, settings: Record<string, string>): { child:
         child.kill('SIGKILL');
       }),
   };
+}
+
+/**
+ * For one test file: an API in this process and the worker as a child process, both with `settings()` (evaluated in
+ * `beforeAll`, after the file's own hooks started the peers they name), started before the tests and stopped after.
+ * `killWorker` and `startWorker` are the faults.
+ */
+export function apiWithWorkerProcess(settings: () => Record<string, string>) {
+  let worker: Awaited<ReturnType<typeof spawnWorker>> | undefined;
+  let chosen: Record<string, string>;
+  const env = {
+    api: undefined as unknown as Awaited<ReturnType<typeof startApi>>,
+    killWorker: async () => worker?.kill(),
+    startWorker: async () => void (worker = await spawnWorker(chosen)),
+  };
+  beforeAll(async () => {
+    chosen = settings();
+    env.api = await startApi(chosen);
+    await env.startWorker();
+  });
+  afterAll(async () => {
+    await worker?.kill();
+    await env.api?.close();
+  });
+  return env;
 }
 
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));

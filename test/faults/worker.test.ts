@@ -7,46 +7,41 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, releaseDb, type Knex } from '../../db/knex.js';
 import { startCftc } from '../cftc.js';
-import { call, createMerchant, createWorkshop, signIn, startApi, unique } from '../helpers.js';
+import { call, createMerchant, createWorkshop, signIn, unique } from '../helpers.js';
 import { startReceiver, waitFor } from '../receiver.js';
-import { pause, somewhere, spawnWorker } from './processes.js';
+import { apiWithWorkerProcess, pause, somewhere } from './processes.js';
 
-let api: Awaited<ReturnType<typeof startApi>>;
 let cftc: Awaited<ReturnType<typeof startCftc>>;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
-let worker: Awaited<ReturnType<typeof spawnWorker>> | undefined;
 let db: Knex;
-let settings: Record<string, string>;
 
 beforeAll(async () => {
   cftc = await startCftc();
   receiver = await startReceiver();
-  settings = {
-    TEMPORAL_TASK_QUEUE: unique('faults'),
-    OUTBOUND_ALLOWLIST: '127.0.0.1/32',
-    CFTC_BASE_URL: cftc.url,
-    COT_SCHEDULE: 'off',
-    COT_RETRY_INITIAL_MS: '200',
-    WEBHOOK_RETRY_SCHEDULE_S: '0,1,1,2,3,5,8',
-    // A request reaching a killed worker's workflow task waits for that task's 10 s timeout, past the default
-    // WORKFLOW_WAIT_MS (then 202). This test is about exactly-once under kills, so it waits the requests out; the
-    // bound itself is tested in noWorker.test.ts.
-    WORKFLOW_WAIT_MS: '120000',
-  };
-  api = await startApi(settings);
-  worker = await spawnWorker(settings);
   db = openDb(process.env.DATABASE_URL!);
 });
+// Declared before the stack: hooks after run in reverse, so the worker and the API stop before these close.
 afterAll(async () => {
-  await worker?.kill();
-  await api?.close();
   await receiver?.close();
   await cftc?.close();
   if (db) await releaseDb(db);
 });
+const stack = apiWithWorkerProcess(() => ({
+  TEMPORAL_TASK_QUEUE: unique('faults'),
+  OUTBOUND_ALLOWLIST: '127.0.0.1/32',
+  CFTC_BASE_URL: cftc.url,
+  COT_SCHEDULE: 'off',
+  COT_RETRY_INITIAL_MS: '200',
+  WEBHOOK_RETRY_SCHEDULE_S: '0,1,1,2,3,5,8',
+  // A request reaching a killed worker's workflow task waits for that task's 10 s timeout, past the default
+  // WORKFLOW_WAIT_MS (then 202). This test is about exactly-once under kills, so it waits the requests out; the
+  // bound itself is tested in noWorker.test.ts.
+  WORKFLOW_WAIT_MS: '120000',
+}));
 
 describe('a worker killed at random points', () => {
   it('payments, deliveries, an ingestion and bookings all complete; outcomes and log rows exactly once', async () => {
+    const { api } = stack;
     const admin = await signIn(api.url, 'admin');
     const merchant = await createMerchant(api.url, admin.token);
     await call(api.url, 'PATCH', `/api/v1/merchants/${merchant.id}`, {
@@ -60,10 +55,10 @@ describe('a worker killed at random points', () => {
     const chaos = (async () => {
       for (let i = 0; i < 4; i++) {
         await pause(somewhere(800, 2500));
-        await worker!.kill();
+        await stack.killWorker();
         faults++;
         await pause(somewhere(200, 1500));
-        worker = await spawnWorker(settings);
+        await stack.startWorker();
       }
     })();
 
