@@ -9518,6 +9518,7 @@ export interface components {
             prefix: string;
             created_at: string;
             revoked_at: string | null;
+            /** @description when the key was last used, to the minute (each API process writes it at most once a minute) */
             last_used_at: string | null;
         };
         PaymentIntent: {

@@ -306,6 +306,23 @@ describe('merchants and API keys', () => {
     // The first key still works.
     expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
   });
+
+  it('records when a key was last used, writing it once a minute however busy the key is', async () => {
+    const m = await createMerchant(api.url, admin.token);
+    const lastUsed = async () =>
+      (await call(api.url, 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: admin.token })).json.data[0]
+        .last_used_at as string | null;
+    expect(await lastUsed()).toBeNull();
+    const before = Date.now();
+    await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key });
+    await expect.poll(lastUsed).not.toBeNull();
+    const first = (await lastUsed())!;
+    expect(Date.parse(first)).toBeGreaterThanOrEqual(before - 1000);
+    // A busy minute: every request used to write the row again (and queue on its lock).
+    await Promise.all(Array.from({ length: 20 }, () => call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await lastUsed()).toBe(first);
+  });
 });
 
 describe('metrics, docs and CORS', () => {

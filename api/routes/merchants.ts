@@ -50,7 +50,10 @@ const ApiKeyOut = z
     prefix: z.string(),
     created_at: z.string(),
     revoked_at: z.string().nullable(),
-    last_used_at: z.string().nullable(),
+    last_used_at: z
+      .string()
+      .nullable()
+      .describe('when the key was last used, to the minute (each API process writes it at most once a minute)'),
   })
   .meta({ id: 'ApiKey' });
 const MerchantParams = z.object({ id: z.uuid() });
