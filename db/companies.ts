@@ -63,7 +63,9 @@ export async function storedCompanyAnswer(db: Knex, nip: string): Promise<Cached
 /**
  * Moves journalled look-ups (lib/companies/lookupJournal.ts) into the history and counts each newly recorded one for
  * its NIP (count + 1, last searched at its time), in one statement: recorded and counted together or not at all.
- * An entry already recorded (a drain repeated after a crash) is skipped by its id and not counted again.
+ * An entry already recorded (a drain repeated after a crash) is skipped by its id and not counted again. An entry
+ * whose merchant or user was deleted since is dropped, as the deletion would have removed it (ON DELETE CASCADE):
+ * otherwise its foreign key would fail the batch on every drain and stop the journal for good.
  */
 export async function recordLookups(db: Knex, entries: JournalEntry[]): Promise<void> {
   await db.raw(
@@ -72,7 +74,9 @@ export async function recordLookups(db: Knex, entries: JournalEntry[]): Promise<
          AS r(id uuid, nip text, source text, outcome text, error text, merchant_id uuid, user_id uuid, at timestamptz)
      ), recorded AS (
        INSERT INTO company_lookups (journal_id, nip, source, outcome, error, merchant_id, user_id, looked_up_at)
-       SELECT id, nip, source, outcome, error, merchant_id, user_id, at FROM rows
+       SELECT id, nip, source, outcome, error, merchant_id, user_id, at FROM rows r
+       WHERE (r.merchant_id IS NULL OR EXISTS (SELECT 1 FROM merchants m WHERE m.id = r.merchant_id))
+         AND (r.user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id))
        ON CONFLICT (journal_id) DO NOTHING
        RETURNING nip, looked_up_at
      )

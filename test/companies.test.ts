@@ -97,6 +97,14 @@ describe('the look-up journal (Redis → PostgreSQL)', () => {
     expect(await lookups(nip)).toHaveLength(3);
   });
 
+  it('drops the look-ups of a merchant or user deleted meanwhile instead of failing the batch for good', async () => {
+    const nip = randomNip();
+    const gone = randomUUID();
+    await recordLookups(db, [entry(nip), { ...entry(nip), merchant_id: gone }, { ...entry(nip), user_id: gone }]);
+    expect(await count(nip)).toBe(1);
+    expect(await lookups(nip)).toHaveLength(1);
+  });
+
   it('keeps what a failed store did not commit, and one drainer runs at a time', async () => {
     const redis = await createRedis(process.env.REDIS_URL!);
     // A journal of its own: the API's drainer runs beside this test.
