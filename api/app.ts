@@ -90,7 +90,14 @@ export function createApp(deps: ApiDeps): Koa<AppState> {
   app.use(staticFiles('/', consoleDir, true));
   app.use(bodyParser({ enableTypes: ['json'], jsonLimit: deps.config.bodyLimit }));
   app.use(rateLimitByIp(deps.redis, deps.config.rateLimit));
-  app.use(authenticate(deps.config.jwtSecret, deps.db, (id) => deps.userAccess.get(id)));
+  app.use(
+    authenticate(
+      deps.config.jwtSecret,
+      deps.db,
+      (id) => deps.userAccess.get(id),
+      (hash) => deps.apiKeys.get(hash),
+    ),
+  );
   app.use(rateLimitByCredential(deps.redis, deps.config.rateLimit));
   app.use(api.router.routes());
   app.use(api.router.allowedMethods({ throw: false }));

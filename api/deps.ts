@@ -2,8 +2,9 @@ import type { Client, Connection } from '@temporalio/client';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../lib/platform/config.js';
 import { openDb, releaseDb, type Knex } from '../db/knex.js';
+import { findActiveApiKey, type ActiveApiKey } from '../db/auth.js';
 import { userAccess as readUserAccess, type UserAccess } from '../db/users.js';
-import { AccessCache } from '../lib/accounts/accessCache.js';
+import { AccessCache, API_KEY_REVOKED } from '../lib/accounts/accessCache.js';
 import { USER_ACCESS_CHANGED } from '../lib/accounts/modules.js';
 import { EventHub } from '../lib/platform/events.js';
 import { createLogger, type Logger } from '../lib/platform/logger.js';
@@ -20,6 +21,8 @@ export interface ApiDeps {
   events: EventHub;
   /** Each console user's role, active state and modules as the access check reads them (undefined: no such user). */
   userAccess: AccessCache<UserAccess | undefined>;
+  /** Unrevoked API keys by the SHA-256 of the key (undefined: none such), as authentication reads them. */
+  apiKeys: AccessCache<ActiveApiKey | undefined>;
   temporal: { connection: Connection; client: Client };
   /** Asks the Temporal server for its health, giving up after `timeoutMs`. */
   pingTemporal(timeoutMs: number): Promise<unknown>;
@@ -37,9 +40,12 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
   const events = await EventHub.open(await createRedis(config.redisUrl));
   const temporal = await connectTemporal(config);
   const userAccess = new AccessCache((id) => readUserAccess(db, id), { maxAgeMs: config.userAccessCacheMs });
-  // Another process changed a user's access (api/routes/users.ts announces it; the process that changed it forgot it already).
+  const apiKeys = new AccessCache((hash) => findActiveApiKey(db, hash), { maxAgeMs: config.apiKeyCacheMs });
+  // Another process changed a user's access or revoked a key (api/routes/users.ts, merchants.ts announce it; the
+  // process that made the change forgot it already).
   events.listen((event) => {
     if (event.type === USER_ACCESS_CHANGED) userAccess.forget(String(event.data.user_id));
+    if (event.type === API_KEY_REVOKED) apiKeys.forgetWhere((key) => key?.id === event.data.api_key_id);
   });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -56,6 +62,7 @@ export async function openApiDeps(config: Config): Promise<ApiDeps & { close(): 
     redis,
     events,
     userAccess,
+    apiKeys,
     temporal,
     pingTemporal,
     pingWorkers,

@@ -174,9 +174,12 @@ export async function revokeUserSessions(trx: Knex.Transaction, userId: string, 
 }
 
 /** The unrevoked API key with this hash, or undefined. */
-export async function findActiveApiKey(db: Knex, keyHash: string): Promise<ApiKey | undefined> {
-  return ApiKey.query(db).findOne({ key_hash: keyHash }).whereNull('revoked_at');
+export async function findActiveApiKey(db: Knex, keyHash: string): Promise<ActiveApiKey | undefined> {
+  return ApiKey.query(db).select('id', 'merchant_id').findOne({ key_hash: keyHash }).whereNull('revoked_at');
 }
+
+/** An unrevoked API key as authentication needs it: its id and its merchant's. */
+export type ActiveApiKey = Pick<ApiKey, 'id' | 'merchant_id'>;
 
 /** Sets the key's `last_used_at` to now; resolves when written. */
 export async function touchApiKey(db: Knex, id: string): Promise<void> {

@@ -1,6 +1,7 @@
 import net from 'node:net';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createMerchant, signIn, startApi } from './helpers.js';
+import { call, createMerchant, openStream, signIn, startApi } from './helpers.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -47,6 +48,39 @@ describe('connections', () => {
       else expect(answers.statuses[1]).toBe(204);
     },
   );
+});
+
+// Each API process keeps the access tokens it verified (api/middleware/authenticate.ts): what it kept must not
+// outlive the token, nor vouch for another token naming the same user.
+describe('access tokens already verified', () => {
+  const tokenFor = (userId: string, expSeconds: number, secret: Uint8Array) =>
+    new SignJWT({ role: 'operator' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(userId)
+      .setIssuer('meridian')
+      .setAudience('meridian-console')
+      .setIssuedAt()
+      .setExpirationTime(expSeconds)
+      .sign(secret);
+
+  it('a token accepted before is refused from its expiry on', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const token = await tokenFor(operator.id, exp, api.deps.config.jwtSecret);
+    expect((await call(api.url, 'GET', '/api/v1/meta', { token })).status).toBe(200);
+    expect((await call(api.url, 'GET', '/api/v1/meta', { token })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    expectError(await call(api.url, 'GET', '/api/v1/meta', { token }), 401, 'unauthorized');
+  });
+
+  it('the same claims under another signature are refused after the right one was accepted', async () => {
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    const good = await tokenFor(operator.id, exp, api.deps.config.jwtSecret);
+    const forged = await tokenFor(operator.id, exp, new Uint8Array(32).fill(7));
+    expect(forged.split('.').slice(0, 2)).toEqual(good.split('.').slice(0, 2));
+    expect((await call(api.url, 'GET', '/api/v1/meta', { token: good })).status).toBe(200);
+    expectError(await call(api.url, 'GET', '/api/v1/meta', { token: forged }), 401, 'unauthorized');
+    expect((await call(api.url, 'GET', '/api/v1/meta', { token: good })).status).toBe(200);
+  });
 });
 
 /**
@@ -305,6 +339,49 @@ describe('merchants and API keys', () => {
     );
     // The first key still works.
     expect((await call(api.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
+  });
+
+  it('a revoked key is refused on another API process as soon as the revocation is announced, and its event streams end', async () => {
+    // Caching keys for a minute: only the announcement can make that process refuse the key in time.
+    const other = await startApi({ API_KEY_CACHE_MS: '60000' });
+    try {
+      const m = await createMerchant(api.url, admin.token);
+      const keyId = (await call(api.url, 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: admin.token })).json
+        .data[0].id;
+      expect((await call(other.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
+      const stream = await openStream(other.url, m.key);
+      expect(
+        (await call(api.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${keyId}`, { token: admin.token })).status,
+      ).toBe(200);
+      await expect
+        .poll(async () => (await call(other.url, 'GET', '/api/v1/auth/me', { token: m.key })).status, { timeout: 5000 })
+        .toBe(401);
+      const stillOpen = new Promise((resolve) => setTimeout(() => resolve('still open'), 5000));
+      expect(await Promise.race([stream.ended, stillOpen])).toBe(true);
+      expect(stream.events.map((e) => e.type)).toContain('api_key.revoked');
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a revoked key is refused by the process that revoked it from the very next request, even when the announcement is lost', async () => {
+    const own = await startApi({ API_KEY_CACHE_MS: '60000' });
+    try {
+      // This process hears no announcements any more, its own included.
+      await own.deps.events.close();
+      const ownAdmin = await signIn(own.url, 'admin');
+      const m = await createMerchant(own.url, ownAdmin.token);
+      const keyId = (await call(own.url, 'GET', `/api/v1/merchants/${m.id}/api-keys`, { token: ownAdmin.token })).json
+        .data[0].id;
+      expect((await call(own.url, 'GET', '/api/v1/auth/me', { token: m.key })).status).toBe(200);
+      expect(
+        (await call(own.url, 'DELETE', `/api/v1/merchants/${m.id}/api-keys/${keyId}`, { token: ownAdmin.token }))
+          .status,
+      ).toBe(200);
+      expectError(await call(own.url, 'GET', '/api/v1/auth/me', { token: m.key }), 401, 'unauthorized');
+    } finally {
+      await own.close();
+    }
   });
 
   it('records when a key was last used, writing it once a minute however busy the key is', async () => {

@@ -6,6 +6,7 @@ import { openApiDeps } from '../api/deps.js';
 import { User, type Role } from '../db/models/User.js';
 import { grantModules } from '../db/users.js';
 import { MODULES, type Module } from '../lib/accounts/modules.js';
+import type { DomainEvent } from '../lib/platform/events.js';
 import { loadConfig } from '../lib/platform/config.js';
 import { freePort } from '../scripts/services.js';
 import { startWorker } from '../workers/worker.js';
@@ -167,4 +168,37 @@ export async function createWorkshop(url: string, token: string, opts: WorkshopO
   });
   if (s.status !== 201) throw new Error(`service create failed: ${s.text}`);
   return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
+}
+
+/** The live event stream (SSE) of `token`: the events received so far, and whether the server ended it. */
+export async function openStream(apiUrl: string, token: string) {
+  const controller = new AbortController();
+  const res = await fetch(`${apiUrl}/api/v1/events`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
+  if (res.status !== 200) throw new Error(`the event stream answered ${res.status}`);
+  const events: DomainEvent[] = [];
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const ended = (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return true;
+        buffer += value;
+        const frames = buffer.split('\n\n');
+        buffer = frames.pop()!;
+        for (const frame of frames) {
+          const data = frame.split('\n').find((l) => l.startsWith('data: '));
+          if (data) events.push(JSON.parse(data.slice(6)));
+        }
+      }
+    } catch {
+      return false; // closed by this side
+    }
+  })();
+  // The server subscribes before it answers; a short pause lets the first frame through.
+  await new Promise((r) => setTimeout(r, 100));
+  return { events, ended, close: () => controller.abort() };
 }

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventActivities } from '../activities/events.js';
 import { createScratchDatabase } from '../db/knex.js';
 import { MODULES } from '../lib/accounts/modules.js';
-import { domainEvent, type DomainEvent } from '../lib/platform/events.js';
-import { call, createMerchant, signIn, startApi, unique } from './helpers.js';
+import { domainEvent } from '../lib/platform/events.js';
+import { call, createMerchant, openStream, signIn, startApi, unique } from './helpers.js';
 
 let api: Awaited<ReturnType<typeof startApi>>;
 let admin: Awaited<ReturnType<typeof signIn>>;
@@ -128,7 +128,7 @@ describe('module permissions', () => {
 describe('deactivation', () => {
   it('ends the user’s access token, refresh token and live stream at once; reactivation needs a new sign-in', async () => {
     const op = await signIn(url(), 'operator');
-    const stream = await openStream(op.token);
+    const stream = await openStream(url(), op.token);
     const deactivated = await asAdmin('PATCH', `/api/v1/users/${op.id}`, { active: false });
     expect(deactivated.status, deactivated.text).toBe(200);
     expect(deactivated.json).toMatchObject({ active: false, state: 'inactive' });
@@ -191,7 +191,7 @@ describe('deactivation', () => {
 describe('live events by module', () => {
   it('an operator’s stream carries only their modules’ events, and follows a grant and a revocation', async () => {
     const op = await signIn(url(), 'operator', ['booking']);
-    const stream = await openStream(op.token);
+    const stream = await openStream(url(), op.token);
     // Other test runs publish on the same Redis channel: only this test's events (its marker) count.
     const marker = unique('run');
     const publish = (type: string) => eventActivities(api.deps.redis).publishEvent(domainEvent(type, null, { marker }));
@@ -264,39 +264,6 @@ describe('admin-only routes', () => {
     expect((await asAdmin('GET', '/api/v1/admin/stats?time_zone=Mars/Base')).status).toBe(400);
   });
 });
-
-/** An SSE stream of `token`: the events received so far, and whether the server ended it. */
-async function openStream(token: string) {
-  const controller = new AbortController();
-  const res = await fetch(`${url()}/api/v1/events`, {
-    headers: { authorization: `Bearer ${token}` },
-    signal: controller.signal,
-  });
-  expect(res.status).toBe(200);
-  const events: DomainEvent[] = [];
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const ended = (async () => {
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return true;
-        buffer += value;
-        const frames = buffer.split('\n\n');
-        buffer = frames.pop()!;
-        for (const frame of frames) {
-          const data = frame.split('\n').find((l) => l.startsWith('data: '));
-          if (data) events.push(JSON.parse(data.slice(6)));
-        }
-      }
-    } catch {
-      return false; // closed by this side
-    }
-  })();
-  // The server subscribes before it answers; a short pause lets the first frame through.
-  await new Promise((r) => setTimeout(r, 100));
-  return { events, ended, close: () => controller.abort() };
-}
 
 // Last: this block points the process's models at a database of its own.
 describe('admin statistics and the user list, from a known set of users', () => {

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { userAccess } from '../../db/users.js';
+import { API_KEY_REVOKED } from '../../lib/accounts/accessCache.js';
 import { USER_ACCESS_CHANGED, userMaySeeEvent } from '../../lib/accounts/modules.js';
 import type { DomainEvent } from '../../lib/platform/events.js';
 import type { Principal } from '../context.js';
@@ -42,9 +43,15 @@ export function eventRoutes(api: Api, { db, events }: ApiDeps) {
       const send = (event: DomainEvent) => {
         if (principal.kind === 'user' && event.type === USER_ACCESS_CHANGED && event.data.user_id === principal.userId)
           void reread(principal.userId);
-        if (!maySee(principal, event)) return;
-        if (prefixes.length && !prefixes.some((p) => event.type.startsWith(p))) return;
-        stream.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        if (maySee(principal, event) && (!prefixes.length || prefixes.some((p) => event.type.startsWith(p))))
+          stream.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+        // A merchant's stream ends with the revocation of the key that opened it (api/routes/merchants.ts announces it).
+        if (
+          principal.kind === 'merchant' &&
+          event.type === API_KEY_REVOKED &&
+          event.data.api_key_id === principal.apiKeyId
+        )
+          close();
       };
       const stop = events.listen(send);
       const heartbeat = setInterval(() => stream.write(': keep-alive\n\n'), HEARTBEAT_MS);

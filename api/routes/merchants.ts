@@ -14,7 +14,9 @@ import {
 } from '../../db/merchants.js';
 import { companyEventTypes } from '../../db/companies.js';
 import { paymentEventTypes } from '../../db/payments.js';
+import { API_KEY_REVOKED } from '../../lib/accounts/accessCache.js';
 import { decryptSecret, encryptSecret, newWebhookSecret } from '../../lib/platform/crypto.js';
+import { domainEvent, publish } from '../../lib/platform/events.js';
 import type { AppContext } from '../context.js';
 import type { ApiDeps } from '../deps.js';
 import { notFound } from '../errors.js';
@@ -84,7 +86,7 @@ async function visibleMerchant(db: Knex, ctx: AppContext, id: string): Promise<M
   return merchant;
 }
 
-export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
+export function merchantRoutes(api: Api, { config, db, redis, apiKeys }: ApiDeps) {
   const checkedEndpoint = (url: string) => publicUrl(url, 'webhook_url', config.outboundAllowList);
 
   api.route({
@@ -190,6 +192,12 @@ export function merchantRoutes(api: Api, { config, db }: ApiDeps) {
     handler: async (ctx, { params }) => {
       const revoked = await revokeApiKey(db, params.id, params.keyId);
       if (!revoked) throw notFound('Active API key');
+      // Refused by this process from the next request on; the event makes every other API process forget the key
+      // and ends the event streams opened with it (a lost one costs at most API_KEY_CACHE_MS). Best effort.
+      apiKeys.forgetWhere((key) => key?.id === revoked.id);
+      await publish(redis, domainEvent(API_KEY_REVOKED, revoked.merchant_id, { api_key_id: revoked.id })).catch(
+        () => {},
+      );
       ctx.body = apiKeyOut(revoked);
     },
   });

@@ -1,11 +1,13 @@
 /**
- * Each console user's access (role, active state, modules) as the API checks it on every request, kept in the
- * process for at most `maxAgeMs` instead of read from PostgreSQL each time (that read cost more than the rest of a
- * cached company look-up: README, Benchmarks → companies).
+ * What a credential may do as the API checks it on every request — a console user's access (role, active state,
+ * modules) by user id, a merchant's API key by its hash — kept in the process for at most `maxAgeMs` instead of read
+ * from PostgreSQL each time (that read cost more than the rest of a cached company look-up: README, Benchmarks →
+ * companies).
  *
- * A change must still count from the next request: the process that makes it `forget`s the user before answering,
- * every other process forgets on the `user.access_changed` event (Redis pub/sub, so delivered within milliseconds or
- * lost); `maxAgeMs` bounds what a lost event can cost. `maxAgeMs` 0 reads on every request.
+ * A change must still count from the next request: the process that makes it `forget`s the entry before answering,
+ * every other process forgets on the change's event (`user.access_changed`, `api_key.revoked`: Redis pub/sub, so
+ * delivered within milliseconds or lost); `maxAgeMs` bounds what a lost event can cost. `maxAgeMs` 0 reads on every
+ * request.
  */
 export class AccessCache<T> {
   private readonly entries = new Map<string, { value: T; expiresAt: number }>();
@@ -13,30 +15,39 @@ export class AccessCache<T> {
   private generation = 0;
 
   constructor(
-    private readonly load: (userId: string) => Promise<T>,
+    private readonly load: (key: string) => Promise<T>,
     private readonly options: { maxAgeMs: number; maxEntries?: number; now?: () => number },
   ) {}
 
-  /** The user's access: cached when younger than `maxAgeMs`, else loaded (a load's error is the caller's). */
-  async get(userId: string): Promise<T> {
+  /** The access under `key`: cached when younger than `maxAgeMs`, else loaded (a load's error is the caller's). */
+  async get(key: string): Promise<T> {
     const now = this.options.now ?? Date.now;
-    const cached = this.entries.get(userId);
+    const cached = this.entries.get(key);
     if (cached && cached.expiresAt > now()) return cached.value;
     const generation = this.generation;
-    const value = await this.load(userId);
+    const value = await this.load(key);
     if (generation === this.generation && this.options.maxAgeMs > 0) {
       // Insertion order is age order: the oldest entry goes first when full.
-      this.entries.delete(userId);
+      this.entries.delete(key);
       if (this.entries.size >= (this.options.maxEntries ?? 10_000))
         this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(userId, { value, expiresAt: now() + this.options.maxAgeMs });
+      this.entries.set(key, { value, expiresAt: now() + this.options.maxAgeMs });
     }
     return value;
   }
 
-  /** Drops the user's entry, and makes any load in flight not store what it read. */
-  forget(userId: string): void {
+  /** Drops the entry under `key`, and makes any load in flight not store what it read. */
+  forget(key: string): void {
     this.generation++;
-    this.entries.delete(userId);
+    this.entries.delete(key);
+  }
+
+  /** Drops every entry whose value `matches` (an API key by its id, whose hash the revoker does not know), like `forget`. */
+  forgetWhere(matches: (value: T) => boolean): void {
+    this.generation++;
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
   }
 }
+
+/** The live event announcing that an admin revoked a merchant's API key (`data.api_key_id`; the merchant's own tenant). */
+export const API_KEY_REVOKED = 'api_key.revoked';

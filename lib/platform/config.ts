@@ -44,6 +44,7 @@ const envSchema = z.object({
     .default(30 * 24 * 3600),
   REFRESH_REUSE_GRACE_S: z.coerce.number().int().nonnegative().default(20),
   USER_ACCESS_CACHE_MS: z.coerce.number().int().nonnegative().default(2000),
+  API_KEY_CACHE_MS: z.coerce.number().int().nonnegative().default(2000),
   RATE_LIMIT_PER_IP: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_PER_KEY: z.coerce.number().int().positive().default(1200),
   RATE_LIMIT_WINDOW_S: z.coerce.number().int().positive().default(60),
@@ -248,6 +249,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     refreshReuseGraceS: c.REFRESH_REUSE_GRACE_S,
     /** How long an API process may answer from a user's access as read (lib/accounts/accessCache.ts), at most (ms). */
     userAccessCacheMs: c.USER_ACCESS_CACHE_MS,
+    /** How long an API process may answer from an API key as read (active, whose merchant), at most (ms). */
+    apiKeyCacheMs: c.API_KEY_CACHE_MS,
     rateLimit: { perIp: c.RATE_LIMIT_PER_IP, perKey: c.RATE_LIMIT_PER_KEY, windowS: c.RATE_LIMIT_WINDOW_S },
     bodyLimit: c.BODY_LIMIT,
     /** The reverse proxies in front of the API, whose X-Forwarded-For entries name the client (lib/platform/clientIp). */

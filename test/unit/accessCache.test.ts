@@ -39,6 +39,18 @@ describe('the access cache', () => {
     expect(await cache.get('other')).toBe('other:v1');
   });
 
+  it('forgetWhere drops the entries whose value matches, and only those', async () => {
+    const { state, load } = loader();
+    const cache = new AccessCache(load, { maxAgeMs: 60_000 });
+    for (const key of ['a', 'b', 'c']) await cache.get(key);
+    state.value = 'v2';
+    cache.forgetWhere((value) => value === 'b:v1' || value === 'c:v1');
+    expect(await cache.get('a')).toBe('a:v1');
+    expect(await cache.get('b')).toBe('b:v2');
+    expect(await cache.get('c')).toBe('c:v2');
+    expect(state.reads).toBe(5);
+  });
+
   it('a read in flight when the user is forgotten answers its caller but is not kept', async () => {
     const { state, load } = loader();
     const cache = new AccessCache(load, { maxAgeMs: 60_000 });
