@@ -170,14 +170,18 @@ export async function createWorkshop(url: string, token: string, opts: WorkshopO
   return { id: w.json.id as string, mechanics, serviceId: s.json.id as string };
 }
 
-/** The live event stream (SSE) of `token`: the events received so far, and whether the server ended it. */
-export async function openStream(apiUrl: string, token: string) {
+/**
+ * The live event stream (SSE) of `token` at `path` (a `?types=` filter, say): the events received so far, and whether
+ * the server ended it (false once `close`d by this side).
+ */
+export async function openStream(apiUrl: string, token: string, path = '/api/v1/events') {
   const controller = new AbortController();
-  const res = await fetch(`${apiUrl}/api/v1/events`, {
+  const res = await fetch(`${apiUrl}${path}`, {
     headers: { authorization: `Bearer ${token}` },
     signal: controller.signal,
   });
-  if (res.status !== 200) throw new Error(`the event stream answered ${res.status}`);
+  if (res.status !== 200 || !res.headers.get('content-type')?.includes('text/event-stream'))
+    throw new Error(`the event stream answered ${res.status} ${res.headers.get('content-type')}`);
   const events: DomainEvent[] = [];
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   const ended = (async () => {
