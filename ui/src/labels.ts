@@ -54,6 +54,7 @@ const EVENT_TYPES: Record<string, string> = {
   'cot.ingestion_partial': 'COT ingestion partly failed',
   'cot.ingestion_failed': 'COT ingestion failed',
   'webhook_endpoint.disabled': 'Webhook endpoint disabled',
+  'api_key.revoked': 'API key revoked',
 };
 
 /** An event type in words: `payment_intent.succeeded` → `Payment succeeded`, `appointment.held` → `Appointment held`. */
