@@ -2,8 +2,8 @@
  * Company verification: cached NIP look-ups/s through the API (credential check, rate limits, the cache hit and its
  * journal entry in one Redis script, drained into PostgreSQL beside) ÷ `GET /healthz`/s (no credential, as a probe
  * asks) on the same stack, taking turns for `rounds`; beside it the look-up with a merchant's API key instead,
- * `/api/v1/meta` and `/healthz` with the token. Then
- * single flight — 100 concurrent misses of one NIP against a slow stand-in registry must make one registry call.
+ * `/api/v1/meta` and `/healthz` with the token. Then single flight — 100 concurrent misses of one NIP against a slow
+ * stand-in registry must make one registry call.
  */
 import { Agent, request } from 'undici';
 import { createMerchant, signIn } from '../test/helpers.js';
