@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { touchApiKey, type ActiveApiKey } from '../../db/auth.js';
 import type { UserAccess } from '../../db/users.js';
 import { effectiveModules } from '../../lib/accounts/modules.js';
+import { setNewest } from '../../lib/platform/boundedMap.js';
 import { sha256 } from '../../lib/platform/crypto.js';
 import { unauthorized } from '../errors.js';
 import type { AppContext, Principal } from '../context.js';
@@ -91,12 +92,8 @@ async function verifyAccessToken(token: string, secret: CryptoKey, verified: Ver
     const role = payload.role;
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub) || (role !== 'admin' && role !== 'operator'))
       throw new Error('bad claims');
-    if (typeof payload.exp === 'number') {
-      verified.delete(token);
-      // Insertion order is age order: the oldest goes first when full.
-      if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
-      verified.set(token, { userId: payload.sub, expiresAt: payload.exp * 1000 });
-    }
+    if (typeof payload.exp === 'number')
+      setNewest(verified, token, { userId: payload.sub, expiresAt: payload.exp * 1000 }, VERIFIED_TOKENS_MAX);
     return payload.sub;
   } catch {
     throw unauthorized('Invalid or expired access token');

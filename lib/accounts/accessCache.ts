@@ -1,3 +1,5 @@
+import { setNewest } from '../platform/boundedMap.js';
+
 /**
  * What a credential may do as the API checks it on every request — a console user's access (role, active state,
  * modules) by user id, a merchant's API key by its hash — kept in the process for at most `maxAgeMs` instead of read
@@ -26,13 +28,13 @@ export class AccessCache<T> {
     if (cached && cached.expiresAt > now()) return cached.value;
     const generation = this.generation;
     const value = await this.load(key);
-    if (generation === this.generation && this.options.maxAgeMs > 0) {
-      // Insertion order is age order: the oldest entry goes first when full.
-      this.entries.delete(key);
-      if (this.entries.size >= (this.options.maxEntries ?? 10_000))
-        this.entries.delete(this.entries.keys().next().value!);
-      this.entries.set(key, { value, expiresAt: now() + this.options.maxAgeMs });
-    }
+    if (generation === this.generation && this.options.maxAgeMs > 0)
+      setNewest(
+        this.entries,
+        key,
+        { value, expiresAt: now() + this.options.maxAgeMs },
+        this.options.maxEntries ?? 10_000,
+      );
     return value;
   }
 
